@@ -1,0 +1,200 @@
+package netdev
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+)
+
+// Driver is the hardware half of a net_device: what net_device_ops and the
+// driver's receive interrupt are in the kernel.
+type Driver interface {
+	// Xmit sends skb.Data() as one frame (ndo_start_xmit). The caller keeps
+	// the skb: a driver that needs the bytes after Xmit returns copies them.
+	Xmit(skb *SkBuff) error
+	// Receive is the driver's receive loop: it reads frames into fresh skbs
+	// and hands each to rx, which takes ownership, until Close. It returns
+	// nil after Close.
+	Receive(rx func(*SkBuff)) error
+	// Close stops Receive and releases the hardware.
+	Close() error
+}
+
+// Interface flags (include/uapi/linux/if.h).
+const (
+	IFF_UP        = 0x1
+	IFF_BROADCAST = 0x2
+	IFF_LOOPBACK  = 0x8
+	IFF_RUNNING   = 0x40
+	IFF_NOARP     = 0x80
+	IFF_MULTICAST = 0x1000
+)
+
+// DevStats is rtnl_link_stats64, the counters /proc/net/dev prints.
+type DevStats struct {
+	RxPackets, RxBytes, RxErrors, RxDropped atomic.Uint64
+	TxPackets, TxBytes, TxErrors, TxDropped atomic.Uint64
+	RxMulticast                             atomic.Uint64
+}
+
+// NetDevice is struct net_device.
+type NetDevice struct {
+	Name          string
+	Ifindex       int
+	MTU           int
+	HWAddr        [6]byte // dev_addr
+	Broadcast     [6]byte
+	Flags         uint32
+	HardHeaderLen int // ETH_HLEN for Ethernet, also on loopback as in Linux
+	Stats         DevStats
+
+	// Ptr is the protocol's per-device state (dev->ip_ptr: in_device).
+	Ptr any
+
+	driver Driver
+	net    *Net
+	done   chan struct{}
+}
+
+// ErrDeviceDown is returned by DevQueueXmit on a device that is not up.
+var ErrDeviceDown = errors.New("netdev: device down")
+
+// Net is the device layer's part of a namespace: its devices and the
+// packet-type handlers (ptype_base) that NetifReceiveSkb dispatches to.
+type Net struct {
+	mu      sync.RWMutex
+	devs    []*NetDevice          // protected by mu
+	ptypes  map[uint16]PacketFunc // protected by mu
+	ifindex int                   // protected by mu
+	taps    []func(*SkBuff, bool) // protected by mu; dev_queue_xmit_nit
+}
+
+// PacketFunc is a packet_type's func: it owns the skb it is given.
+type PacketFunc func(skb *SkBuff)
+
+// NewNet returns a device layer with no devices.
+func NewNet() *Net { return &Net{ptypes: make(map[uint16]PacketFunc)} }
+
+// DevAddPack is dev_add_pack: handle frames of one EtherType.
+func (n *Net) DevAddPack(ethertype uint16, fn PacketFunc) {
+	n.mu.Lock()
+	n.ptypes[ethertype] = fn
+	n.mu.Unlock()
+}
+
+// RegisterNetdevice is register_netdevice: give dev an ifindex and list it.
+// The device does not receive until DevOpen.
+func (n *Net) RegisterNetdevice(dev *NetDevice, drv Driver) {
+	n.mu.Lock()
+	n.ifindex++
+	dev.Ifindex = n.ifindex
+	dev.driver = drv
+	dev.net = n
+	if dev.Broadcast == ([6]byte{}) && dev.Flags&IFF_LOOPBACK == 0 {
+		dev.Broadcast = [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+	}
+	n.devs = append(n.devs, dev)
+	n.mu.Unlock()
+}
+
+// Devices returns the registered devices in ifindex order.
+func (n *Net) Devices() []*NetDevice {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return append([]*NetDevice(nil), n.devs...)
+}
+
+// DevGetByName is dev_get_by_name.
+func (n *Net) DevGetByName(name string) *NetDevice {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	for _, d := range n.devs {
+		if d.Name == name {
+			return d
+		}
+	}
+	return nil
+}
+
+// DevOpen is dev_open: mark the device up and start its receive loop, which
+// plays the NET_RX softirq for this device.
+func (dev *NetDevice) DevOpen() {
+	dev.Flags |= IFF_UP | IFF_RUNNING
+	dev.done = make(chan struct{})
+	go func() {
+		defer close(dev.done)
+		if err := dev.driver.Receive(dev.NetifReceiveSkb); err != nil {
+			dev.Stats.RxErrors.Add(1)
+		}
+	}()
+}
+
+// DevClose is dev_close: stop the driver and wait for the receive loop.
+func (dev *NetDevice) DevClose() error {
+	dev.Flags &^= IFF_UP | IFF_RUNNING
+	err := dev.driver.Close()
+	if dev.done != nil {
+		<-dev.done
+	}
+	return err
+}
+
+// DevQueueXmit is dev_queue_xmit: hand a finished frame (link header
+// included) to the driver. Unlike the kernel, the caller keeps the skb, so a
+// protocol can transmit from its own queue without cloning.
+func (dev *NetDevice) DevQueueXmit(skb *SkBuff) error {
+	if dev.Flags&IFF_UP == 0 {
+		dev.Stats.TxDropped.Add(1)
+		return ErrDeviceDown
+	}
+	skb.Dev = dev
+	n := skb.Len()
+	if err := dev.driver.Xmit(skb); err != nil {
+		dev.Stats.TxErrors.Add(1)
+		return fmt.Errorf("%s: xmit: %w", dev.Name, err)
+	}
+	dev.Stats.TxPackets.Add(1)
+	dev.Stats.TxBytes.Add(uint64(n))
+	return nil
+}
+
+// NetifReceiveSkb is netif_receive_skb: the receive loop's entry. It strips
+// the Ethernet header (eth_type_trans), drops frames for other hosts, and
+// hands the rest to the handler for their EtherType, which owns the skb.
+func (dev *NetDevice) NetifReceiveSkb(skb *SkBuff) {
+	skb.Dev = dev
+	dev.Stats.RxPackets.Add(1)
+	dev.Stats.RxBytes.Add(uint64(skb.Len()))
+	eth, ok := ParseEthhdr(skb.Data())
+	if !ok {
+		dev.Stats.RxErrors.Add(1)
+		skb.Free()
+		return
+	}
+	dst := eth.Dest()
+	switch {
+	case dst == dev.HWAddr:
+	case dst[0]&1 != 0: // broadcast or multicast
+		dev.Stats.RxMulticast.Add(1)
+	case dev.Flags&IFF_LOOPBACK != 0:
+	default: // PACKET_OTHERHOST: not ours
+		dev.Stats.RxDropped.Add(1)
+		skb.Free()
+		return
+	}
+	skb.MacHeader = skb.Offset()
+	skb.Protocol = eth.Proto()
+	skb.Pull(EthHlen)
+	skb.NetworkHeader = skb.Offset()
+
+	dev.net.mu.RLock()
+	fn := dev.net.ptypes[skb.Protocol]
+	dev.net.mu.RUnlock()
+	if fn == nil {
+		dev.Stats.RxDropped.Add(1)
+		skb.Free()
+		return
+	}
+	fn(skb)
+}

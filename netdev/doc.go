@@ -1,0 +1,13 @@
+// Package netdev is the device layer: net/core/dev.c, net/core/skbuff.c,
+// net/ethernet/eth.c and the drivers, with struct net_device (NetDevice) and
+// struct sk_buff (SkBuff).
+//
+// A NetDevice sits on a Driver — the TAP device (water), the loopback, or an
+// in-memory pair for tests — optionally wrapped by Netem (impairment) and Pcap
+// (capture). Output goes through DevQueueXmit; input arrives on the device's
+// one receive loop (which plays the softirq), is stripped of its Ethernet
+// header (eth_type_trans) and handed by NetifReceiveSkb to the packet-type
+// handler registered for its EtherType (ip_rcv, arp_rcv).
+//
+// It knows no socket and no IP: upper layers register into it.
+package netdev

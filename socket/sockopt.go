@@ -1,0 +1,178 @@
+package socket
+
+import "time"
+
+// Option levels and names (include/uapi/asm-generic/socket.h, linux/tcp.h,
+// linux/in.h), with Linux's numbers.
+const (
+	SOL_IP     = 0
+	SOL_SOCKET = 1
+	SOL_TCP    = 6
+	SOL_UDP    = 17
+
+	SO_REUSEADDR = 2
+	SO_TYPE      = 3
+	SO_ERROR     = 4
+	SO_SNDBUF    = 7
+	SO_RCVBUF    = 8
+	SO_KEEPALIVE = 9
+	SO_LINGER    = 13
+	SO_RCVTIMEO  = 20
+	SO_SNDTIMEO  = 21
+
+	TCP_NODELAY   = 1
+	TCP_MAXSEG    = 2
+	TCP_KEEPIDLE  = 4
+	TCP_KEEPINTVL = 5
+	TCP_KEEPCNT   = 6
+
+	IP_TOS = 1
+	IP_TTL = 2
+)
+
+// SockoptName maps an option's name, as scripts write it, to its level and
+// number.
+type SockoptName struct {
+	Name    string
+	Level   int
+	Optname int
+}
+
+// Sockopts lists every option the ctl file knows, in the order a read of ctl
+// prints them.
+var Sockopts = []SockoptName{
+	{"SO_REUSEADDR", SOL_SOCKET, SO_REUSEADDR},
+	{"SO_KEEPALIVE", SOL_SOCKET, SO_KEEPALIVE},
+	{"SO_LINGER", SOL_SOCKET, SO_LINGER},
+	{"SO_RCVBUF", SOL_SOCKET, SO_RCVBUF},
+	{"SO_SNDBUF", SOL_SOCKET, SO_SNDBUF},
+	{"SO_RCVTIMEO", SOL_SOCKET, SO_RCVTIMEO},
+	{"SO_SNDTIMEO", SOL_SOCKET, SO_SNDTIMEO},
+	{"SO_TYPE", SOL_SOCKET, SO_TYPE},
+	{"SO_ERROR", SOL_SOCKET, SO_ERROR},
+	{"TCP_NODELAY", SOL_TCP, TCP_NODELAY},
+	{"TCP_KEEPIDLE", SOL_TCP, TCP_KEEPIDLE},
+	{"TCP_KEEPINTVL", SOL_TCP, TCP_KEEPINTVL},
+	{"TCP_KEEPCNT", SOL_TCP, TCP_KEEPCNT},
+	{"TCP_MAXSEG", SOL_TCP, TCP_MAXSEG},
+	{"IP_TTL", SOL_IP, IP_TTL},
+	{"IP_TOS", SOL_IP, IP_TOS},
+}
+
+// LookupSockopt finds an option by name.
+func LookupSockopt(name string) (SockoptName, bool) {
+	for _, o := range Sockopts {
+		if o.Name == name {
+			return o, true
+		}
+	}
+	return SockoptName{}, false
+}
+
+// Setsockopt is __sys_setsockopt: SOL_SOCKET goes to sock_setsockopt, the
+// other levels to the family's setsockopt.
+func Setsockopt(sock *Socket, level, optname, val int) error {
+	if level == SOL_SOCKET {
+		return SockSetsockopt(sock, optname, val)
+	}
+	return sock.Ops.Setsockopt(sock, level, optname, val)
+}
+
+// Getsockopt is __sys_getsockopt.
+func Getsockopt(sock *Socket, level, optname int) (int, error) {
+	if level == SOL_SOCKET {
+		return SockGetsockopt(sock, optname)
+	}
+	return sock.Ops.Getsockopt(sock, level, optname)
+}
+
+// SockSetsockopt is sock_setsockopt (net/core/sock.c). Integer values as the
+// ctl file carries them: booleans 0/1, SO_LINGER in seconds (negative turns
+// lingering off), SO_RCVTIMEO/SO_SNDTIMEO in milliseconds.
+func SockSetsockopt(sock *Socket, optname, val int) error {
+	s := sock.Sk
+	sk := s.SK()
+	sk.Mu.Lock()
+	defer sk.Mu.Unlock()
+	switch optname {
+	case SO_REUSEADDR:
+		sk.Reuse = val != 0
+	case SO_KEEPALIVE:
+		if sk.Prot.Keepalive != nil {
+			sk.Prot.Keepalive(s, val != 0)
+		}
+		sk.KeepOpen = val != 0
+	case SO_LINGER:
+		if val < 0 {
+			sk.Linger = false
+			sk.LingerTime = 0
+		} else {
+			sk.Linger = true
+			sk.LingerTime = time.Duration(val) * time.Second
+		}
+	case SO_SNDBUF:
+		// As Linux: the value is doubled for bookkeeping overhead, capped
+		// by wmem_max, floored at SOCK_MIN_SNDBUF.
+		v := min(max(val, 0), SysctlWmemMax)
+		sk.UserLocks |= SOCK_SNDBUF_LOCK
+		sk.SndBuf = max(v*2, SockMinSndbuf)
+		sk.WriteSpace(sk)
+	case SO_RCVBUF:
+		v := min(max(val, 0), SysctlRmemMax)
+		sk.UserLocks |= SOCK_RCVBUF_LOCK
+		sk.RcvBuf = max(v*2, SockMinRcvbuf)
+	case SO_RCVTIMEO:
+		if val < 0 {
+			return EINVAL
+		}
+		sk.RcvTimeo = time.Duration(val) * time.Millisecond
+	case SO_SNDTIMEO:
+		if val < 0 {
+			return EINVAL
+		}
+		sk.SndTimeo = time.Duration(val) * time.Millisecond
+	case SO_TYPE, SO_ERROR:
+		return ENOPROTOOPT
+	default:
+		return ENOPROTOOPT
+	}
+	return nil
+}
+
+// SockGetsockopt is sk_getsockopt for SOL_SOCKET, in the units
+// SockSetsockopt takes (SO_LINGER is -1 when off).
+func SockGetsockopt(sock *Socket, optname int) (int, error) {
+	sk := sock.Sk.SK()
+	sk.Mu.Lock()
+	defer sk.Mu.Unlock()
+	b := func(v bool) int {
+		if v {
+			return 1
+		}
+		return 0
+	}
+	switch optname {
+	case SO_REUSEADDR:
+		return b(sk.Reuse), nil
+	case SO_KEEPALIVE:
+		return b(sk.KeepOpen), nil
+	case SO_LINGER:
+		if !sk.Linger {
+			return -1, nil
+		}
+		return int(sk.LingerTime / time.Second), nil
+	case SO_SNDBUF:
+		return sk.SndBuf, nil
+	case SO_RCVBUF:
+		return sk.RcvBuf, nil
+	case SO_RCVTIMEO:
+		return int(sk.RcvTimeo / time.Millisecond), nil
+	case SO_SNDTIMEO:
+		return int(sk.SndTimeo / time.Millisecond), nil
+	case SO_TYPE:
+		return int(sk.Type), nil
+	case SO_ERROR:
+		return int(sk.SockError()), nil
+	}
+	return 0, ENOPROTOOPT
+}
