@@ -13,6 +13,7 @@ type Net struct {
 	mu       sync.RWMutex
 	families [NPROTO]*NetProtoFamily // protected by mu
 	protos   []*Proto                // protected by mu; proto_list order
+	procNet  []ProcNetFile           // protected by mu; /proc/net entries
 
 	// SocketsInUse counts live sockets (sockstat's "sockets: used").
 	SocketsInUse atomic.Int64

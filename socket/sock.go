@@ -43,6 +43,12 @@ type Proto struct {
 	Unhash     func(sk Sk)
 	GetPort    func(sk Sk, port uint16) error
 
+	// Diag reports the protocol's view of the sock for the status file
+	// (inet_diag / tcp_get_info), one key and value per call of emit, with
+	// the sock's Mu held: sk_state, local, remote, rx_queue, tx_queue,
+	// error, and for TCP rtt_us, cwnd, retransmits.
+	Diag func(sk Sk, emit func(key, value string))
+
 	// InUse counts this protocol's socks (sock_prot_inuse_get), for
 	// sockstat and net/protocols.
 	InUse atomic.Int64
