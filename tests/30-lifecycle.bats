@@ -1,0 +1,84 @@
+#!/usr/bin/env bats
+# The daemon's life: clean shutdown on SIGTERM, stale mounts, startup errors
+# (SPEC "The daemon"). Each test starts its own sockfsd, on an address range
+# of its own so it can never meet another file's TAP.
+
+load helpers
+
+FLAGS=(--addr 198.19.0.2/24 --host-addr 198.19.0.1/24)
+
+setup_file() { require_private_netns; }
+
+teardown() {
+	common_teardown
+	if [[ -n ${SOCKFSD_PID:-} ]]; then sockfsd_kill; fi
+	if [[ -n ${M:-} ]] && is_mounted "$M"; then fusermount3 -uz "$M" || umount -l "$M"; fi
+	ip link del sft-life 2>/dev/null || true
+}
+
+@test "SIGTERM closes sockets, unmounts, removes the TAP and exits 0" {
+	sockfsd_start sft-life "${FLAGS[@]}"
+	ip link show sft-life
+	is_mounted "$M"
+	# a connected socket is released as close would: the kernel peer gets FIN
+	port=$(test_port)
+	nc -l 198.19.0.1 "$port" </dev/null >"$BATS_TEST_TMPDIR/got" 2>&1 3>&- &
+	NC_PID=$!
+	wait_until 5 bash -c "ss -Hltn 'sport = :$port' | grep -q ."
+	s=$(mk_socket AF_INET SOCK_STREAM 6)
+	ctl "$s" "connect 198.19.0.1:$port"
+	echo bye >"$M/$s/data"
+	wait_until 10 file_has "$BATS_TEST_TMPDIR/got" bye
+	sockfsd_stop
+	wait_exit "$NC_PID" 10
+	run ip link show sft-life
+	[ "$status" -ne 0 ]
+	! is_mounted "$M"
+}
+
+@test "a stale mount left by a killed sockfsd is cleaned up at start" {
+	sockfsd_start sft-life "${FLAGS[@]}"
+	stale=$M
+	kill -KILL "$SOCKFSD_PID"
+	wait_until 10 test -s "$SOCKFSD_RC"
+	SOCKFSD_PID=
+	is_mounted "$stale"
+	# a TAP that outlived its process is not the point here
+	ip link del sft-life 2>/dev/null || true
+	# start again on the very same mount point
+	SOCKFSD_MNT=$stale sockfsd_start sft-life "${FLAGS[@]}"
+	[ "$M" = "$stale" ]
+	s=$(mk_socket AF_INET SOCK_STREAM 6)
+	[ -d "$M/$s" ]
+	sockfsd_stop
+}
+
+@test "a missing mount point is one clear line and a non-zero exit" {
+	run timeout 10 "$SOCKFSD" --tap sft-life "${FLAGS[@]}" "$BATS_TEST_TMPDIR/nonexistent"
+	[ "$status" -ne 0 ] && [ "$status" -ne 124 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ $output == *nonexistent* ]]
+	run ip link show sft-life
+	[ "$status" -ne 0 ]
+}
+
+@test "a bad flag value is one clear line and a non-zero exit" {
+	mkdir "$BATS_TEST_TMPDIR/mnt"
+	for bad in "--mtu abc" "--addr 198.19.0.300/24" "--host-addr nonsense" "--gateway 1.2.3"; do
+		# shellcheck disable=SC2086
+		run timeout 10 "$SOCKFSD" --tap sft-life $bad "$BATS_TEST_TMPDIR/mnt"
+		echo "$bad -> status $status: $output"
+		[ "$status" -ne 0 ] && [ "$status" -ne 124 ]
+		[ "${#lines[@]}" -eq 1 ]
+		! is_mounted "$BATS_TEST_TMPDIR/mnt"
+	done
+}
+
+@test "--version and --help answer and exit 0" {
+	run timeout 5 "$SOCKFSD" --version
+	[ "$status" -eq 0 ]
+	[ -n "$output" ]
+	run timeout 5 "$SOCKFSD" --help
+	[ "$status" -eq 0 ]
+	[[ $output == *--tap* ]]
+}

@@ -1,0 +1,256 @@
+# helpers.bash — shared setup for the sockfs end-to-end suite.
+#
+# Each .bats file loads this, names its own TAP device (so files can never
+# collide) and calls sockfsd_start in setup_file and sockfsd_stop in
+# teardown_file. The helpers only run inside a private network namespace
+# (tests/run makes one); they build nothing: `make test` builds bin/sockfsd
+# first.
+#
+# Every wait is a poll with a deadline; nothing sleeps in place of a
+# condition that can be checked.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SOCKFSD=${SOCKFSD:-$ROOT/bin/sockfsd}
+
+# Addresses the daemon uses by default (SPEC: RFC 2544 test range).
+STACK_ADDR=198.18.0.2
+HOST_ADDR=198.18.0.1
+
+# ---- guards -----------------------------------------------------------------
+
+# require_private_netns fails unless this process is in the network namespace
+# tests/run made for the suite: the suite configures links and sends packets,
+# which must never reach the machine's real network.
+require_private_netns() {
+	local here
+	here=$(readlink /proc/self/ns/net)
+	if [[ -z $here || -z ${SOCKFS_TEST_NETNS:-} || $here != "$SOCKFS_TEST_NETNS" ||
+		$here == "${SOCKFS_TEST_PARENT_NETNS:-}" ]]; then
+		echo "refusing to run: not inside the private network namespace tests/run makes (run tests/run, or make test)" >&2
+		return 1
+	fi
+	[[ -x $SOCKFSD ]] || { echo "$SOCKFSD is missing: run make build" >&2; return 1; }
+}
+
+# ---- polling ----------------------------------------------------------------
+
+# wait_until SECS CMD... runs CMD every 20 ms until it succeeds or SECS
+# seconds have passed (then it returns 1).
+wait_until() {
+	local secs=$1; shift
+	local deadline=$((SECONDS + secs))
+	until "$@"; do
+		((SECONDS < deadline)) || return 1
+		sleep 0.02
+	done
+}
+
+# pid_gone PID: true once PID has exited.
+pid_gone() { ! kill -0 "$1" 2>/dev/null; }
+
+# wait_exit PID SECS: bounded wait for a process to end.
+wait_exit() { wait_until "${2:-10}" pid_gone "$1"; }
+
+# ---- the daemon -------------------------------------------------------------
+
+# sockfsd_start TAP [FLAGS...] mounts a fresh sockfs with TAP device TAP and
+# waits (at most 10 s) for its "serving" line. With SOCKFSD_MNT set it mounts
+# there instead of on a fresh directory. It sets:
+#   M            the mount point
+#   TAP          the TAP name
+#   SOCKFSD_PID  the daemon's pid
+#   SOCKFSD_LOG  its stderr
+#   SOCKFSD_RC   the file its exit status is written to when it ends
+# The daemon runs under a small subshell that records its exit status, so
+# any later shell (a test or teardown_file) can check how it ended.
+sockfsd_start() {
+	require_private_netns || return 1
+	TAP=$1; shift
+	local dir
+	dir=$(mktemp -d "${BATS_FILE_TMPDIR:-/tmp}/sockfs.XXXXXX")
+	M=${SOCKFSD_MNT:-$dir/mnt}
+	mkdir -p "$M"
+	SOCKFSD_LOG=$dir/sockfsd.log
+	SOCKFSD_RC=$dir/sockfsd.rc
+	local pidfile=$dir/sockfsd.pid
+	# fd 3 is bats' own output channel: a background child that keeps it
+	# open would make bats wait for it.
+	(
+		"$SOCKFSD" --tap "$TAP" "$@" "$M" </dev/null >>"$SOCKFSD_LOG" 2>&1 &
+		echo $! >"$pidfile"
+		rc=0
+		wait $! || rc=$?
+		echo "$rc" >"$SOCKFSD_RC"
+	) 3>&- &
+	wait_until 5 test -s "$pidfile" || { echo "sockfsd did not start" >&2; return 1; }
+	SOCKFSD_PID=$(<"$pidfile")
+	if ! wait_until 10 sockfsd_serving; then
+		echo "sockfsd did not print its serving line within 10 s; log:" >&2
+		cat "$SOCKFSD_LOG" >&2
+		sockfsd_kill
+		return 1
+	fi
+	export M TAP SOCKFSD_PID SOCKFSD_LOG SOCKFSD_RC
+}
+
+# sockfsd_serving: the serving line is in the log, or the daemon died (so
+# waiting longer is pointless: the caller sees the log).
+sockfsd_serving() {
+	grep -q "sockfsd: serving $M on $TAP" "$SOCKFSD_LOG" && return 0
+	if [[ -s $SOCKFSD_RC ]]; then
+		echo "sockfsd exited with status $(<"$SOCKFSD_RC")" >&2
+		return 2
+	fi
+	return 1
+}
+
+# sockfsd_stop sends SIGTERM and asserts the clean shutdown SPEC promises:
+# exit status 0 within 10 s, mount gone, TAP gone. On failure it cleans up by
+# force (SIGKILL, lazy unmount, link delete) and returns 1 with the reason.
+sockfsd_stop() {
+	[[ -n ${SOCKFSD_PID:-} ]] || return 0
+	local ok=0
+	kill -TERM "$SOCKFSD_PID" 2>/dev/null || true
+	if ! wait_until 10 test -s "$SOCKFSD_RC"; then
+		echo "sockfsd did not exit within 10 s of SIGTERM" >&2
+		ok=1
+	elif [[ $(<"$SOCKFSD_RC") != 0 ]]; then
+		echo "sockfsd exited with status $(<"$SOCKFSD_RC") after SIGTERM" >&2
+		ok=1
+	fi
+	if is_mounted "$M"; then
+		echo "$M is still mounted after sockfsd exited" >&2
+		ok=1
+	fi
+	if ip link show "$TAP" >/dev/null 2>&1; then
+		echo "TAP $TAP still exists after sockfsd exited" >&2
+		ok=1
+	fi
+	if ((ok != 0)); then
+		echo "sockfsd log:" >&2
+		cat "$SOCKFSD_LOG" >&2
+		sockfsd_kill
+	fi
+	SOCKFSD_PID=
+	return "$ok"
+}
+
+# sockfsd_kill removes whatever a failed daemon left behind.
+sockfsd_kill() {
+	kill -KILL "$SOCKFSD_PID" 2>/dev/null || true
+	wait_until 5 test -s "$SOCKFSD_RC" || true
+	if is_mounted "$M"; then
+		fusermount3 -uz "$M" 2>/dev/null || umount -l "$M" 2>/dev/null || true
+	fi
+	ip link del "$TAP" 2>/dev/null || true
+	SOCKFSD_PID=
+}
+
+# is_mounted DIR: DIR is a mount point in /proc/mounts (which does not touch
+# the filesystem, so it cannot hang on a dead FUSE server).
+is_mounted() {
+	local dir
+	dir=$(realpath -s "$1")
+	awk -v d="$dir" '$2 == d { found = 1 } END { exit !found }' /proc/mounts
+}
+
+# ---- sockets ----------------------------------------------------------------
+
+# mk_socket FAMILY TYPE PROTOCOL creates a socket through the control file as
+# SPEC shows (write the triple, read the INO back on the same open) and prints
+# its INO.
+mk_socket() {
+	local fd s
+	exec {fd}<>"$M/socket" || return 1
+	if ! echo "$*" >&"$fd"; then
+		exec {fd}>&-
+		return 1
+	fi
+	if ! read -r -t 10 s <&"$fd"; then
+		exec {fd}>&-
+		echo "no INO read back from $M/socket" >&2
+		return 1
+	fi
+	exec {fd}>&-
+	echo "$s"
+}
+
+# ctl INO COMMAND... writes one command to INO/ctl in a child bash bounded by
+# a timeout (a blocking connect must not hang the suite). Its stderr is the
+# shell's own message, e.g. "echo: write error: Connection refused".
+ctl() {
+	local s=$1; shift
+	timeout 20 bash -c 'echo "$1" > "$2"' ctl "$*" "$M/$s/ctl"
+}
+
+# tcp_client PORT: a new TCP socket connected to the kernel's side of the TAP.
+tcp_client() {
+	local s
+	s=$(mk_socket AF_INET SOCK_STREAM 6) || return 1
+	ctl "$s" "connect $HOST_ADDR:$1" || return 1
+	echo "$s"
+}
+
+# status_field INO KEY prints the value of "KEY: value" in INO/status.
+status_field() {
+	awk -v k="$2:" '$1 == k { $1 = ""; sub(/^ /, ""); print; exit }' "$M/$1/status"
+}
+
+# ---- kernel peers -----------------------------------------------------------
+
+# test_port [N] prints a port for this test: distinct per test across the
+# suite (and N apart within one test), so a connection that lingers in
+# TIME_WAIT never meets a later test's listener.
+test_port() {
+	echo $(( (${BATS_SUITE_TEST_NUMBER:-0} % 1000) * 20 + 20000 + ${1:-0} ))
+}
+
+# listening PORT: the kernel has a TCP listener on HOST_ADDR:PORT.
+listening() {
+	ss -Hltn "src $HOST_ADDR:$1" 2>/dev/null | grep -q .
+}
+
+# kernel_listen PORT OUT [IN] starts a kernel `nc -l` on HOST_ADDR:PORT that
+# writes what it receives to OUT; with IN it sends IN's bytes and then shuts
+# down its write side (FIN). It waits (at most 5 s) until the listener is up
+# and sets NC_PID. Run it directly, not in $(...), so NC_PID reaches the test.
+kernel_listen() {
+	local port=$1 out=$2 in=${3:-/dev/null} nflag=()
+	[[ $in != /dev/null ]] && nflag=(-N)
+	nc "${nflag[@]}" -l "$HOST_ADDR" "$port" <"$in" >"$out" 3>&- &
+	NC_PID=$!
+	if ! wait_until 5 listening "$port"; then
+		echo "kernel nc did not listen on $HOST_ADDR:$port" >&2
+		return 1
+	fi
+}
+
+# file_has FILE STRING: FILE contains STRING (for polling a peer's output).
+file_has() { grep -qF -- "$2" "$1" 2>/dev/null; }
+
+# same_file A B: equal sha256, with both sums shown on failure.
+same_file() {
+	local a b
+	a=$(sha256sum <"$1" | cut -d' ' -f1)
+	b=$(sha256sum <"$2" | cut -d' ' -f1)
+	if [[ $a != "$b" ]]; then
+		echo "sha256 differ: $1=$a ($(stat -c %s "$1") bytes) $2=$b ($(stat -c %s "$2") bytes)" >&2
+		return 1
+	fi
+}
+
+# ---- per-test cleanup -------------------------------------------------------
+
+# common_teardown stops a test's kernel peer and, when the test failed, shows
+# the end of the daemon's log next to bats' report.
+common_teardown() {
+	if [[ -n ${NC_PID:-} ]]; then
+		kill "$NC_PID" 2>/dev/null || true
+		wait_exit "$NC_PID" 5 || kill -KILL "$NC_PID" 2>/dev/null || true
+		NC_PID=
+	fi
+	if [[ -z ${BATS_TEST_COMPLETED:-} && -n ${SOCKFSD_LOG:-} && -f $SOCKFSD_LOG ]]; then
+		echo "# last lines of sockfsd's log:" >&3
+		tail -n 20 "$SOCKFSD_LOG" | sed 's/^/#   /' >&3
+	fi
+}
