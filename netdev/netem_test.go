@@ -546,7 +546,7 @@ func TestNetemRealClock(t *testing.T) {
 // counter is a Driver that only counts what it is sent.
 type counter struct{ n int }
 
-func (c *counter) Xmit(*SkBuff) error           { c.n++; return nil }
+func (c *counter) Xmit(*SkBuff) error          { c.n++; return nil }
 func (c *counter) Receive(func(*SkBuff)) error { return nil }
 func (c *counter) Close() error                { return nil }
 
