@@ -55,3 +55,6 @@ func EthHeaderPush(skb *SkBuff, dst, src [6]byte, proto uint16) {
 	skb.MacHeader = skb.Offset() - EthHlen
 	Ethhdr(skb.Push(EthHlen)).Encode(EthFields{Dest: dst, Source: src, Proto: proto})
 }
+
+// EthBroadcast is the all-ones destination.
+var EthBroadcast = [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}

@@ -2,6 +2,9 @@ package socket
 
 import "syscall"
 
+// Errno is an errno value as the socket calls return it.
+type Errno = syscall.Errno
+
 // Errors cross to the filesystem as bare syscall.Errno values so that FUSE
 // hands the kernel's exact choice to the caller (a wrapped errno would reach
 // the user as EIO). These names keep the kernel's spelling.
@@ -34,6 +37,8 @@ const (
 	EMSGSIZE        = syscall.EMSGSIZE
 	ENOBUFS         = syscall.ENOBUFS
 	EBADF           = syscall.EBADF
+	EPROTO          = syscall.EPROTO
+	EPERM           = syscall.EPERM
 )
 
 // ErrnoName returns the errno's symbolic name ("ECONNRESET"), or "0" for no
@@ -49,8 +54,8 @@ func ErrnoName(e syscall.Errno) string {
 }
 
 var errnoNames = map[syscall.Errno]string{
-	syscall.EPERM: "EPERM", syscall.ENOENT: "ENOENT", syscall.EIO: "EIO",
-	EINTR: "EINTR", EAGAIN: "EAGAIN", EINVAL: "EINVAL", EACCES: "EACCES",
+	syscall.ENOENT: "ENOENT", syscall.EIO: "EIO",
+	EPERM: "EPERM", EINTR: "EINTR", EAGAIN: "EAGAIN", EINVAL: "EINVAL", EACCES: "EACCES",
 	EMFILE: "EMFILE", EPIPE: "EPIPE", ENOMEM: "ENOMEM",
 	EAFNOSUPPORT: "EAFNOSUPPORT", ESOCKTNOSUPPORT: "ESOCKTNOSUPPORT",
 	EPROTONOSUPPORT: "EPROTONOSUPPORT", EOPNOTSUPP: "EOPNOTSUPP",
@@ -61,5 +66,5 @@ var errnoNames = map[syscall.Errno]string{
 	EHOSTUNREACH: "EHOSTUNREACH", ENETUNREACH: "ENETUNREACH",
 	EADDRINUSE: "EADDRINUSE", EADDRNOTAVAIL: "EADDRNOTAVAIL",
 	EDESTADDRREQ: "EDESTADDRREQ", EMSGSIZE: "EMSGSIZE", ENOBUFS: "ENOBUFS",
-	EBADF: "EBADF",
+	EBADF: "EBADF", EPROTO: "EPROTO",
 }

@@ -17,11 +17,14 @@ type Net struct {
 
 	// SocketsInUse counts live sockets (sockstat's "sockets: used").
 	SocketsInUse atomic.Int64
+
+	// Trace streams call-path lines to the trace file's readers.
+	Trace *Tracer
 }
 
 // NewNet returns an empty namespace: no family is registered until one's
 // init (inet.Init) calls SockRegister.
-func NewNet() *Net { return &Net{} }
+func NewNet() *Net { return &Net{Trace: NewTracer()} }
 
 // NetProtoFamily is struct net_proto_family: the family's create function,
 // which __sock_create calls to fill in sock.Ops and sock.Sk.

@@ -80,26 +80,28 @@ type Sock struct {
 	Net      *Net
 
 	// protected by Mu
-	State        uint8         // sk_state, the protocol's state (TCP_ESTABLISHED, ...)
-	Shutdown     int           // sk_shutdown: RCV_SHUTDOWN | SEND_SHUTDOWN
-	Err          syscall.Errno // sk_err, reported once by SockError
-	ErrSoft      syscall.Errno // sk_err_soft
-	RcvBuf       int           // sk_rcvbuf
-	SndBuf       int           // sk_sndbuf
-	UserLocks    int           // SOCK_RCVBUF_LOCK / SOCK_SNDBUF_LOCK
-	RcvTimeo     time.Duration // sk_rcvtimeo; 0 = block forever
-	SndTimeo     time.Duration // sk_sndtimeo
-	Reuse        bool          // sk_reuse (SO_REUSEADDR)
-	KeepOpen     bool          // SOCK_KEEPOPEN (SO_KEEPALIVE)
-	Linger       bool          // SOCK_LINGER
-	LingerTime   time.Duration // sk_lingertime
-	Priority     int
-	ReceiveQueue netdev.SkbQueue // sk_receive_queue
-	RmemAlloc    int             // bytes charged to the receive queue
-	WmemQueued   int             // bytes charged to the send queue
-	Socket       *Socket         // sk_socket; nil once orphaned
-	Dead         bool            // SOCK_DEAD: orphaned by close
-	Done         bool            // SOCK_DONE: the peer closed (stream)
+	State         uint8         // sk_state, the protocol's state (TCP_ESTABLISHED, ...)
+	Shutdown      int           // sk_shutdown: RCV_SHUTDOWN | SEND_SHUTDOWN
+	Err           syscall.Errno // sk_err, reported once by SockError
+	ErrSoft       syscall.Errno // sk_err_soft
+	RcvBuf        int           // sk_rcvbuf
+	SndBuf        int           // sk_sndbuf
+	UserLocks     int           // SOCK_RCVBUF_LOCK / SOCK_SNDBUF_LOCK
+	RcvTimeo      time.Duration // sk_rcvtimeo; 0 = block forever
+	SndTimeo      time.Duration // sk_sndtimeo
+	Reuse         bool          // sk_reuse (SO_REUSEADDR)
+	KeepOpen      bool          // SOCK_KEEPOPEN (SO_KEEPALIVE)
+	Linger        bool          // SOCK_LINGER
+	LingerTime    time.Duration // sk_lingertime
+	Priority      int
+	ReceiveQueue  netdev.SkbQueue // sk_receive_queue
+	RmemAlloc     int             // bytes charged to the receive queue
+	WmemQueued    int             // bytes charged to the send queue
+	Socket        *Socket         // sk_socket; nil once orphaned
+	Dead          bool            // SOCK_DEAD: orphaned by close
+	Done          bool            // SOCK_DONE: the peer closed (stream)
+	AckBacklog    int             // sk_ack_backlog: connections waiting in accept
+	MaxAckBacklog int             // sk_max_ack_backlog: listen's backlog
 
 	// Wq is the socket's wait queue (sk_wq), shared with the Socket.
 	Wq *WaitQueue

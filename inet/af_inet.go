@@ -1,0 +1,483 @@
+package inet
+
+import (
+	"context"
+	"net/netip"
+	"sync"
+
+	"sockfs/netdev"
+	"sockfs/netdev/ktime"
+	"sockfs/socket"
+)
+
+// Net is the IPv4 family's state in one namespace (struct netns_ipv4 and the
+// tables the kernel keeps as globals): inetsw, inet_protos, interface
+// addresses, routes, neighbours, the transport protocols' hash tables and
+// the MIB counters. Everything hangs off it, so two stacks can share a
+// process.
+type Net struct {
+	sn    *socket.Net
+	nd    *netdev.Net
+	clock ktime.Clock
+
+	mu     sync.RWMutex
+	inetsw [socket.SOCK_MAX][]InetProtosw // protected by mu
+	protos [256]*NetProtocol              // protected by mu; inet_protos
+
+	devinet devinet       // interface addresses (devinet.go)
+	fib     fibTable      // routes (route.go)
+	arp     neighTable    // ARP cache (arp.go)
+	mib     mib           // SNMP counters (snmp.go)
+	ipIdent ipIdent       // IP ID generator (ip_output.go)
+	icmpRL  icmpRateLimit // icmp_global (icmp.go)
+
+	tcp tcpNet // TCP's hash tables and per-namespace state (tcp_ipv4.go)
+}
+
+// InetProtosw is struct inet_protosw: one row of inetsw.
+type InetProtosw struct {
+	Type     socket.SockType
+	Protocol int
+	Prot     *socket.Proto
+	Ops      *socket.ProtoOps
+}
+
+// NetProtocol is struct net_protocol: the receive handlers ip_local_deliver
+// dispatches to by IP protocol number. Handler owns the skb, whose data
+// starts at the transport header with NetworkHeader set. ErrHandler gets
+// ICMP errors about packets this protocol sent (tcp_v4_err, udp_err).
+type NetProtocol struct {
+	Handler    func(skb *netdev.SkBuff)
+	ErrHandler func(skb *netdev.SkBuff, typ, code uint8, info uint32)
+}
+
+// Init is inet_init: register AF_INET, the protocols and inetsw, the IPv4
+// and ARP packet handlers, and the /proc/net tables.
+func Init(sn *socket.Net, nd *netdev.Net, clock ktime.Clock) *Net {
+	in := &Net{sn: sn, nd: nd, clock: clock}
+	in.arp.init(in)
+	in.ipIdent.init()
+
+	in.inetAddProtocol(IPPROTO_ICMP, &NetProtocol{Handler: in.icmpRcv})
+	for _, p := range in.protocolInits() {
+		p(in)
+	}
+	sn.SockRegister(&socket.NetProtoFamily{Family: socket.AF_INET, Create: in.inetCreate})
+	nd.DevAddPack(netdev.ETH_P_IP, in.ipRcv)
+	nd.DevAddPack(netdev.ETH_P_ARP, in.arpRcv)
+	in.procInit()
+	return in
+}
+
+// protocolInits lists the transport protocols' init functions, in the order
+// inet_init calls them (tcp_init, udp_init, ...). Each registers its proto
+// with ProtoRegister, its inetsw rows and its inet_protos handler.
+func (in *Net) protocolInits() []func(*Net) {
+	return []func(*Net){
+		(*Net).tcpInit,
+	}
+}
+
+// inetRegisterProtosw is inet_register_protosw.
+func (in *Net) inetRegisterProtosw(p InetProtosw) {
+	in.mu.Lock()
+	in.inetsw[p.Type] = append(in.inetsw[p.Type], p)
+	in.mu.Unlock()
+	in.sn.ProtoRegister(p.Prot)
+}
+
+// Protosw returns every inetsw row, by type then registration order (for
+// net/protocols).
+func (in *Net) Protosw() []InetProtosw {
+	in.mu.RLock()
+	defer in.mu.RUnlock()
+	var out []InetProtosw
+	for _, l := range in.inetsw {
+		out = append(out, l...)
+	}
+	return out
+}
+
+// inetAddProtocol is inet_add_protocol.
+func (in *Net) inetAddProtocol(protocol uint8, p *NetProtocol) {
+	in.mu.Lock()
+	in.protos[protocol] = p
+	in.mu.Unlock()
+}
+
+func (in *Net) inetProtocol(protocol uint8) *NetProtocol {
+	in.mu.RLock()
+	defer in.mu.RUnlock()
+	return in.protos[protocol]
+}
+
+// IP protocol numbers as uint8, for the IP layer.
+const (
+	IPPROTO_ICMP = 1
+	IPPROTO_TCP  = 6
+	IPPROTO_UDP  = 17
+	IPPROTO_RAW  = 255
+	IPPROTO_MAX  = 256
+)
+
+// inetCreate is inet_create (net/ipv4/af_inet.c): find the inetsw row for
+// the type and protocol, install its ops, allocate the sock from its proto
+// and run the proto's init.
+func (in *Net) inetCreate(net *socket.Net, sock *socket.Socket, protocol int, kern bool) error {
+	if protocol < 0 || protocol >= IPPROTO_MAX {
+		return socket.EINVAL
+	}
+	sock.State = socket.SS_UNCONNECTED
+
+	in.mu.RLock()
+	var answer *InetProtosw
+	err := error(socket.ESOCKTNOSUPPORT)
+	for i := range in.inetsw[sock.Type] {
+		a := &in.inetsw[sock.Type][i]
+		err = nil
+		if protocol == a.Protocol {
+			if protocol != socket.IPPROTO_IP {
+				answer = a
+				break
+			}
+		} else {
+			// protocol 0 means the type's default, and a row with
+			// protocol 0 (raw) takes any protocol.
+			if protocol == socket.IPPROTO_IP {
+				protocol = a.Protocol
+				answer = a
+				break
+			}
+			if a.Protocol == socket.IPPROTO_IP {
+				answer = a
+				break
+			}
+		}
+		err = socket.EPROTONOSUPPORT
+	}
+	in.mu.RUnlock()
+	if answer == nil {
+		if err == nil {
+			err = socket.EPROTONOSUPPORT
+		}
+		return err
+	}
+
+	sock.Ops = answer.Ops
+	s := socket.SkAlloc(net, socket.AF_INET, answer.Prot)
+	sk := s.SK()
+	sk.Protocol = protocol
+	isk := inetSk(s)
+	isk.in = in
+	isk.UcTTL = -1
+	if sock.Type == socket.SOCK_RAW {
+		isk.Num = uint16(protocol)
+	}
+	socket.SockInitData(sock, s)
+	if answer.Prot.Init != nil {
+		if err := answer.Prot.Init(s); err != nil {
+			answer.Prot.InUse.Add(-1)
+			sock.Sk = nil
+			return err
+		}
+	}
+	if isk.Num != 0 && answer.Prot.Hash != nil {
+		sk.Mu.Lock()
+		err := answer.Prot.Hash(s)
+		sk.Mu.Unlock()
+		if err != nil {
+			return err
+		}
+	}
+	in.trace(sock, "inet_create", answer.Prot.Name)
+	return nil
+}
+
+// inetRelease is inet_release: the proto's close does the protocol's part
+// (FIN, RST, or lingering in TIME_WAIT without a socket).
+func inetRelease(sock *socket.Socket) error {
+	s := sock.Sk
+	if s == nil {
+		return nil
+	}
+	sk := s.SK()
+	sk.Prot.Close(s)
+	sock.Sk = nil
+	return nil
+}
+
+// inetBind is inet_bind / __inet_bind.
+func inetBind(ctx context.Context, sock *socket.Socket, addr netip.AddrPort) error {
+	s := sock.Sk
+	sk := s.SK()
+	if sk.Prot.Bind != nil { // raw sockets bind their own way
+		return sk.Prot.Bind(ctx, s, addr)
+	}
+	isk := inetSk(s)
+	if !addr.Addr().Is4() {
+		return socket.EAFNOSUPPORT
+	}
+	a := addr.Addr()
+	if !a.IsUnspecified() && !isk.in.inetAddrIsLocal(a) && !a.IsMulticast() && a != netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+		return socket.EADDRNOTAVAIL
+	}
+	port := addr.Port()
+	if port != 0 && port < sysctlIPUnprivilegedPortStart && !socket.CredFrom(ctx).Capable() {
+		return socket.EACCES
+	}
+	sk.Mu.Lock()
+	defer sk.Mu.Unlock()
+	if sk.State != TCP_CLOSE || isk.Num != 0 {
+		return socket.EINVAL
+	}
+	isk.RcvSaddr = a
+	isk.Saddr = a
+	if a.IsMulticast() {
+		isk.Saddr = netip.IPv4Unspecified()
+	}
+	if err := sk.Prot.GetPort(s, port); err != nil {
+		isk.RcvSaddr, isk.Saddr = netip.Addr{}, netip.Addr{}
+		return err
+	}
+	isk.Sport = isk.Num
+	isk.Daddr = netip.Addr{}
+	isk.Dport = 0
+	isk.rt = nil
+	return nil
+}
+
+// inetStreamConnect is inet_stream_connect / __inet_stream_connect: start
+// the protocol's connect and wait for it to finish, unless the file is
+// nonblocking (EINPROGRESS).
+func inetStreamConnect(ctx context.Context, sock *socket.Socket, addr netip.AddrPort, flags int) error {
+	s := sock.Sk
+	sk := s.SK()
+	sk.Mu.Lock()
+	defer sk.Mu.Unlock()
+	if !addr.Addr().Is4() {
+		return socket.EAFNOSUPPORT
+	}
+	switch sock.State {
+	case socket.SS_CONNECTED:
+		return socket.EISCONN
+	case socket.SS_CONNECTING:
+		if sk.State == TCP_CLOSE {
+			// A nonblocking connect that failed: report its error once.
+			sock.State = socket.SS_UNCONNECTED
+			if e := sk.SockError(); e != 0 {
+				return e
+			}
+			return socket.ECONNABORTED
+		}
+		if (1<<sk.State)&(TCPF_SYN_SENT|TCPF_SYN_RECV) == 0 {
+			sock.State = socket.SS_CONNECTED
+			return socket.EISCONN
+		}
+		if flags&socket.O_NONBLOCK != 0 {
+			return socket.EALREADY
+		}
+	case socket.SS_UNCONNECTED:
+		if sk.State != TCP_CLOSE {
+			return socket.EISCONN
+		}
+		inetSk(s).in.trace(sock, "inet_stream_connect -> tcp_v4_connect", addr.String())
+		if err := sk.Prot.Connect(ctx, s, addr, flags); err != nil {
+			return err
+		}
+		sock.State = socket.SS_CONNECTING
+		if flags&socket.O_NONBLOCK != 0 {
+			return socket.EINPROGRESS
+		}
+	default:
+		return socket.EINVAL
+	}
+
+	// inet_wait_for_connect
+	err := sk.WaitEvent(ctx, false, sk.SndDeadline(), func() bool {
+		return (1<<sk.State)&(TCPF_SYN_SENT|TCPF_SYN_RECV) == 0
+	})
+	if err != nil {
+		if err == socket.EAGAIN {
+			return socket.EINPROGRESS // a connect timed out by SO_SNDTIMEO
+		}
+		return err
+	}
+	if sk.State == TCP_CLOSE {
+		sock.State = socket.SS_UNCONNECTED
+		if e := sk.SockError(); e != 0 {
+			return e
+		}
+		return socket.ECONNABORTED
+	}
+	sock.State = socket.SS_CONNECTED
+	return nil
+}
+
+// inetAccept is inet_accept: take an established sock from the listener's
+// accept queue and graft it onto newsock.
+func inetAccept(ctx context.Context, sock, newsock *socket.Socket, flags int) error {
+	s := sock.Sk
+	sk := s.SK()
+	if sk.Prot.Accept == nil {
+		return socket.EOPNOTSUPP
+	}
+	s2, err := sk.Prot.Accept(ctx, s, flags)
+	if err != nil {
+		return err
+	}
+	sk2 := s2.SK()
+	sk2.Mu.Lock()
+	// sock_graft
+	sk2.Wq = newsock.Wq
+	sk2.Socket = newsock
+	newsock.Sk = s2
+	newsock.State = socket.SS_CONNECTED
+	sk2.Mu.Unlock()
+	inetSk(s2).in.trace(newsock, "inet_accept", "")
+	return nil
+}
+
+// inetListen is inet_listen.
+func inetListen(sock *socket.Socket, backlog int) error {
+	s := sock.Sk
+	sk := s.SK()
+	sk.Mu.Lock()
+	defer sk.Mu.Unlock()
+	if sock.State != socket.SS_UNCONNECTED || sock.Type != socket.SOCK_STREAM {
+		return socket.EINVAL
+	}
+	if (1<<sk.State)&(TCPF_CLOSE|TCPF_LISTEN) == 0 {
+		return socket.EINVAL
+	}
+	if sk.State != TCP_LISTEN {
+		if err := inetCskListenStart(s, backlog); err != nil {
+			return err
+		}
+	}
+	sk.MaxAckBacklog = backlog
+	return nil
+}
+
+// inetGetname is inet_getname.
+func inetGetname(sock *socket.Socket, peer bool) (netip.AddrPort, error) {
+	s := sock.Sk
+	sk := s.SK()
+	isk := inetSk(s)
+	sk.Mu.Lock()
+	defer sk.Mu.Unlock()
+	if peer {
+		if isk.Dport == 0 || ((1<<sk.State)&(TCPF_CLOSE|TCPF_SYN_SENT) != 0 && sock.Type == socket.SOCK_STREAM) {
+			return netip.AddrPort{}, socket.ENOTCONN
+		}
+		return netip.AddrPortFrom(isk.Daddr, isk.Dport), nil
+	}
+	return netip.AddrPortFrom(isk.localAddr(), isk.Sport), nil
+}
+
+// inetSendmsg is inet_sendmsg.
+func inetSendmsg(ctx context.Context, sock *socket.Socket, msg *socket.Msghdr, b []byte) (int, error) {
+	s := sock.Sk
+	inetSk(s).in.traceLen(sock, "sock_write_iter -> inet_sendmsg -> "+sendmsgName(s), len(b))
+	return s.SK().Prot.Sendmsg(ctx, s, msg, b)
+}
+
+// inetRecvmsg is inet_recvmsg.
+func inetRecvmsg(ctx context.Context, sock *socket.Socket, msg *socket.Msghdr, b []byte, flags int) (int, error) {
+	s := sock.Sk
+	n, err := s.SK().Prot.Recvmsg(ctx, s, msg, b, flags)
+	if err == nil {
+		inetSk(s).in.traceLen(sock, "sock_read_iter -> inet_recvmsg -> "+recvmsgName(s), n)
+	}
+	return n, err
+}
+
+// inetShutdown is inet_shutdown.
+func inetShutdown(sock *socket.Socket, how int) error {
+	how++ // SHUT_RD..SHUT_RDWR become RCV_SHUTDOWN..SHUTDOWN_MASK
+	if how&^socket.SHUTDOWN_MASK != 0 || how == 0 {
+		return socket.EINVAL
+	}
+	s := sock.Sk
+	sk := s.SK()
+	sk.Mu.Lock()
+	defer sk.Mu.Unlock()
+	if sock.State == socket.SS_CONNECTING {
+		if (1<<sk.State)&(TCPF_SYN_SENT|TCPF_SYN_RECV|TCPF_CLOSE) != 0 {
+			sock.State = socket.SS_DISCONNECTING
+		} else {
+			sock.State = socket.SS_CONNECTED
+		}
+	}
+	var err error
+	switch sk.State {
+	case TCP_LISTEN:
+		if how&socket.RCV_SHUTDOWN == 0 {
+			break
+		}
+		err = sk.Prot.Disconnect(s, socket.O_NONBLOCK)
+		sock.State = stateAfterDisconnect(err)
+	case TCP_SYN_SENT:
+		err = sk.Prot.Disconnect(s, socket.O_NONBLOCK)
+		sock.State = stateAfterDisconnect(err)
+	case TCP_CLOSE:
+		// Still mark the shutdown so pollers see a hang-up, as Linux.
+		err = socket.ENOTCONN
+		fallthrough
+	default:
+		sk.Shutdown |= how
+		if sk.Prot.Shutdown != nil {
+			sk.Prot.Shutdown(s, how)
+		}
+	}
+	sk.StateChange(sk)
+	return err
+}
+
+func stateAfterDisconnect(err error) socket.SocketState {
+	if err != nil {
+		return socket.SS_DISCONNECTING
+	}
+	return socket.SS_UNCONNECTED
+}
+
+// inetSetsockopt is sock_common_setsockopt: IP-level options are ip's, the
+// rest the proto's.
+func inetSetsockopt(sock *socket.Socket, level, optname, val int) error {
+	s := sock.Sk
+	if level == socket.SOL_IP {
+		return ipSetsockopt(s, optname, val)
+	}
+	if s.SK().Prot.Setsockopt == nil {
+		return socket.ENOPROTOOPT
+	}
+	return s.SK().Prot.Setsockopt(s, level, optname, val)
+}
+
+// inetGetsockopt is sock_common_getsockopt.
+func inetGetsockopt(sock *socket.Socket, level, optname int) (int, error) {
+	s := sock.Sk
+	if level == socket.SOL_IP {
+		return ipGetsockopt(s, optname)
+	}
+	if s.SK().Prot.Getsockopt == nil {
+		return 0, socket.ENOPROTOOPT
+	}
+	return s.SK().Prot.Getsockopt(s, level, optname)
+}
+
+// inetStreamOps is inet_stream_ops.
+var inetStreamOps = socket.ProtoOps{
+	Family:     socket.AF_INET,
+	Release:    inetRelease,
+	Bind:       inetBind,
+	Connect:    inetStreamConnect,
+	Accept:     inetAccept,
+	Getname:    inetGetname,
+	Poll:       tcpPoll,
+	Listen:     inetListen,
+	Shutdown:   inetShutdown,
+	Setsockopt: inetSetsockopt,
+	Getsockopt: inetGetsockopt,
+	Sendmsg:    inetSendmsg,
+	Recvmsg:    inetRecvmsg,
+}

@@ -1,0 +1,286 @@
+package inet
+
+import (
+	"net/netip"
+	"sync"
+	"time"
+
+	"sockfs/inet/header"
+	"sockfs/netdev"
+	"sockfs/netdev/ktime"
+)
+
+// Neighbour states (include/uapi/linux/neighbour.h NUD_*), the subset a
+// host cycles through.
+const (
+	NUD_INCOMPLETE = 0x01
+	NUD_REACHABLE  = 0x02
+	NUD_STALE      = 0x04
+	NUD_PROBE      = 0x10
+	NUD_FAILED     = 0x20
+)
+
+// neighbour is struct neighbour for ARP: what we know of one next hop's
+// hardware address, and the packets waiting for it.
+type neighbour struct {
+	key       netip.Addr
+	dev       *netdev.NetDevice
+	nudState  int
+	ha        [6]byte
+	confirmed time.Duration // when last heard from (clock time)
+	probes    int
+	arpQueue  netdev.SkbQueue // copies of packets waiting for resolution
+	timer     ktime.Timer
+}
+
+// neighTable is arp_tbl.
+type neighTable struct {
+	in *Net
+	mu sync.RWMutex
+	m  map[netip.Addr]*neighbour // protected by mu
+}
+
+func (t *neighTable) init(in *Net) {
+	t.in = in
+	t.m = make(map[netip.Addr]*neighbour)
+}
+
+// neighOutput is neigh_output / neigh_resolve_output: put the link header on
+// skb for nexthop and transmit it, resolving the address with ARP first if
+// need be (then a copy waits in the neighbour's queue). The caller keeps
+// skb; its data is restored before return.
+func (in *Net) neighOutput(dev *netdev.NetDevice, nexthop netip.Addr, skb *netdev.SkBuff) error {
+	off := skb.Offset()
+	defer skb.SetHeadroom(off)
+	if dev.Flags&(netdev.IFF_NOARP|netdev.IFF_LOOPBACK) != 0 {
+		netdev.EthHeaderPush(skb, dev.HWAddr, dev.HWAddr, netdev.ETH_P_IP)
+		return in.devQueueXmit(dev, skb)
+	}
+	if nexthop == netip.AddrFrom4([4]byte{255, 255, 255, 255}) || in.inetAddrIsBroadcast(nexthop) {
+		netdev.EthHeaderPush(skb, dev.Broadcast, dev.HWAddr, netdev.ETH_P_IP)
+		return in.devQueueXmit(dev, skb)
+	}
+
+	t := &in.arp
+	now := in.clock.Now()
+	t.mu.RLock()
+	n := t.m[nexthop]
+	if n != nil && n.nudState&(NUD_REACHABLE|NUD_STALE|NUD_PROBE) != 0 {
+		ha := n.ha
+		fresh := n.nudState == NUD_REACHABLE && now-n.confirmed < sysctlNeighBaseReachableTimeSec*time.Second
+		t.mu.RUnlock()
+		if !fresh {
+			in.neighProbe(nexthop, dev) // keep sending while we re-check it
+		}
+		netdev.EthHeaderPush(skb, ha, dev.HWAddr, netdev.ETH_P_IP)
+		return in.devQueueXmit(dev, skb)
+	}
+	t.mu.RUnlock()
+
+	// __neigh_event_send: queue a copy and start (or continue) resolving.
+	t.mu.Lock()
+	n = t.m[nexthop]
+	if n == nil {
+		n = &neighbour{key: nexthop, dev: dev}
+		t.m[nexthop] = n
+	}
+	switch n.nudState {
+	case NUD_REACHABLE, NUD_STALE, NUD_PROBE: // resolved meanwhile
+		ha := n.ha
+		t.mu.Unlock()
+		netdev.EthHeaderPush(skb, ha, dev.HWAddr, netdev.ETH_P_IP)
+		return in.devQueueXmit(dev, skb)
+	case 0, NUD_FAILED:
+		n.nudState = NUD_INCOMPLETE
+		n.probes = 0
+		in.neighArmTimer(n)
+		defer in.arpSend(header.ARPOP_REQUEST, dev, nexthop, netdev.EthBroadcast, [6]byte{})
+	}
+	if n.arpQueue.Len() >= sysctlNeighUnresQlen {
+		old := n.arpQueue.Dequeue() // neigh drops the oldest, as unres_qlen
+		old.Free()
+		dev.Stats.TxDropped.Add(1)
+	}
+	n.arpQueue.QueueTail(skb.Copy())
+	t.mu.Unlock()
+	return nil
+}
+
+// neighProbe re-confirms a stale entry with a unicast request, as NUD_PROBE.
+func (in *Net) neighProbe(nexthop netip.Addr, dev *netdev.NetDevice) {
+	t := &in.arp
+	t.mu.Lock()
+	n := t.m[nexthop]
+	if n == nil || n.nudState == NUD_PROBE || n.nudState == NUD_INCOMPLETE {
+		t.mu.Unlock()
+		return
+	}
+	n.nudState = NUD_PROBE
+	n.probes = 0
+	ha := n.ha
+	in.neighArmTimer(n)
+	t.mu.Unlock()
+	in.arpSend(header.ARPOP_REQUEST, dev, nexthop, ha, ha)
+}
+
+// neighArmTimer arms the entry's retransmit timer. t.mu held.
+func (in *Net) neighArmTimer(n *neighbour) {
+	d := sysctlNeighRetransTimeMs * time.Millisecond
+	if n.timer == nil {
+		key := n.key
+		n.timer = in.clock.AfterFunc(d, func() { in.neighTimerHandler(key) })
+	} else {
+		n.timer.Reset(d)
+	}
+}
+
+// neighTimerHandler is neigh_timer_handler: resend the request, or give up
+// after mcast_solicit tries; the packets that waited fail as the kernel's
+// do, with a host-unreachable error to their senders (ip_link_failure).
+func (in *Net) neighTimerHandler(key netip.Addr) {
+	t := &in.arp
+	t.mu.Lock()
+	n := t.m[key]
+	if n == nil || n.nudState&(NUD_INCOMPLETE|NUD_PROBE) == 0 {
+		t.mu.Unlock()
+		return
+	}
+	n.probes++
+	if n.probes < sysctlNeighMcastSolicit {
+		dst, tha := netdev.EthBroadcast, [6]byte{}
+		if n.nudState == NUD_PROBE {
+			dst, tha = n.ha, n.ha
+		}
+		dev := n.dev
+		in.neighArmTimer(n)
+		t.mu.Unlock()
+		in.arpSend(header.ARPOP_REQUEST, dev, key, dst, tha)
+		return
+	}
+	n.nudState = NUD_FAILED
+	var failed netdev.SkbQueue
+	for skb := n.arpQueue.Dequeue(); skb != nil; skb = n.arpQueue.Dequeue() {
+		failed.QueueTail(skb)
+	}
+	t.mu.Unlock()
+	for skb := failed.Dequeue(); skb != nil; skb = failed.Dequeue() {
+		in.ipLinkFailure(skb)
+		skb.Free()
+	}
+}
+
+// neighUpdate is neigh_update: learn ha for addr and send what waited.
+// create says whether to add an entry we had not asked about (a request
+// for us tells us its sender's address, as arp_process uses it).
+func (in *Net) neighUpdate(dev *netdev.NetDevice, addr netip.Addr, ha [6]byte, create bool) {
+	t := &in.arp
+	t.mu.Lock()
+	n := t.m[addr]
+	if n == nil {
+		if !create {
+			t.mu.Unlock()
+			return
+		}
+		n = &neighbour{key: addr, dev: dev}
+		t.m[addr] = n
+	}
+	n.ha = ha
+	n.dev = dev
+	n.nudState = NUD_REACHABLE
+	n.confirmed = in.clock.Now()
+	n.probes = 0
+	if n.timer != nil {
+		n.timer.Stop()
+	}
+	var ready netdev.SkbQueue
+	for skb := n.arpQueue.Dequeue(); skb != nil; skb = n.arpQueue.Dequeue() {
+		ready.QueueTail(skb)
+	}
+	t.mu.Unlock()
+	for skb := ready.Dequeue(); skb != nil; skb = ready.Dequeue() {
+		netdev.EthHeaderPush(skb, ha, dev.HWAddr, netdev.ETH_P_IP)
+		in.devQueueXmit(dev, skb)
+		skb.Free()
+	}
+}
+
+// arpSend is arp_send: build and transmit one ARP packet from dev's
+// address.
+func (in *Net) arpSend(op uint16, dev *netdev.NetDevice, tip netip.Addr, dst, tha [6]byte) {
+	sip := in.devAddr(dev)
+	if !sip.IsValid() {
+		return
+	}
+	skb := netdev.AllocSkb(header.ARPLen)
+	header.Arphdr(skb.Put(header.ARPLen)).Encode(header.ARPFields{
+		Op: op, Sha: dev.HWAddr, Sip: sip.As4(), Tha: tha, Tip: tip.As4(),
+	})
+	netdev.EthHeaderPush(skb, dst, dev.HWAddr, netdev.ETH_P_ARP)
+	in.devQueueXmit(dev, skb)
+	skb.Free()
+}
+
+// arpRcv is arp_rcv / arp_process: answer requests for our addresses and
+// learn from both requests and replies (RFC 826's merge rule).
+func (in *Net) arpRcv(skb *netdev.SkBuff) {
+	defer skb.Free()
+	arp, ok := header.ParseArphdr(skb.Data())
+	if !ok {
+		return
+	}
+	dev := skb.Dev
+	sip := netip.AddrFrom4(arp.Sip())
+	tip := netip.AddrFrom4(arp.Tip())
+	sha := arp.Sha()
+	if sha[0]&1 != 0 || sip.IsUnspecified() && arp.Op() != header.ARPOP_REQUEST {
+		return // a multicast sender address is bogus
+	}
+	ours := in.devOwnsAddr(dev, tip)
+	switch arp.Op() {
+	case header.ARPOP_REQUEST:
+		if !ours {
+			// Not for us; still refresh an entry we have (merge flag).
+			in.neighUpdate(dev, sip, sha, false)
+			return
+		}
+		if !sip.IsUnspecified() { // not a duplicate-address probe
+			in.neighUpdate(dev, sip, sha, true)
+		}
+		reply := netdev.AllocSkb(header.ARPLen)
+		header.Arphdr(reply.Put(header.ARPLen)).Encode(header.ARPFields{
+			Op: header.ARPOP_REPLY, Sha: dev.HWAddr, Sip: tip.As4(), Tha: sha, Tip: sip.As4(),
+		})
+		netdev.EthHeaderPush(reply, sha, dev.HWAddr, netdev.ETH_P_ARP)
+		in.devQueueXmit(dev, reply)
+		reply.Free()
+	case header.ARPOP_REPLY:
+		in.neighUpdate(dev, sip, sha, ours)
+	}
+}
+
+// NeighEntry is one row of net/arp.
+type neighEntry struct {
+	addr  netip.Addr
+	ha    [6]byte
+	dev   string
+	state int
+}
+
+func (t *neighTable) entries() []neighEntry {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	out := make([]neighEntry, 0, len(t.m))
+	for _, n := range t.m {
+		out = append(out, neighEntry{addr: n.key, ha: n.ha, dev: n.dev.Name, state: n.nudState})
+	}
+	return out
+}
+
+// devQueueXmit is the IP side's call of dev_queue_xmit, with the trace line
+// closing each output chain.
+func (in *Net) devQueueXmit(dev *netdev.NetDevice, skb *netdev.SkBuff) error {
+	if in.traceOn() {
+		in.sn.Trace.Emitf(0, "dev_queue_xmit %s len=%d", dev.Name, skb.Len())
+	}
+	return dev.DevQueueXmit(skb)
+}

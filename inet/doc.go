@@ -1,0 +1,21 @@
+// Package inet is the IPv4 protocol family: net/ipv4/ of the kernel.
+//
+// Init (inet_init) registers AF_INET into a socket.Net, fills the inetsw
+// table that maps a socket type and protocol to a struct proto and a
+// proto_ops, registers the transport protocols' receive handlers in
+// inet_protos, and hooks ip_rcv and arp_rcv into the device layer.
+//
+// Files follow the kernel's split: af_inet.go (inet_create, the ops tables,
+// bind/connect/accept/shutdown/getname), inet_sock.go, ip_input.go,
+// ip_output.go, route.go (fib and routing), arp.go (neighbour), icmp.go,
+// devinet.go (interface addresses), snmp.go (MIB counters), proc.go (the
+// /proc/net tables), and tcp*.go for TCP: tcp.go (tcp_prot, sendmsg,
+// recvmsg, close), tcp_input.go, tcp_output.go, tcp_timer.go, tcp_ipv4.go
+// (tcp_v4_rcv, connect, hash tables), tcp_cong.go.
+//
+// Locking: each sock's Mu (socket.Sock) is lock_sock and bh_lock_sock in
+// one; the device receive loop (softirq) and FUSE requests (process
+// context) take it for protocol work and never sleep holding it. Tables of
+// the namespace (routes, neighbours, hash tables) have their own locks,
+// always taken after a sock's Mu when both are needed, never before.
+package inet

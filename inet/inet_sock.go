@@ -1,0 +1,62 @@
+package inet
+
+import (
+	"net/netip"
+
+	"sockfs/socket"
+)
+
+// InetSock is struct inet_sock: the IPv4 part every AF_INET sock shares,
+// embedded by tcp_sock, udp_sock and the ping and raw socks.
+type InetSock struct {
+	socket.Sock
+	in *Net
+
+	// protected by Mu
+	Saddr    netip.Addr // inet_saddr: source address of output
+	RcvSaddr netip.Addr // inet_rcv_saddr: the bound local address
+	Daddr    netip.Addr // inet_daddr
+	Num      uint16     // inet_num: local port (or protocol, for raw)
+	Sport    uint16     // inet_sport
+	Dport    uint16     // inet_dport
+	UcTTL    int        // uc_ttl: -1 uses the route's default
+	Tos      uint8
+	ID       uint16 // inet_id: IP ID counter of a connected socket
+	rt       *Rtable
+}
+
+// inetSocker is satisfied by every protocol sock through its embedded
+// InetSock: inet_sk()'s cast.
+type inetSocker interface{ inet() *InetSock }
+
+func (isk *InetSock) inet() *InetSock { return isk }
+
+// inetSk is inet_sk.
+func inetSk(sk socket.Sk) *InetSock { return sk.(inetSocker).inet() }
+
+// ttl is the TTL a packet from this socket carries: IP_TTL or the default.
+func (isk *InetSock) ttl() uint8 {
+	if isk.UcTTL > 0 {
+		return uint8(isk.UcTTL)
+	}
+	return sysctlIPDefaultTTL
+}
+
+// localAddr is the address getsockname reports.
+func (isk *InetSock) localAddr() netip.Addr {
+	if isk.RcvSaddr.IsValid() && !isk.RcvSaddr.IsUnspecified() {
+		return isk.RcvSaddr
+	}
+	if isk.Saddr.IsValid() {
+		return isk.Saddr
+	}
+	return netip.IPv4Unspecified()
+}
+
+// sockAddr formats addr:port as the local/remote files and tables show it.
+func addrOr0(a netip.Addr) netip.Addr {
+	if !a.IsValid() {
+		return netip.IPv4Unspecified()
+	}
+	return a
+}

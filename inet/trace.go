@@ -1,0 +1,69 @@
+package inet
+
+import (
+	"sockfs/socket"
+)
+
+// The trace hooks: each layer crossing emits one line while the trace file
+// is read. Every hook tests Tracer.On first, so a stack nobody traces pays
+// one atomic load per crossing.
+
+func (in *Net) trace(sock *socket.Socket, path, detail string) {
+	if t := in.sn.Trace; t.On() {
+		if detail != "" {
+			t.Emitf(sock.Ino, "%s %s", path, detail)
+		} else {
+			t.Emitf(sock.Ino, "%s", path)
+		}
+	}
+}
+
+func (in *Net) traceLen(sock *socket.Socket, path string, n int) {
+	if t := in.sn.Trace; t.On() {
+		t.Emitf(sock.Ino, "%s len=%d", path, n)
+	}
+}
+
+// traceSk is for protocol code that has a sock, maybe orphaned.
+func (in *Net) traceSk(s socket.Sk, format string, args ...any) {
+	if t := in.sn.Trace; t.On() {
+		var ino uint64
+		if sock := s.SK().Socket; sock != nil {
+			ino = sock.Ino
+		}
+		t.Emitf(ino, format, args...)
+	}
+}
+
+// traceOn reports whether a hook would print, for callers that build
+// arguments.
+func (in *Net) traceOn() bool { return in.sn.Trace.On() }
+
+// sendmsgName and recvmsgName name the proto's functions on the paths.
+func sendmsgName(s socket.Sk) string {
+	switch s.SK().Prot.Name {
+	case "TCP":
+		return "tcp_sendmsg"
+	case "UDP":
+		return "udp_sendmsg"
+	case "PING":
+		return "ping_v4_sendmsg"
+	case "RAW":
+		return "raw_sendmsg"
+	}
+	return s.SK().Prot.Name + "_sendmsg"
+}
+
+func recvmsgName(s socket.Sk) string {
+	switch s.SK().Prot.Name {
+	case "TCP":
+		return "tcp_recvmsg"
+	case "UDP":
+		return "udp_recvmsg"
+	case "PING":
+		return "ping_recvmsg"
+	case "RAW":
+		return "raw_recvmsg"
+	}
+	return s.SK().Prot.Name + "_recvmsg"
+}
