@@ -69,8 +69,8 @@ run: deps build
 	@ip -n $(NETNS) link set lo up
 	@mkdir -p $(MNT)
 	@echo "sockfs: mounting $(MNT); the TAP and the kernel's side of it live in network namespace '$(NETNS)'"
-	@echo "in another terminal, a kernel peer to talk to:"
-	@echo "    ip netns exec $(NETNS) nc -l 198.18.0.1 8080"
+	@echo "in another terminal, a kernel peer to talk to (-N: Ctrl-D sends FIN):"
+	@echo "    ip netns exec $(NETNS) nc -N -l 198.18.0.1 8080"
 	@echo "and in a third, a socket driven with echo and cat:"
 	@echo "    exec 3<>$(MNT)/socket; echo \"AF_INET SOCK_STREAM 6\" >&3; read -r s <&3; exec 3>&-"
 	@echo "    echo \"connect 198.18.0.1:8080\" > $(MNT)/\$$s/ctl"
