@@ -18,7 +18,7 @@ teardown() { common_teardown; }
 	# close sends FIN: nc sees end of stream and exits.
 	wait_exit "$NC_PID" 10
 	[ "$(cat "$BATS_TEST_TMPDIR/got")" = "hello from sockfs" ]
-	[ ! -e "$M/$s" ]
+	wait_until 5 test ! -e "$M/$s"
 }
 
 @test "status shows ESTABLISHED and SS_CONNECTED once connected" {
