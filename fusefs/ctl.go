@@ -1,0 +1,308 @@
+package fusefs
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+
+	"bazil.org/fuse"
+	"bazil.org/fuse/fs"
+
+	"sockfs/socket"
+)
+
+// ctlArgs are a ctl command's parsed arguments.
+type ctlArgs struct {
+	addr netip.AddrPort     // bind, connect
+	n    int                // listen's backlog, shutdown's how, setsockopt's value
+	opt  socket.SockoptName // setsockopt, getsockopt
+}
+
+// ctlCommand is one system call reached through ctl: how its arguments
+// parse and what it runs. run holds a reference on the socket (fget) unless
+// the command is close, which drops the file itself.
+type ctlCommand struct {
+	name  string
+	parse func(args []string) (ctlArgs, error)
+	// run returns the command's answer for the next read, if it has one.
+	run   func(ctx context.Context, sock *socket.Socket, req *fuse.WriteRequest, a ctlArgs) ([]byte, error)
+	close bool
+}
+
+// ctlCommands is the table of ctl's commands; SPEC's table in code.
+var ctlCommands = []ctlCommand{
+	{name: "bind", parse: oneAddr, run: ctlBind},
+	{name: "connect", parse: oneAddr, run: ctlConnect},
+	{name: "listen", parse: backlogArg, run: ctlListen},
+	{name: "shutdown", parse: howArg, run: ctlShutdown},
+	{name: "setsockopt", parse: optValue, run: ctlSetsockopt},
+	{name: "getsockopt", parse: optName, run: ctlGetsockopt},
+	{name: "close", parse: noArgs, close: true},
+}
+
+// defaultBacklog is listen's backlog when the command gives none.
+const defaultBacklog = 128
+
+// parseCtl parses one ctl write: a command name and its arguments, with an
+// optional trailing newline. Anything malformed is EINVAL.
+func parseCtl(s string) (*ctlCommand, ctlArgs, error) {
+	s = strings.TrimSuffix(s, "\n")
+	if strings.ContainsRune(s, '\n') {
+		return nil, ctlArgs{}, bad(syscall.EINVAL, "one command per write")
+	}
+	tok := strings.Fields(s)
+	if len(tok) == 0 {
+		return nil, ctlArgs{}, bad(syscall.EINVAL, "empty command")
+	}
+	for i := range ctlCommands {
+		c := &ctlCommands[i]
+		if c.name != tok[0] {
+			continue
+		}
+		a, err := c.parse(tok[1:])
+		if err != nil {
+			return nil, ctlArgs{}, err
+		}
+		return c, a, nil
+	}
+	return nil, ctlArgs{}, bad(syscall.EINVAL, "unknown command %q", tok[0])
+}
+
+func noArgs(args []string) (ctlArgs, error) {
+	if len(args) != 0 {
+		return ctlArgs{}, bad(syscall.EINVAL, "takes no argument")
+	}
+	return ctlArgs{}, nil
+}
+
+func oneAddr(args []string) (ctlArgs, error) {
+	if len(args) != 1 {
+		return ctlArgs{}, bad(syscall.EINVAL, "want ADDR:PORT")
+	}
+	ap, err := parseAddrPort(args[0])
+	return ctlArgs{addr: ap}, err
+}
+
+// parseAddrPort parses an IPv4 ADDR:PORT; ADDR "*" is 0.0.0.0 (INADDR_ANY).
+func parseAddrPort(s string) (netip.AddrPort, error) {
+	i := strings.LastIndexByte(s, ':')
+	if i < 0 {
+		return netip.AddrPort{}, bad(syscall.EINVAL, "%q: want ADDR:PORT", s)
+	}
+	host, port := s[:i], s[i+1:]
+	var addr netip.Addr
+	if host == "*" {
+		addr = netip.IPv4Unspecified()
+	} else {
+		a, err := netip.ParseAddr(host)
+		if err != nil || !a.Is4() {
+			return netip.AddrPort{}, bad(syscall.EINVAL, "%q: not an IPv4 address", host)
+		}
+		addr = a
+	}
+	p, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return netip.AddrPort{}, bad(syscall.EINVAL, "%q: not a port", port)
+	}
+	return netip.AddrPortFrom(addr, uint16(p)), nil
+}
+
+func backlogArg(args []string) (ctlArgs, error) {
+	switch len(args) {
+	case 0:
+		return ctlArgs{n: defaultBacklog}, nil
+	case 1:
+		n, err := strconv.Atoi(args[0])
+		if err != nil {
+			return ctlArgs{}, bad(syscall.EINVAL, "backlog %q: not a number", args[0])
+		}
+		return ctlArgs{n: n}, nil
+	}
+	return ctlArgs{}, bad(syscall.EINVAL, "want listen [BACKLOG]")
+}
+
+// shutdownHow maps shutdown's argument to its how.
+var shutdownHow = map[string]int{
+	"rd": socket.SHUT_RD, "wr": socket.SHUT_WR, "rdwr": socket.SHUT_RDWR,
+	"SHUT_RD": socket.SHUT_RD, "SHUT_WR": socket.SHUT_WR, "SHUT_RDWR": socket.SHUT_RDWR,
+}
+
+func howArg(args []string) (ctlArgs, error) {
+	if len(args) != 1 {
+		return ctlArgs{}, bad(syscall.EINVAL, "want shutdown rd|wr|rdwr")
+	}
+	how, ok := shutdownHow[args[0]]
+	if !ok {
+		return ctlArgs{}, bad(syscall.EINVAL, "shutdown %q: want rd, wr or rdwr", args[0])
+	}
+	return ctlArgs{n: how}, nil
+}
+
+// lookupOpt finds an option; an unknown name is ENOPROTOOPT, as
+// setsockopt answers an option it does not know.
+func lookupOpt(name string) (socket.SockoptName, error) {
+	o, ok := socket.LookupSockopt(name)
+	if !ok {
+		return o, bad(syscall.ENOPROTOOPT, "unknown option %q", name)
+	}
+	return o, nil
+}
+
+func optValue(args []string) (ctlArgs, error) {
+	if len(args) != 2 {
+		return ctlArgs{}, bad(syscall.EINVAL, "want setsockopt NAME VALUE")
+	}
+	o, err := lookupOpt(args[0])
+	if err != nil {
+		return ctlArgs{}, err
+	}
+	v, err := strconv.Atoi(args[1])
+	if err != nil {
+		return ctlArgs{}, bad(syscall.EINVAL, "value %q: not a number", args[1])
+	}
+	return ctlArgs{opt: o, n: v}, nil
+}
+
+func optName(args []string) (ctlArgs, error) {
+	if len(args) != 1 {
+		return ctlArgs{}, bad(syscall.EINVAL, "want getsockopt NAME")
+	}
+	o, err := lookupOpt(args[0])
+	return ctlArgs{opt: o}, err
+}
+
+func ctlBind(ctx context.Context, sock *socket.Socket, req *fuse.WriteRequest, a ctlArgs) ([]byte, error) {
+	return nil, socket.Bind(ctx, sock, a.addr)
+}
+
+func ctlConnect(ctx context.Context, sock *socket.Socket, req *fuse.WriteRequest, a ctlArgs) ([]byte, error) {
+	flags := 0
+	if nonblocking(req.FileFlags) {
+		flags |= socket.O_NONBLOCK
+	}
+	return nil, socket.Connect(ctx, sock, a.addr, flags)
+}
+
+func ctlListen(ctx context.Context, sock *socket.Socket, req *fuse.WriteRequest, a ctlArgs) ([]byte, error) {
+	return nil, socket.Listen(sock, a.n)
+}
+
+func ctlShutdown(ctx context.Context, sock *socket.Socket, req *fuse.WriteRequest, a ctlArgs) ([]byte, error) {
+	return nil, socket.Shutdown(sock, a.n)
+}
+
+func ctlSetsockopt(ctx context.Context, sock *socket.Socket, req *fuse.WriteRequest, a ctlArgs) ([]byte, error) {
+	return nil, socket.Setsockopt(sock, a.opt.Level, a.opt.Optname, a.n)
+}
+
+func ctlGetsockopt(ctx context.Context, sock *socket.Socket, req *fuse.WriteRequest, a ctlArgs) ([]byte, error) {
+	v, err := socket.Getsockopt(sock, a.opt.Level, a.opt.Optname)
+	if err != nil {
+		return nil, err
+	}
+	return strconv.AppendInt(nil, int64(v), 10), nil
+}
+
+// ctlHandle is one open of INO/ctl, a transaction file: a write runs one
+// command, and a read returns its answer (getsockopt's value) or, when
+// there is none, every option's value; EOF ends each answer.
+type ctlHandle struct {
+	dir *sockDir
+
+	mu       sync.Mutex
+	answer   []byte // protected by mu: what reads return, from the front
+	answered bool   // protected by mu: answer holds the current answer
+}
+
+var (
+	_ fs.HandleWriter = (*ctlHandle)(nil)
+	_ fs.HandleReader = (*ctlHandle)(nil)
+)
+
+func openCtl(f *sockFile, req *fuse.OpenRequest) fs.Handle { return &ctlHandle{dir: f.dir} }
+
+func (h *ctlHandle) Write(ctx context.Context, req *fuse.WriteRequest, resp *fuse.WriteResponse) error {
+	c, a, err := parseCtl(string(req.Data))
+	if err != nil {
+		return h.dir.fs.inputErrno("ctl", req.Data, err)
+	}
+	// A new transaction replaces the answer of the last one. The lock is
+	// not held while the command runs: connect may block, and a read or a
+	// close on the same open must not wait behind it.
+	h.setAnswer(nil, false)
+	if c.close {
+		if !h.dir.release() {
+			return socket.EBADF
+		}
+		h.dir.fs.invalidateEntry(h.dir.name())
+		resp.Size = len(req.Data)
+		return nil
+	}
+	var answer []byte
+	err = h.dir.call(ctx, &req.Header, c.name, func(ctx context.Context) error {
+		var err error
+		answer, err = c.run(ctx, h.dir.sock, req, a)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if answer != nil {
+		h.setAnswer(append(answer, '\n'), true)
+	}
+	resp.Size = len(req.Data)
+	return nil
+}
+
+func (h *ctlHandle) setAnswer(b []byte, answered bool) {
+	h.mu.Lock()
+	h.answer, h.answered = b, answered
+	h.mu.Unlock()
+}
+
+func (h *ctlHandle) Read(ctx context.Context, req *fuse.ReadRequest, resp *fuse.ReadResponse) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.answered {
+		err := h.dir.call(ctx, &req.Header, "ctl", func(ctx context.Context) error {
+			h.answer = appendSockopts(h.answer[:0], h.dir.sock)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		h.answered = true
+	}
+	if len(h.answer) == 0 {
+		// EOF: this answer is read; the next read starts another.
+		h.answered = false
+		resp.Data = resp.Data[:0]
+		return nil
+	}
+	h.answer = readFrom(h.answer, req, resp)
+	return nil
+}
+
+// appendSockopts renders every option the socket has as "NAME VALUE"
+// lines. An option the socket's level does not offer is left out, and so
+// is SO_ERROR: reading it clears sk_err, and a listing must not change the
+// socket (status shows the error).
+func appendSockopts(b []byte, sock *socket.Socket) []byte {
+	var w bytes.Buffer
+	for _, o := range socket.Sockopts {
+		if o.Level == socket.SOL_SOCKET && o.Optname == socket.SO_ERROR {
+			continue
+		}
+		v, err := socket.Getsockopt(sock, o.Level, o.Optname)
+		if err != nil {
+			continue
+		}
+		fmt.Fprintf(&w, "%s %d\n", o.Name, v)
+	}
+	return append(b, w.Bytes()...)
+}

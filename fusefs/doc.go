@@ -1,0 +1,31 @@
+// Package fusefs is the VFS side of sockfs: what fs/ and the file half of
+// net/socket.c are in the kernel, served over FUSE with bazil.org/fuse.
+//
+// The mapping, piece by piece:
+//
+//   - the control file "socket" is the socket(2) system call, __sys_socket:
+//     a write of "FAMILY TYPE PROTOCOL" runs sock_create, and a read returns
+//     the new socket's inode number. Like fs/libfs.c's simple_transaction
+//     files, the answer to a write is read back on the same open file.
+//   - each live socket is a directory named by its inode number; its files
+//     are the socket's file operations, socket_file_ops: data's read and
+//     write are sock_read_iter and sock_write_iter, its poll is sock_poll;
+//     ctl carries the other system calls (bind, connect, listen, shutdown,
+//     setsockopt, getsockopt, close) one per write, also transaction-style;
+//     accept is accept(2); local, remote and status are getsockname,
+//     getpeername and the socket's diagnostics.
+//   - closing a socket (ctl "close", rmdir) is sock_close → sock_release.
+//     In the kernel that happens on the last fput of the file; here the
+//     directory stands for the file, so the file layer keeps its own count
+//     of calls in flight on the socket (the file reference each system call
+//     holds) and release cancels them and waits for them first.
+//   - net/ holds the /proc/net views (proc_create_net), whatever the
+//     registered families put in socket.Net.ProcNetFiles.
+//   - trace, the call-path trace, joins the root's fixed entries (rootEntries)
+//     when it is built.
+//
+// Inode numbers: the root is 1, a socket's directory is the socket's own
+// inode number from package inode, its files live in a range above any
+// socket number (sockFileIno), and the fixed files in another (staticIno),
+// so no two names ever share a number and none is reused while mounted.
+package fusefs

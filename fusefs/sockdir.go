@@ -1,0 +1,256 @@
+package fusefs
+
+import (
+	"context"
+	"os"
+	"strconv"
+	"sync"
+	"syscall"
+
+	"bazil.org/fuse"
+	"bazil.org/fuse/fs"
+
+	"sockfs/inode"
+	"sockfs/socket"
+)
+
+// fileKind names a file in a socket's directory.
+type fileKind uint8
+
+const (
+	fileData fileKind = iota
+	fileCtl
+	fileAccept
+	fileLocal
+	fileRemote
+	fileStatus
+	nFileKinds
+)
+
+// sockFileOps is socket_file_ops spread over the directory: each file's
+// name and what opening it gives.
+var sockFileOps = [nFileKinds]struct {
+	name string
+	open func(f *sockFile, req *fuse.OpenRequest) fs.Handle
+}{
+	fileData:   {"data", openData},
+	fileCtl:    {"ctl", openCtl},
+	fileAccept: {"accept", openAccept},
+	fileLocal:  {"local", openLocal},
+	fileRemote: {"remote", openRemote},
+	fileStatus: {"status", openStatus},
+}
+
+// sockDir is a live socket's directory, INO/. It stands for the socket's
+// open file: calls on the socket hold a reference on it (fget) for their
+// duration, and release, like the last fput, runs sock_release once no call
+// is left.
+type sockDir struct {
+	fs    *FS
+	sa    *inode.SocketAlloc
+	sock  *socket.Socket
+	files [nFileKinds]*sockFile
+
+	// ctx is cancelled by release; every call in flight runs under a
+	// context derived from it, so a blocked recv, send, connect or accept
+	// ends (the socket layer returns EINTR, reported as EBADF).
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu       sync.Mutex
+	idle     sync.Cond // signalled when inflight drops to zero after release
+	inflight int       // protected by mu: calls holding a reference
+	released bool      // protected by mu
+}
+
+var (
+	_ fs.Node                = (*sockDir)(nil)
+	_ fs.NodeRequestLookuper = (*sockDir)(nil)
+	_ fs.NodeOpener          = (*sockDir)(nil)
+	_ fs.HandleReadDirAller  = (*sockDir)(nil)
+)
+
+func newSockDir(f *FS, sa *inode.SocketAlloc) *sockDir {
+	d := &sockDir{fs: f, sa: sa, sock: &sa.Socket}
+	d.idle.L = &d.mu
+	d.ctx, d.cancel = context.WithCancel(context.Background())
+	for k := range d.files {
+		d.files[k] = &sockFile{dir: d, kind: fileKind(k)}
+	}
+	return d
+}
+
+func (d *sockDir) ino() uint64 { return d.sa.Inode.Ino }
+
+func (d *sockDir) name() string { return strconv.FormatUint(d.ino(), 10) }
+
+func (d *sockDir) isReleased() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.released
+}
+
+// fget takes a reference for one call: EBADF once the socket is released.
+// The returned context carries the caller's credentials and ends when
+// either the request is interrupted or the socket is released; put must be
+// called when the call is done.
+func (d *sockDir) fget(ctx context.Context, h *fuse.Header) (context.Context, func(), error) {
+	d.mu.Lock()
+	if d.released {
+		d.mu.Unlock()
+		return nil, nil, socket.EBADF
+	}
+	d.inflight++
+	d.mu.Unlock()
+	cctx, cancel := context.WithCancel(credOf(ctx, h))
+	stop := context.AfterFunc(d.ctx, cancel)
+	return cctx, func() {
+		stop()
+		cancel()
+		d.fput()
+	}, nil
+}
+
+func (d *sockDir) fput() {
+	d.mu.Lock()
+	d.inflight--
+	if d.inflight == 0 && d.released {
+		d.idle.Broadcast()
+	}
+	d.mu.Unlock()
+}
+
+// call runs fn holding a reference, and turns its result into the errno
+// that crosses FUSE. A call ended by release rather than by the caller's
+// signal reports EBADF, as a system call on a closed descriptor would.
+func (d *sockDir) call(ctx context.Context, h *fuse.Header, op string, fn func(ctx context.Context) error) error {
+	cctx, put, err := d.fget(ctx, h)
+	if err != nil {
+		return err
+	}
+	err = fn(cctx)
+	put()
+	if err == socket.EINTR && ctx.Err() == nil {
+		err = socket.EBADF
+	}
+	return d.fs.errno(op, err)
+}
+
+// release is sock_close → sock_release, run once: no new call may start,
+// calls in flight are cancelled and waited for, then the protocol closes
+// the socket and its inode is freed. It reports whether this call did it.
+func (d *sockDir) release() bool {
+	d.mu.Lock()
+	if d.released {
+		d.mu.Unlock()
+		return false
+	}
+	d.released = true
+	d.cancel()
+	for d.inflight > 0 {
+		d.idle.Wait()
+	}
+	d.mu.Unlock()
+	socket.SockRelease(d.sock)
+	d.fs.sb.SockFree(d.sock)
+	d.fs.forget(d)
+	return true
+}
+
+func (d *sockDir) Attr(ctx context.Context, a *fuse.Attr) error {
+	a.Inode = d.ino()
+	a.Mode = os.ModeDir | d.sa.Inode.Mode
+	a.Nlink = 2
+	a.Uid, a.Gid = d.sa.Inode.Uid, d.sa.Inode.Gid
+	a.Atime, a.Mtime, a.Ctime = d.sa.Inode.Ctime, d.sa.Inode.Ctime, d.sa.Inode.Ctime
+	return nil
+}
+
+func (d *sockDir) Lookup(ctx context.Context, req *fuse.LookupRequest, resp *fuse.LookupResponse) (fs.Node, error) {
+	if err := permit(req.Uid, d.sa); err != nil {
+		return nil, err
+	}
+	if d.isReleased() {
+		return nil, syscall.ENOENT
+	}
+	for k, op := range sockFileOps {
+		if op.name == req.Name {
+			return d.files[k], nil
+		}
+	}
+	return nil, syscall.ENOENT
+}
+
+func (d *sockDir) Open(ctx context.Context, req *fuse.OpenRequest, resp *fuse.OpenResponse) (fs.Handle, error) {
+	if err := permit(req.Uid, d.sa); err != nil {
+		return nil, err
+	}
+	if d.isReleased() {
+		return nil, syscall.ENOENT
+	}
+	return d, nil
+}
+
+func (d *sockDir) ReadDirAll(ctx context.Context) ([]fuse.Dirent, error) {
+	out := make([]fuse.Dirent, 0, nFileKinds)
+	for k, op := range sockFileOps {
+		out = append(out, fuse.Dirent{Inode: sockFileIno(d.ino(), fileKind(k)), Type: fuse.DT_File, Name: op.name})
+	}
+	return out, nil
+}
+
+// sockFile is one file of a socket's directory.
+type sockFile struct {
+	dir  *sockDir
+	kind fileKind
+}
+
+var (
+	_ fs.Node          = (*sockFile)(nil)
+	_ fs.NodeOpener    = (*sockFile)(nil)
+	_ fs.NodeSetattrer = (*sockFile)(nil)
+	_ fs.NodeAccesser  = (*sockFile)(nil)
+)
+
+// fileMode is every socket file's permission bits: its owner reads and
+// writes.
+const fileMode os.FileMode = 0o600
+
+func (f *sockFile) Attr(ctx context.Context, a *fuse.Attr) error {
+	in := &f.dir.sa.Inode
+	a.Inode = sockFileIno(in.Ino, f.kind)
+	a.Mode = fileMode
+	a.Uid, a.Gid = in.Uid, in.Gid
+	a.Atime, a.Mtime, a.Ctime = in.Ctime, in.Ctime, in.Ctime
+	return nil
+}
+
+func (f *sockFile) Access(ctx context.Context, req *fuse.AccessRequest) error {
+	return permit(req.Uid, f.dir.sa)
+}
+
+func (f *sockFile) Open(ctx context.Context, req *fuse.OpenRequest, resp *fuse.OpenResponse) (fs.Handle, error) {
+	if err := permit(req.Uid, f.dir.sa); err != nil {
+		return nil, err
+	}
+	if f.dir.isReleased() {
+		return nil, syscall.ENOENT
+	}
+	// Every read and write goes to the socket as it is made: no page
+	// cache, and no offsets.
+	resp.Flags |= fuse.OpenDirectIO | fuse.OpenNonSeekable
+	return sockFileOps[f.kind].open(f, req), nil
+}
+
+// Setattr accepts what shell redirections send (O_TRUNC's size 0, times)
+// and ignores it, as a socket's file has no size; ownership and mode stay.
+func (f *sockFile) Setattr(ctx context.Context, req *fuse.SetattrRequest, resp *fuse.SetattrResponse) error {
+	return setattrIgnoreSize(req)
+}
+
+func setattrIgnoreSize(req *fuse.SetattrRequest) error {
+	if req.Valid.Mode() || req.Valid.Uid() || req.Valid.Gid() {
+		return syscall.EPERM
+	}
+	return nil
+}
