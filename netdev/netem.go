@@ -214,23 +214,27 @@ type Netem struct {
 // frames of a direction leave in the order netem decided and the receive
 // direction's rx is never called concurrently (the timer and the receive
 // loop take turns), as the one NET_RX softirq of a device guarantees.
+//
+// Because rx runs with the receive direction's mu held, rx must not call
+// back into this Netem's receive side (Receive, Close, Stats); sending with
+// Xmit is fine, the directions have separate locks.
 type netemDir struct {
-	n   *Netem
-	out func(skb *SkBuff, owned bool) // inner.Xmit or rx
+	n         *Netem
+	out       func(skb *SkBuff, owned bool) // inner.Xmit or rx
+	fireTimer func()                        // fire as a func value, made once
 
-	mu        sync.Mutex
-	rng       *rand.Rand    // protected by mu
-	line      SkbQueue      // protected by mu; Cb.When is the due time
-	held      *SkBuff       // protected by mu; the frame waiting to be overtaken
-	heldDue   time.Duration // protected by mu
-	timer     ktime.Timer   // protected by mu; created on first use
-	timerDue  time.Duration // protected by mu
-	armed     bool          // protected by mu
-	closed    bool          // protected by mu
-	rxfn      func(*SkBuff) // protected by mu; the receive direction's rx
-	xmitErr   error         // protected by mu; first inner.Xmit error of this Xmit call
-	stats     NetemDirStats // protected by mu
-	fireTimer func()
+	mu       sync.Mutex
+	rng      *rand.Rand    // protected by mu
+	line     SkbQueue      // protected by mu; Cb.When is the due time
+	held     *SkBuff       // protected by mu; the frame waiting to be overtaken
+	heldDue  time.Duration // protected by mu
+	timer    ktime.Timer   // protected by mu; created on first use
+	timerDue time.Duration // protected by mu
+	armed    bool          // protected by mu
+	closed   bool          // protected by mu
+	rxfn     func(*SkBuff) // protected by mu; the receive direction's rx
+	xmitErr  error         // protected by mu; first inner.Xmit error of this Xmit call
+	stats    NetemDirStats // protected by mu
 }
 
 // NewNetem wraps inner. The same seed and the same frames give the same
