@@ -6,7 +6,7 @@ import "encoding/binary"
 // initial (RFC 1071), not yet complemented. Chain calls to sum a
 // pseudo-header and a payload.
 func Checksum(b []byte, initial uint32) uint32 {
-	sum := initial
+	sum := initial&0xffff + initial>>16 // fold first so no carry is lost
 	for len(b) >= 8 {
 		sum += uint32(binary.BigEndian.Uint16(b)) + uint32(binary.BigEndian.Uint16(b[2:])) +
 			uint32(binary.BigEndian.Uint16(b[4:])) + uint32(binary.BigEndian.Uint16(b[6:]))

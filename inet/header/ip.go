@@ -60,7 +60,9 @@ const (
 )
 
 // ParseIphdr checks b as ip_rcv_core does: version 4, IHL >= 5, the whole
-// header present, tot_len consistent with the bytes, and the checksum. After
+// header present, tot_len consistent with the bytes, and the checksum (the
+// kernel checks the checksum before tot_len; only the counter a doubly
+// broken header lands in differs). After
 // IPOk no accessor panics, and Payload is exactly tot_len - IHL*4 bytes.
 func ParseIphdr(b []byte) (Iphdr, IPError) {
 	if len(b) < IPv4MinLen {
