@@ -119,7 +119,7 @@ func (h Iphdr) SetDaddr(a [4]byte)  { copy(h[ipDaddr:], a[:]) }
 func (h Iphdr) SetSaddr(a [4]byte)  { copy(h[ipSaddr:], a[:]) }
 func (h Iphdr) SetProtocol(p uint8) { h[ipProtocol] = p }
 func (h Iphdr) SetID(id uint16)     { binary.BigEndian.PutUint16(h[ipID:], id) }
-func (h Iphdr) CalcCheck() uint16   { return Fold(Checksum(h[:h.Ihl()], 0) - uint32(h.Check())) }
+func (h Iphdr) CalcCheck() uint16   { return Fold(Checksum(h[:h.Ihl()], 0) + uint32(^h.Check())) }
 func (h Iphdr) SetCheck() {
 	binary.BigEndian.PutUint16(h[ipCheck:], 0)
 	binary.BigEndian.PutUint16(h[ipCheck:], Fold(Checksum(h[:h.Ihl()], 0)))
