@@ -55,6 +55,7 @@ type NetDevice struct {
 	driver Driver
 	net    *Net
 	done   chan struct{}
+	up     atomic.Bool // IFF_UP|IFF_RUNNING: changes while others send
 }
 
 // ErrDeviceDown is returned by DevQueueXmit on a device that is not up.
@@ -118,9 +119,10 @@ func (n *Net) DevGetByName(name string) *NetDevice {
 }
 
 // DevOpen is dev_open: mark the device up and start its receive loop, which
-// plays the NET_RX softirq for this device.
+// plays the NET_RX softirq for this device. Flags keeps the static flags;
+// whether the device is up is IsUp, since that changes while others read.
 func (dev *NetDevice) DevOpen() {
-	dev.Flags |= IFF_UP | IFF_RUNNING
+	dev.up.Store(true)
 	dev.done = make(chan struct{})
 	go func() {
 		defer close(dev.done)
@@ -132,7 +134,7 @@ func (dev *NetDevice) DevOpen() {
 
 // DevClose is dev_close: stop the driver and wait for the receive loop.
 func (dev *NetDevice) DevClose() error {
-	dev.Flags &^= IFF_UP | IFF_RUNNING
+	dev.up.Store(false)
 	err := dev.driver.Close()
 	if dev.done != nil {
 		<-dev.done
@@ -140,11 +142,23 @@ func (dev *NetDevice) DevClose() error {
 	return err
 }
 
+// IsUp reports IFF_UP (dev_open has run and dev_close has not).
+func (dev *NetDevice) IsUp() bool { return dev.up.Load() }
+
+// FlagsNow returns Flags with IFF_UP and IFF_RUNNING as they are now, as
+// dev_get_flags does.
+func (dev *NetDevice) FlagsNow() uint32 {
+	if dev.up.Load() {
+		return dev.Flags | IFF_UP | IFF_RUNNING
+	}
+	return dev.Flags
+}
+
 // DevQueueXmit is dev_queue_xmit: hand a finished frame (link header
 // included) to the driver. Unlike the kernel, the caller keeps the skb, so a
 // protocol can transmit from its own queue without cloning.
 func (dev *NetDevice) DevQueueXmit(skb *SkBuff) error {
-	if dev.Flags&IFF_UP == 0 {
+	if !dev.up.Load() {
 		dev.Stats.TxDropped.Add(1)
 		return ErrDeviceDown
 	}

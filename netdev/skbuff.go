@@ -160,7 +160,8 @@ func (skb *SkBuff) Offset() int { return skb.data }
 // NetworkHeader or TransportHeader, read after later pulls.
 func (skb *SkBuff) At(off int) []byte { return skb.buf[off:skb.tail] }
 
-// Copy is skb_copy: a new skb with the same data and headroom, for the
+// Copy is skb_copy: a new skb with the same data (and a fresh MaxHeader of
+// headroom), for the
 // holders that must keep a frame beyond the call that gave it (a queue while
 // ARP resolves, a delay line, the in-memory wire).
 func (skb *SkBuff) Copy() *SkBuff {
