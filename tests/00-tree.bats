@@ -55,7 +55,8 @@ teardown() { common_teardown; }
 	exec 4>&-
 	[[ $a =~ ^[0-9]+$ && $b =~ ^[0-9]+$ ]]
 	[ "$a" != "$b" ]
-	[ -d "$M/$a" ] && [ -d "$M/$b" ]
+	[ -d "$M/$a" ]
+	[ -d "$M/$b" ]
 }
 
 @test "an unsupported family gives EAFNOSUPPORT" {

@@ -92,7 +92,7 @@ teardown() { common_teardown; }
 
 @test "connect to a closed kernel port gives ECONNREFUSED" {
 	port=$(test_port)
-	! listening "$port"
+	not listening "$port"
 	s=$(mk_socket AF_INET SOCK_STREAM 6)
 	run ctl "$s" "connect $HOST_ADDR:$port"
 	[ "$status" -eq 1 ]

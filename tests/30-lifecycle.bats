@@ -9,6 +9,14 @@ FLAGS=(--addr 198.19.0.2/24 --host-addr 198.19.0.1/24)
 
 setup_file() { require_private_netns; }
 
+# failed_startup checks the last `run` of sockfsd: it exited by itself (not by
+# the timeout) with a non-zero status, after exactly one line of output.
+failed_startup() {
+	[ "$status" -ne 0 ]
+	[ "$status" -ne 124 ]
+	[ "${#lines[@]}" -eq 1 ]
+}
+
 teardown() {
 	common_teardown
 	if [[ -n ${SOCKFSD_PID:-} ]]; then sockfsd_kill; fi
@@ -33,7 +41,7 @@ teardown() {
 	wait_exit "$NC_PID" 10
 	run ip link show sft-life
 	[ "$status" -ne 0 ]
-	! is_mounted "$M"
+	not is_mounted "$M"
 }
 
 @test "a stale mount left by a killed sockfsd is cleaned up at start" {
@@ -55,8 +63,7 @@ teardown() {
 
 @test "a missing mount point is one clear line and a non-zero exit" {
 	run timeout 10 "$SOCKFSD" --tap sft-life "${FLAGS[@]}" "$BATS_TEST_TMPDIR/nonexistent"
-	[ "$status" -ne 0 ] && [ "$status" -ne 124 ]
-	[ "${#lines[@]}" -eq 1 ]
+	failed_startup
 	[[ $output == *nonexistent* ]]
 	run ip link show sft-life
 	[ "$status" -ne 0 ]
@@ -68,9 +75,8 @@ teardown() {
 		# shellcheck disable=SC2086
 		run timeout 10 "$SOCKFSD" --tap sft-life $bad "$BATS_TEST_TMPDIR/mnt"
 		echo "$bad -> status $status: $output"
-		[ "$status" -ne 0 ] && [ "$status" -ne 124 ]
-		[ "${#lines[@]}" -eq 1 ]
-		! is_mounted "$BATS_TEST_TMPDIR/mnt"
+		failed_startup
+		not is_mounted "$BATS_TEST_TMPDIR/mnt"
 	done
 }
 

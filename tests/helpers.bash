@@ -45,6 +45,14 @@ wait_until() {
 	done
 }
 
+# not CMD...: CMD fails. (In bats, `! CMD` never fails a test: set -e
+# ignores a negated command, so assertions of failure use this.)
+not() {
+	if "$@"; then
+		return 1
+	fi
+}
+
 # pid_gone PID: true once PID has exited.
 pid_gone() { ! kill -0 "$1" 2>/dev/null; }
 
