@@ -31,7 +31,8 @@ type Net struct {
 	ipIdent ipIdent       // IP ID generator (ip_output.go)
 	icmpRL  icmpRateLimit // icmp_global (icmp.go)
 
-	tcp tcpNet // TCP's hash tables and per-namespace state (tcp_ipv4.go)
+	tcp   tcpNet   // TCP's hash tables and per-namespace state (tcp_ipv4.go)
+	dgram dgramNet // UDP, ping and raw tables, IP reassembly (datagram.go)
 }
 
 // InetProtosw is struct inet_protosw: one row of inetsw.
@@ -75,6 +76,9 @@ func Init(sn *socket.Net, nd *netdev.Net, clock ktime.Clock) *Net {
 func (in *Net) protocolInits() []func(*Net) {
 	return []func(*Net){
 		(*Net).tcpInit,
+		(*Net).udpInit,
+		(*Net).pingInit,
+		(*Net).rawInit,
 	}
 }
 

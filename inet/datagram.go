@@ -1,0 +1,570 @@
+package inet
+
+import (
+	"context"
+	"math/rand/v2"
+	"net/netip"
+	"strconv"
+	"sync"
+
+	"sockfs/inet/header"
+	"sockfs/netdev"
+	"sockfs/socket"
+)
+
+// This file is what UDP, ping and raw sockets share: inet_dgram_ops with
+// inet_dgram_connect and ip4_datagram_connect (net/ipv4/af_inet.c,
+// net/ipv4/datagram.c), datagram_poll and the receive-queue half of
+// __skb_recv_datagram (net/core/datagram.c), and the port/ident/protocol
+// hash table each of the three keeps (udp_table, ping_table, raw_v4_hashinfo).
+
+// dgramNet is the datagram protocols' per-namespace state.
+type dgramNet struct {
+	udp   dgTable
+	ping  dgTable
+	raw   dgTable
+	frags ipFrags // ip_fragment.go
+}
+
+// dgKey is what a lookup matches a datagram sock on: its local number (UDP
+// port, ping ident, raw protocol), bound address, and connected peer. It is
+// a copy of the sock's fields kept under the table's lock, so that the
+// receive path can search without taking every sock's Mu.
+type dgKey struct {
+	num      uint16
+	rcvSaddr netip.Addr // invalid or unspecified: any
+	daddr    netip.Addr // invalid: not connected
+	dport    uint16
+	reuse    bool
+}
+
+// dgEntry is one sock's place in a dgTable; each datagram sock embeds one.
+type dgEntry struct {
+	s      socket.Sk
+	t      *dgTable
+	key    dgKey // protected by t.mu
+	hashed bool  // protected by t.mu
+}
+
+// dgSocker is satisfied by the datagram socks through their embedded
+// dgEntry.
+type dgSocker interface{ dgEnt() *dgEntry }
+
+func (e *dgEntry) dgEnt() *dgEntry { return e }
+
+// dgHashSize is the number of slots: UDP_HTABLE_SIZE_MIN, which is also
+// what /proc/net/udp's "sl" column counts in.
+const dgHashSize = 128
+
+// dgTable is a hash of datagram socks by local number. Its lock nests
+// inside a sock's Mu, never around it.
+type dgTable struct {
+	// noPorts: the peer's port plays no part in matching (ping, raw),
+	// since their packets have none.
+	noPorts bool
+
+	mu    sync.RWMutex
+	slots [dgHashSize][]*dgEntry // protected by mu
+	rover uint16                 // protected by mu; next ident to try (ping)
+}
+
+func dgSlot(num uint16) int { return int(num) & (dgHashSize - 1) }
+
+// keyOf snapshots the lookup key of a sock. Mu held.
+func keyOf(isk *InetSock) dgKey {
+	k := dgKey{num: isk.Num, rcvSaddr: isk.RcvSaddr, reuse: isk.Reuse}
+	if isk.State == TCP_ESTABLISHED {
+		k.daddr, k.dport = isk.Daddr, isk.Dport
+	}
+	return k
+}
+
+// inuseLocked is udp_lib_lport_inuse: another sock holds num on an
+// overlapping address, and the two do not both allow sharing
+// (SO_REUSEADDR). t.mu held.
+func (t *dgTable) inuseLocked(self *dgEntry, num uint16, rcvSaddr netip.Addr, reuse bool) bool {
+	for _, e := range t.slots[dgSlot(num)] {
+		if e == self || e.key.num != num {
+			continue
+		}
+		if reuse && e.key.reuse {
+			continue
+		}
+		if !anyAddr(e.key.rcvSaddr) && !anyAddr(rcvSaddr) && e.key.rcvSaddr != rcvSaddr {
+			continue
+		}
+		return true
+	}
+	return false
+}
+
+func anyAddr(a netip.Addr) bool { return !a.IsValid() || a.IsUnspecified() }
+
+// getPort is udp_lib_get_port (and ping_get_port): take num, or with num
+// 0 a free one from [low, high] starting at a random point (RFC 6056's
+// simple random search), and hash the sock. Mu held; EADDRINUSE when taken
+// or when the range is exhausted.
+func (t *dgTable) getPort(s socket.Sk, num uint16, low, high int) error {
+	isk := inetSk(s)
+	e := s.(dgSocker).dgEnt()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if num == 0 {
+		n := high - low + 1
+		start := rand.IntN(n)
+		found := false
+		for i := range n {
+			p := uint16(low + (start+i)%n)
+			if !t.inuseLocked(e, p, isk.RcvSaddr, isk.Reuse) {
+				num, found = p, true
+				break
+			}
+		}
+		if !found {
+			return socket.EADDRINUSE
+		}
+	} else if t.inuseLocked(e, num, isk.RcvSaddr, isk.Reuse) {
+		return socket.EADDRINUSE
+	}
+	isk.Num = num
+	t.hashLocked(e, s)
+	return nil
+}
+
+// hash adds a sock whose Num is already set (raw sockets at create). Mu
+// held.
+func (t *dgTable) hash(s socket.Sk) {
+	t.mu.Lock()
+	t.hashLocked(s.(dgSocker).dgEnt(), s)
+	t.mu.Unlock()
+}
+
+func (t *dgTable) hashLocked(e *dgEntry, s socket.Sk) {
+	e.s, e.t = s, t
+	e.key = keyOf(inetSk(s))
+	if t.noPorts {
+		e.key.dport = 0
+	}
+	if e.hashed {
+		t.unhashLocked(e)
+	}
+	slot := &t.slots[dgSlot(e.key.num)]
+	*slot = append(*slot, e)
+	e.hashed = true
+}
+
+// rehash refreshes the sock's key after connect or bind changed it
+// (udp_lib_rehash). Mu held.
+func rehash(s socket.Sk) {
+	e := s.(dgSocker).dgEnt()
+	t := e.t
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	if e.hashed {
+		t.unhashLocked(e)
+		t.hashLocked(e, s)
+	}
+	t.mu.Unlock()
+}
+
+// unhash is udp_lib_unhash.
+func unhash(s socket.Sk) {
+	e := s.(dgSocker).dgEnt()
+	if e.t == nil {
+		return
+	}
+	e.t.mu.Lock()
+	if e.hashed {
+		e.t.unhashLocked(e)
+	}
+	e.t.mu.Unlock()
+}
+
+func (t *dgTable) unhashLocked(e *dgEntry) {
+	slot := &t.slots[dgSlot(e.key.num)]
+	for i, x := range *slot {
+		if x == e {
+			*slot = append((*slot)[:i], (*slot)[i+1:]...)
+			break
+		}
+	}
+	e.hashed = false
+}
+
+// score is compute_score (net/ipv4/udp.c): -1 when the sock cannot take a
+// packet from saddr:sport to daddr:num, else higher for a more specific
+// match, so a connected sock beats a bound one beats a wildcard.
+func (k *dgKey) score(num uint16, saddr netip.Addr, sport uint16, daddr netip.Addr) int {
+	if k.num != num {
+		return -1
+	}
+	score := 2
+	if !anyAddr(k.rcvSaddr) {
+		if k.rcvSaddr != daddr {
+			return -1
+		}
+		score += 4
+	}
+	if k.daddr.IsValid() {
+		if k.daddr != saddr {
+			return -1
+		}
+		score += 4
+	}
+	if k.dport != 0 {
+		if k.dport != sport {
+			return -1
+		}
+		score += 4
+	}
+	return score
+}
+
+// lookup is __udp4_lib_lookup: the best-scoring sock, first hashed wins a
+// tie.
+func (t *dgTable) lookup(num uint16, saddr netip.Addr, sport uint16, daddr netip.Addr) socket.Sk {
+	if t.noPorts {
+		sport = 0
+	}
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	var best socket.Sk
+	bestScore := -1
+	for _, e := range t.slots[dgSlot(num)] {
+		if sc := e.key.score(num, saddr, sport, daddr); sc > bestScore {
+			best, bestScore = e.s, sc
+		}
+	}
+	return best
+}
+
+// lookupAll appends every sock that would take the packet (broadcast
+// delivery, raw sockets).
+func (t *dgTable) lookupAll(out []socket.Sk, num uint16, saddr netip.Addr, sport uint16, daddr netip.Addr) []socket.Sk {
+	if t.noPorts {
+		sport = 0
+	}
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	for _, e := range t.slots[dgSlot(num)] {
+		if e.key.score(num, saddr, sport, daddr) >= 0 {
+			out = append(out, e.s)
+		}
+	}
+	return out
+}
+
+// each calls fn for every hashed sock with its slot, in slot order (for
+// the /proc/net tables). fn must not take the table's lock.
+func (t *dgTable) each(fn func(slot int, s socket.Sk)) {
+	t.mu.RLock()
+	var all []*dgEntry
+	var slots []int
+	for i := range t.slots {
+		for _, e := range t.slots[i] {
+			all = append(all, e)
+			slots = append(slots, i)
+		}
+	}
+	t.mu.RUnlock()
+	for i, e := range all {
+		fn(slots[i], e.s)
+	}
+}
+
+// dgramQueueRcvSkb is __sock_queue_rcv_skb: charge skb to the receive
+// buffer and queue it, or refuse it when the buffer is full. Mu held.
+func dgramQueueRcvSkb(sk *socket.Sock, skb *netdev.SkBuff) bool {
+	if sk.RmemAlloc > sk.RcvBuf || sk.Shutdown&socket.RCV_SHUTDOWN != 0 {
+		return false
+	}
+	sk.RmemAlloc += skb.Truesize()
+	sk.ReceiveQueue.QueueTail(skb)
+	sk.DataReady(sk)
+	return true
+}
+
+// dgramPurge drops the receive queue (sk_common_release). Mu held.
+func dgramPurge(sk *socket.Sock) {
+	for skb := sk.ReceiveQueue.Dequeue(); skb != nil; skb = sk.ReceiveQueue.Dequeue() {
+		sk.RmemAlloc -= skb.Truesize()
+		skb.Free()
+	}
+}
+
+// dgramRecvmsg is the datagram protocols' recvmsg: __skb_recv_datagram
+// (wait for a datagram, an error, or shutdown) and the copy out. view
+// returns the bytes a read gets from a queued skb and its sender. A read
+// shorter than the datagram gets its head and MSG_TRUNC; the rest is
+// dropped with it. It returns the bytes copied, and whether a datagram was
+// read (for the protocol's counters).
+func dgramRecvmsg(ctx context.Context, s socket.Sk, msg *socket.Msghdr, b []byte, flags int,
+	view func(skb *netdev.SkBuff) ([]byte, netip.AddrPort)) (int, bool, error) {
+	sk := s.SK()
+	sk.Mu.Lock()
+	defer sk.Mu.Unlock()
+	if e := sk.SockError(); e != 0 {
+		return 0, false, e
+	}
+	err := sk.WaitEvent(ctx, flags&socket.MSG_DONTWAIT != 0, sk.RcvDeadline(), func() bool {
+		return !sk.ReceiveQueue.Empty() || sk.Err != 0 || sk.Shutdown&socket.RCV_SHUTDOWN != 0 || sk.Socket == nil
+	})
+	if err != nil {
+		return 0, false, err
+	}
+	skb := sk.ReceiveQueue.Peek()
+	if skb == nil {
+		if e := sk.SockError(); e != 0 {
+			return 0, false, e
+		}
+		return 0, false, nil // shut down for reading: end of file
+	}
+	data, from := view(skb)
+	n := copy(b, data)
+	if msg != nil {
+		msg.Name = from
+		if n < len(data) {
+			msg.Flags |= socket.MSG_TRUNC
+		}
+	}
+	if flags&socket.MSG_PEEK == 0 {
+		sk.ReceiveQueue.Unlink(skb)
+		sk.RmemAlloc -= skb.Truesize()
+		skb.Free()
+	}
+	if flags&socket.MSG_TRUNC != 0 {
+		return len(data), true, nil // the datagram's real length, as recv(MSG_TRUNC)
+	}
+	return n, true, nil
+}
+
+// datagramPoll is datagram_poll (udp_poll and the raw and ping sockets'
+// poll): readable with a datagram queued, always writable (a datagram send
+// never waits for buffer space here), error with sk_err pending.
+func datagramPoll(sock *socket.Socket) uint32 {
+	s := sock.Sk
+	if s == nil {
+		return socket.POLLERR | socket.POLLHUP
+	}
+	sk := s.SK()
+	sk.Mu.Lock()
+	defer sk.Mu.Unlock()
+	var mask uint32
+	if sk.Err != 0 {
+		mask |= socket.POLLERR
+	}
+	if sk.Shutdown&socket.RCV_SHUTDOWN != 0 {
+		mask |= socket.POLLRDHUP | socket.POLLIN | socket.POLLRDNORM
+	}
+	if sk.Shutdown == socket.SHUTDOWN_MASK {
+		mask |= socket.POLLHUP
+	}
+	if !sk.ReceiveQueue.Empty() {
+		mask |= socket.POLLIN | socket.POLLRDNORM
+	}
+	mask |= socket.POLLOUT | socket.POLLWRNORM
+	return mask
+}
+
+// inetDgramConnect is inet_dgram_connect: bind a local port first if the
+// socket has none (inet_autobind), then the proto's connect
+// (ip4_datagram_connect). The socket's state stays SS_UNCONNECTED, as in
+// Linux; sk_state becomes ESTABLISHED.
+func inetDgramConnect(ctx context.Context, sock *socket.Socket, addr netip.AddrPort, flags int) error {
+	s := sock.Sk
+	sk := s.SK()
+	if !addr.Addr().Is4() {
+		return socket.EAFNOSUPPORT
+	}
+	sk.Mu.Lock()
+	defer sk.Mu.Unlock()
+	isk := inetSk(s)
+	if isk.Num == 0 {
+		if err := sk.Prot.GetPort(s, 0); err != nil {
+			return socket.EAGAIN
+		}
+		isk.Sport = isk.Num
+	}
+	isk.in.trace(sock, "inet_dgram_connect -> ip4_datagram_connect", addr.String())
+	return sk.Prot.Connect(ctx, s, addr, flags)
+}
+
+// ip4DatagramConnect is ip4_datagram_connect / __ip4_datagram_connect:
+// route to the peer, take the route's source address if the socket is
+// unbound, and remember the peer. Mu held.
+func ip4DatagramConnect(ctx context.Context, s socket.Sk, addr netip.AddrPort, flags int) error {
+	isk := inetSk(s)
+	in := isk.in
+	daddr := addr.Addr()
+	isk.rt = nil
+	if err := in.ipRouteConnect(isk, daddr); err != nil {
+		return err
+	}
+	if in.inetAddrIsBroadcast(daddr) {
+		isk.rt = nil
+		return socket.EACCES // no SO_BROADCAST
+	}
+	isk.Daddr = daddr
+	isk.Dport = addr.Port()
+	isk.State = TCP_ESTABLISHED
+	isk.ID = uint16(rand.Uint32())
+	rehash(s)
+	return nil
+}
+
+// dgramDest is the destination of a datagram send: msg_name when given
+// (sendto), else the connected peer; EDESTADDRREQ with neither. Mu held.
+func dgramDest(isk *InetSock, msg *socket.Msghdr) (netip.AddrPort, bool, error) {
+	if msg != nil && msg.Name.IsValid() {
+		if !msg.Name.Addr().Is4() {
+			return netip.AddrPort{}, false, socket.EAFNOSUPPORT
+		}
+		return msg.Name, false, nil
+	}
+	if isk.State != TCP_ESTABLISHED {
+		return netip.AddrPort{}, false, socket.EDESTADDRREQ
+	}
+	return netip.AddrPortFrom(isk.Daddr, isk.Dport), true, nil
+}
+
+// dgramRoute finds the route and source address for a datagram: the
+// connected socket's cached route, or a lookup per send. Mu held.
+func dgramRoute(isk *InetSock, daddr netip.Addr, connected bool) (*Rtable, netip.Addr, error) {
+	in := isk.in
+	if connected {
+		if isk.rt == nil {
+			if err := in.ipRouteConnect(isk, daddr); err != nil {
+				return nil, netip.Addr{}, err
+			}
+		}
+		return isk.rt, isk.Saddr, nil
+	}
+	rt, err := in.ipRouteOutput(daddr, isk.Saddr)
+	if err != nil {
+		return nil, netip.Addr{}, err
+	}
+	saddr := isk.Saddr
+	if anyAddr(saddr) {
+		saddr = rt.PrefSrc
+		if rt.Type == RTN_LOCAL && in.inetAddrIsLocal(daddr) {
+			saddr = daddr
+		}
+	}
+	return rt, saddr, nil
+}
+
+// dgramDiag reports a datagram sock for the status file. Mu held.
+func dgramDiag(s socket.Sk, emit func(key, value string)) {
+	sk := s.SK()
+	isk := inetSk(s)
+	emit("sk_state", tcpStateName(sk.State))
+	emit("local", netip.AddrPortFrom(isk.localAddr(), isk.Sport).String())
+	remote := netip.AddrPortFrom(netip.IPv4Unspecified(), 0)
+	if sk.State == TCP_ESTABLISHED {
+		remote = netip.AddrPortFrom(addrOr0(isk.Daddr), isk.Dport)
+	}
+	emit("remote", remote.String())
+	emit("rx_queue", strconv.Itoa(sk.RmemAlloc))
+	emit("tx_queue", "0")
+	emit("error", socket.ErrnoName(sk.Err))
+}
+
+// inetDgramOps is inet_dgram_ops: UDP's and ping's socket-level calls.
+var inetDgramOps = socket.ProtoOps{
+	Family:     socket.AF_INET,
+	Release:    inetRelease,
+	Bind:       inetBind,
+	Connect:    inetDgramConnect,
+	Accept:     socket.SockNoAccept,
+	Getname:    inetGetname,
+	Poll:       datagramPoll,
+	Listen:     socket.SockNoListen,
+	Shutdown:   inetShutdown,
+	Setsockopt: inetSetsockopt,
+	Getsockopt: inetGetsockopt,
+	Sendmsg:    inetSendmsg,
+	Recvmsg:    inetRecvmsg,
+}
+
+// inetSockrawOps is inet_sockraw_ops: raw sockets' (the same calls, with
+// datagram_poll).
+var inetSockrawOps = inetDgramOps
+
+// dgramInit is the datagram protos' init: a new sock is closed
+// (sock_init_data's sk_state = TCP_CLOSE), which is what bind checks.
+func dgramInit(s socket.Sk) error {
+	s.SK().State = TCP_CLOSE
+	return nil
+}
+
+// dgramClose is udp_lib_close / sk_common_release, for UDP, ping and raw:
+// nothing to say goodbye to, so the sock leaves its table and drops its
+// queue at once.
+func dgramClose(s socket.Sk) {
+	sk := s.SK()
+	sk.Mu.Lock()
+	unhash(s)
+	dgramPurge(sk)
+	sk.State = TCP_CLOSE
+	inetSk(s).rt = nil
+	sk.SockOrphan()
+	sk.Mu.Unlock()
+	sk.Prot.InUse.Add(-1)
+}
+
+// udpDisconnect is udp_disconnect: forget the peer. The source address
+// stays, as if bound (inet_bind does not record SOCK_BINDADDR_LOCK here).
+// Mu held.
+func udpDisconnect(s socket.Sk, flags int) error {
+	isk := inetSk(s)
+	isk.State = TCP_CLOSE
+	isk.Daddr, isk.Dport = netip.Addr{}, 0
+	isk.rt = nil
+	rehash(s)
+	return nil
+}
+
+// dgramIcmpErr is the shared body of __udp4_lib_err, ping_err and raw_err:
+// the errno an ICMP error means, recorded as sk_err only when it is a hard
+// error and the socket is connected, as Linux without IP_RECVERR does (an
+// unconnected socket cannot tell which of its sends failed). Mu held.
+func dgramIcmpErr(sk *socket.Sock, typ, code uint8) {
+	var err socket.Errno
+	hard := false
+	switch typ {
+	case header.ICMP_SOURCE_QUENCH:
+		return
+	case header.ICMP_DEST_UNREACH:
+		if code == header.ICMP_FRAG_NEEDED {
+			err, hard = socket.EMSGSIZE, true // pmtudisc is not IP_PMTUDISC_DONT
+			break
+		}
+		err, hard = icmpErrno(typ, code)
+	case header.ICMP_PARAMETERPROB:
+		err, hard = socket.EPROTO, true
+	default:
+		err = socket.EHOSTUNREACH
+	}
+	if !hard || sk.State != TCP_ESTABLISHED {
+		return
+	}
+	sk.Err = err
+	sk.ErrorReport(sk)
+}
+
+// skbCloneNetwork copies a received packet from its IP header on, with
+// the same offset of data past the header as skb: what a socket keeps of a
+// packet the IP layer still owns (skb_clone for raw and ping delivery).
+func skbCloneNetwork(skb *netdev.SkBuff) *netdev.SkBuff {
+	iph := ipHdr(skb)
+	n := netdev.AllocSkb(len(iph))
+	copy(n.Put(len(iph)), iph)
+	n.Dev = skb.Dev
+	n.Protocol = skb.Protocol
+	n.NetworkHeader = n.Offset()
+	n.Pull(skb.Offset() - skb.NetworkHeader)
+	n.TransportHeader = n.Offset()
+	return n
+}

@@ -1,0 +1,178 @@
+package inet
+
+import (
+	"context"
+	"net/netip"
+
+	"sockfs/inet/header"
+	"sockfs/netdev"
+	"sockfs/socket"
+)
+
+// Ping sockets (net/ipv4/ping.c): AF_INET SOCK_DGRAM IPPROTO_ICMP lets an
+// unprivileged program send ICMP echo requests and read the replies. As in
+// Linux, a write is an ICMP message starting with its 8-byte header (type
+// ICMP_ECHO, code 0); the stack puts the socket's ident (its "port") in the
+// identifier field and computes the checksum. A read returns a reply's
+// ICMP header and data. Replies are matched to the socket by identifier.
+
+// pingSock is struct ping_sock's inet part.
+type pingSock struct {
+	InetSock
+	dgEntry
+}
+
+var (
+	_ inetSocker = (*pingSock)(nil)
+	_ dgSocker   = (*pingSock)(nil)
+)
+
+// pingInit is ping_init plus the ping row of inetsw_array. It also gives
+// ICMP the error handler ping errors arrive by (icmp_err → ping_err).
+func (in *Net) pingInit() {
+	in.dgram.ping.noPorts = true
+	prot := &socket.Proto{
+		Name:       "PING",
+		Alloc:      func() socket.Sk { return new(pingSock) },
+		Init:       dgramInit,
+		Close:      dgramClose,
+		Connect:    ip4DatagramConnect,
+		Disconnect: udpDisconnect,
+		Sendmsg:    pingV4Sendmsg,
+		Recvmsg:    pingRecvmsg,
+		GetPort:    in.pingGetPort,
+		Unhash:     unhash,
+		Diag:       dgramDiag,
+	}
+	in.inetRegisterProtosw(InetProtosw{Type: socket.SOCK_DGRAM, Protocol: IPPROTO_ICMP, Prot: prot, Ops: &inetDgramOps})
+	in.inetAddProtocol(IPPROTO_ICMP, &NetProtocol{Handler: in.icmpRcv, ErrHandler: in.icmpErr})
+}
+
+// pingGetPort is ping_get_port: idents are 1..65535. Mu held.
+func (in *Net) pingGetPort(s socket.Sk, ident uint16) error {
+	return in.dgram.ping.getPort(s, ident, 1, 0xffff)
+}
+
+// pingV4Sendmsg is ping_v4_sendmsg.
+func pingV4Sendmsg(ctx context.Context, s socket.Sk, msg *socket.Msghdr, b []byte) (int, error) {
+	if len(b) > 0xffff-header.IPv4MinLen {
+		return 0, socket.EMSGSIZE
+	}
+	if len(b) < header.ICMPLen {
+		return 0, socket.EINVAL
+	}
+	if icmph := header.Icmphdr(b); icmph.Type() != header.ICMP_ECHO || icmph.Code() != 0 {
+		return 0, socket.EINVAL // ping_common_sendmsg allows echo requests only
+	}
+	isk := inetSk(s)
+	in := isk.in
+	sk := &isk.Sock
+	sk.Mu.Lock()
+	defer sk.Mu.Unlock()
+	if sk.Shutdown&socket.SEND_SHUTDOWN != 0 {
+		return 0, socket.EPIPE
+	}
+	dst, connected, err := dgramDest(isk, msg)
+	if err != nil {
+		return 0, err
+	}
+	if e := sk.SockError(); e != 0 {
+		return 0, e
+	}
+	if isk.Num == 0 {
+		if err := sk.Prot.GetPort(s, 0); err != nil {
+			return 0, socket.EAGAIN
+		}
+		isk.Sport = isk.Num
+	}
+	rt, saddr, err := dgramRoute(isk, dst.Addr(), connected)
+	if err != nil {
+		return 0, err
+	}
+	skb := netdev.AllocSkb(len(b))
+	defer skb.Free()
+	icmph := header.Icmphdr(skb.Put(len(b)))
+	copy(icmph, b)
+	icmph.SetID(isk.Num)
+	icmph.SetChecksum()
+	if in.traceOn() {
+		in.traceSk(s, "ping_v4_sendmsg %v -> %v id=%d seq=%d -> ip_push_pending_frames", saddr, dst.Addr(), isk.Num, icmph.Sequence())
+	}
+	return in.dgramSendIP(rt, skb, saddr, dst.Addr(), IPPROTO_ICMP, isk, len(b))
+}
+
+// dgramSendIP sends a ping or raw payload built in skb and counts it as
+// ICMP output when it is ICMP (__ip_make_skb's icmp_out_count). A device
+// that refuses the frame is not the sender's error (ENOBUFS is swallowed,
+// as without IP_RECVERR). Mu held.
+func (in *Net) dgramSendIP(rt *Rtable, skb *netdev.SkBuff, saddr, daddr netip.Addr, protocol uint8, isk *InetSock, n int) (int, error) {
+	var typ uint8
+	if protocol == IPPROTO_ICMP && skb.Len() > 0 {
+		typ = skb.Data()[0]
+	}
+	if err := in.ipSendSkb(rt, skb, saddr, daddr, protocol, isk.ttl(), isk.Tos, 0, false); err != nil {
+		if e, ok := err.(socket.Errno); ok {
+			return 0, e
+		}
+	}
+	if protocol == IPPROTO_ICMP && skb.Len() > 0 {
+		in.mib.Icmp.OutMsgs.Add(1)
+		in.mib.Icmp.OutType[typ].Add(1)
+	}
+	return n, nil
+}
+
+// pingRecvmsg is ping_recvmsg: the reply's ICMP header and data.
+func pingRecvmsg(ctx context.Context, s socket.Sk, msg *socket.Msghdr, b []byte, flags int) (int, error) {
+	n, _, err := dgramRecvmsg(ctx, s, msg, b, flags, pingView)
+	return n, err
+}
+
+func pingView(skb *netdev.SkBuff) ([]byte, netip.AddrPort) {
+	return skb.Data(), netip.AddrPortFrom(ipHdr(skb).Src(), 0)
+}
+
+// pingRcv is ping_rcv: an echo reply goes to the ping socket whose ident
+// is its identifier. icmp_rcv keeps skb (data at the ICMP header); the
+// socket gets a copy.
+func (in *Net) pingRcv(skb *netdev.SkBuff) {
+	icmph := header.Icmphdr(skb.Data())
+	iph := ipHdr(skb)
+	s := in.dgram.ping.lookup(icmph.ID(), iph.Src(), 0, iph.Dst())
+	if s == nil {
+		return
+	}
+	c := skbCloneNetwork(skb)
+	if in.traceOn() {
+		in.traceSk(s, "icmp_rcv -> ping_rcv %v id=%d seq=%d -> sk_data_ready", iph.Src(), icmph.ID(), icmph.Sequence())
+	}
+	sk := s.SK()
+	sk.Mu.Lock()
+	ok := dgramQueueRcvSkb(sk, c)
+	sk.Mu.Unlock()
+	if !ok {
+		c.Free()
+	}
+}
+
+// icmpErr is icmp_err: an ICMP error about an ICMP message we sent; for an
+// echo request it is the ping socket's (ping_err).
+func (in *Net) icmpErr(skb *netdev.SkBuff, typ, code uint8, info uint32) {
+	inner := header.Iphdr(skb.Data())
+	ihl := inner.Ihl()
+	if len(inner) < ihl+header.ICMPLen {
+		return
+	}
+	echo := header.Icmphdr(inner[ihl:])
+	if echo.Type() != header.ICMP_ECHO {
+		return
+	}
+	s := in.dgram.ping.lookup(echo.ID(), inner.Dst(), 0, inner.Src())
+	if s == nil {
+		return
+	}
+	sk := s.SK()
+	sk.Mu.Lock()
+	dgramIcmpErr(sk, typ, code)
+	sk.Mu.Unlock()
+}
