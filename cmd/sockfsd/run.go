@@ -1,0 +1,268 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"sync"
+	"time"
+
+	"bazil.org/fuse"
+
+	"sockfs/fusefs"
+	"sockfs/inet"
+	"sockfs/inode"
+	"sockfs/netdev"
+	"sockfs/netdev/ktime"
+	"sockfs/netdev/tap"
+	"sockfs/socket"
+)
+
+// serveTimeout bounds the wait for the FUSE server to finish after the
+// unmount; every call blocked on a socket has been ended by then.
+const serveTimeout = 5 * time.Second
+
+// checkHost reports, in words a user can act on, what the machine lacks.
+func checkHost() error {
+	if _, err := os.Stat("/dev/net/tun"); err != nil {
+		return fmt.Errorf("/dev/net/tun: %v (is the tun module loaded? modprobe tun)", errorText(err))
+	}
+	if _, err := os.Stat("/dev/fuse"); err != nil {
+		return fmt.Errorf("/dev/fuse: %v (is the fuse module loaded? modprobe fuse)", errorText(err))
+	}
+	if _, err := exec.LookPath("fusermount3"); err != nil {
+		return errors.New("fusermount3 not found in PATH (install the fuse3 package)")
+	}
+	return nil
+}
+
+// stack is the network namespace sockfsd builds: the socket layer, the
+// device layer, inet on top, and the devices.
+type stack struct {
+	sn   *socket.Net
+	nd   *netdev.Net
+	in   *inet.Net
+	tap  *tap.Device
+	devs []*netdev.NetDevice // open devices, closed in reverse order
+	// driver is the TAP's driver chain while it is not yet a device's.
+	driver netdev.Driver
+	pcap   *os.File
+}
+
+// newStack is start_kernel's network part and inet_init, then the device
+// configuration ip(8) would do: TAP and loopback up with their addresses,
+// the default route, and the kernel's side of the TAP.
+func newStack(cfg *config) (st *stack, err error) {
+	st = &stack{}
+	defer func() {
+		if err != nil {
+			st.close()
+		}
+	}()
+	clock := ktime.NewReal()
+	st.sn = socket.NewNet()
+	st.nd = netdev.NewNet()
+	st.in = inet.Init(st.sn, st.nd, clock)
+
+	if st.tap, err = tap.Open(cfg.tap, cfg.mtu); err != nil {
+		return nil, err
+	}
+	st.driver = st.tap
+	if cfg.netem != nil {
+		st.driver = netdev.NewNetem(st.driver, *cfg.netem, cfg.netemSeed, clock)
+	}
+	if cfg.pcap != "" {
+		if st.pcap, err = os.Create(cfg.pcap); err != nil {
+			return nil, fmt.Errorf("--pcap: %v", err)
+		}
+		if st.driver, err = netdev.NewPcap(st.driver, st.pcap); err != nil {
+			return nil, fmt.Errorf("--pcap %s: %v", cfg.pcap, err)
+		}
+	}
+	mac, err := randomMAC()
+	if err != nil {
+		return nil, err
+	}
+	dev := &netdev.NetDevice{
+		Name:          st.tap.Name(),
+		MTU:           cfg.mtu,
+		HWAddr:        mac,
+		HardHeaderLen: netdev.EthHlen,
+		Flags:         netdev.IFF_BROADCAST | netdev.IFF_MULTICAST,
+	}
+	st.nd.RegisterNetdevice(dev, st.driver)
+	st.driver = nil
+	dev.DevOpen()
+	st.devs = append(st.devs, dev)
+	if err := st.in.DevInetAdd(dev, cfg.addr); err != nil {
+		return nil, fmt.Errorf("--addr %v: %v", cfg.addr, err)
+	}
+
+	lo := &netdev.NetDevice{
+		Name:          "lo",
+		MTU:           65536,
+		HardHeaderLen: netdev.EthHlen,
+		Flags:         netdev.IFF_LOOPBACK | netdev.IFF_NOARP,
+	}
+	st.nd.RegisterNetdevice(lo, netdev.NewLoopback())
+	lo.DevOpen()
+	st.devs = append(st.devs, lo)
+	if err := st.in.DevInetAdd(lo, netip.MustParsePrefix("127.0.0.1/8")); err != nil {
+		return nil, fmt.Errorf("lo: %v", err)
+	}
+
+	if cfg.gateway.IsValid() {
+		if err := st.in.SetGateway(cfg.gateway); err != nil {
+			return nil, fmt.Errorf("--gateway %v: %v", cfg.gateway, err)
+		}
+	}
+	if cfg.hostAddr.IsValid() {
+		if err := st.tap.ConfigureHost(cfg.hostAddr); err != nil {
+			return nil, fmt.Errorf("--host-addr %v: %v", cfg.hostAddr, err)
+		}
+	}
+	return st, nil
+}
+
+// close is dev_close on every device, newest first; closing the TAP's
+// driver chain removes a TAP that sockfsd created.
+func (st *stack) close() {
+	for i := len(st.devs) - 1; i >= 0; i-- {
+		if err := st.devs[i].DevClose(); err != nil {
+			logf("close %s: %v", st.devs[i].Name, err)
+		}
+	}
+	st.devs = nil
+	if st.driver != nil {
+		// A chain no device took (startup failed before register):
+		// closing it closes the TAP beneath.
+		st.driver.Close()
+		st.driver = nil
+	}
+	if st.pcap != nil {
+		if err := st.pcap.Close(); err != nil {
+			logf("--pcap: %v", err)
+		}
+		st.pcap = nil
+	}
+}
+
+// randomMAC is eth_random_addr: a random unicast, locally administered
+// address.
+func randomMAC() ([6]byte, error) {
+	var mac [6]byte
+	if _, err := rand.Read(mac[:]); err != nil {
+		return mac, fmt.Errorf("random MAC address: %v", err)
+	}
+	mac[0] = mac[0]&^0x01 | 0x02
+	return mac, nil
+}
+
+// daemon is a running sockfsd: what shutdown must undo.
+type daemon struct {
+	cfg    *config
+	st     *stack
+	fsys   *fusefs.FS
+	conn   *fuse.Conn
+	served chan error // Serve's result; read once
+
+	once sync.Once
+}
+
+// run builds the stack, mounts and serves until ctx ends (a signal) or the
+// filesystem is unmounted from outside, then shuts down cleanly.
+func run(ctx context.Context, cfg *config) error {
+	if err := checkHost(); err != nil {
+		return err
+	}
+	if err := prepareMountpoint(cfg.mountpoint); err != nil {
+		return err
+	}
+	st, err := newStack(cfg)
+	if err != nil {
+		return err
+	}
+	d := &daemon{cfg: cfg, st: st, served: make(chan error, 1)}
+	d.fsys = fusefs.New(fusefs.Config{Net: st.sn, SB: inode.New(inode.Config{}), Logf: logf})
+	d.conn, err = fuse.Mount(cfg.mountpoint, fusefs.MountOptions(cfg.allowOther)...)
+	if err != nil {
+		st.close()
+		return fmt.Errorf("mount %s: %v", cfg.mountpoint, err)
+	}
+	go func() { d.served <- d.fsys.Serve(d.conn) }()
+	go d.announce()
+
+	select {
+	case <-ctx.Done():
+		d.shutdown(false)
+	case err := <-d.served:
+		if err != nil {
+			logf("serve: %v", err)
+		}
+		logf("%s was unmounted; shutting down", cfg.mountpoint)
+		d.shutdown(true)
+	}
+	return nil
+}
+
+// announce prints the serving line once the mount answers: statfs of the
+// mount point is a request only the server can answer.
+func (d *daemon) announce() {
+	if err := probe(d.cfg.mountpoint); err != nil {
+		logf("mount point does not answer: %v", err)
+		return
+	}
+	logf("serving %s on %s (%v)", d.cfg.mountpoint, d.st.tap.Name(), d.cfg.addr)
+}
+
+// shutdown is the one teardown, whichever way the daemon ends: release
+// every socket as close(2) would while the devices can still carry the
+// FINs and RSTs, unmount, wait for the server, close the devices.
+func (d *daemon) shutdown(unmounted bool) {
+	d.once.Do(func() {
+		if n := d.fsys.ReleaseAll(); n > 0 {
+			logf("released %d sockets", n)
+		}
+		closeConn := true
+		if !unmounted {
+			closeConn = d.unmount()
+		}
+		if closeConn {
+			if err := d.conn.Close(); err != nil {
+				logf("close /dev/fuse: %v", err)
+			}
+		}
+		d.st.close()
+	})
+}
+
+// unmount takes the filesystem away and waits for the server to finish. A
+// mount some process still has files open on cannot be unmounted; it is
+// detached instead (umount -l), and the server cannot finish until those
+// files close, so it is left running: the daemon's exit closes /dev/fuse,
+// which aborts the connection, and the files get ENOTCONN. It reports
+// whether the connection may be closed now (closing it under a server
+// still reading it would block).
+func (d *daemon) unmount() bool {
+	if err := fuse.Unmount(d.cfg.mountpoint); err != nil {
+		logf("unmount %s: %v; detaching it", d.cfg.mountpoint, err)
+		if err := lazyUnmount(d.cfg.mountpoint); err != nil {
+			logf("unmount %s: %v", d.cfg.mountpoint, err)
+		}
+		return false
+	}
+	select {
+	case err := <-d.served:
+		if err != nil {
+			logf("serve: %v", err)
+		}
+		return true
+	case <-time.After(serveTimeout):
+		logf("the FUSE server did not stop within %v", serveTimeout)
+		return false
+	}
+}
