@@ -86,5 +86,5 @@ teardown() {
 	[ -n "$output" ]
 	run timeout 5 "$SOCKFSD" --help
 	[ "$status" -eq 0 ]
-	[[ $output == *--tap* ]]
+	[[ $output == *tap* ]]
 }

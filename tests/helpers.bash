@@ -92,24 +92,23 @@ sockfsd_start() {
 	) 3>&- &
 	wait_until 5 test -s "$pidfile" || { echo "sockfsd did not start" >&2; return 1; }
 	SOCKFSD_PID=$(<"$pidfile")
-	if ! wait_until 10 sockfsd_serving; then
-		echo "sockfsd did not print its serving line within 10 s; log:" >&2
-		cat "$SOCKFSD_LOG" >&2
-		sockfsd_kill
-		return 1
-	fi
+	local deadline=$((SECONDS + 10))
+	until grep -q "sockfsd: serving $M on $TAP" "$SOCKFSD_LOG"; do
+		if [[ -s $SOCKFSD_RC ]]; then
+			echo "sockfsd exited with status $(<"$SOCKFSD_RC") before serving; log:" >&2
+			cat "$SOCKFSD_LOG" >&2
+			SOCKFSD_PID=
+			return 1
+		fi
+		if ((SECONDS >= deadline)); then
+			echo "sockfsd did not print its serving line within 10 s; log:" >&2
+			cat "$SOCKFSD_LOG" >&2
+			sockfsd_kill
+			return 1
+		fi
+		sleep 0.02
+	done
 	export M TAP SOCKFSD_PID SOCKFSD_LOG SOCKFSD_RC
-}
-
-# sockfsd_serving: the serving line is in the log, or the daemon died (so
-# waiting longer is pointless: the caller sees the log).
-sockfsd_serving() {
-	grep -q "sockfsd: serving $M on $TAP" "$SOCKFSD_LOG" && return 0
-	if [[ -s $SOCKFSD_RC ]]; then
-		echo "sockfsd exited with status $(<"$SOCKFSD_RC")" >&2
-		return 2
-	fi
-	return 1
 }
 
 # sockfsd_stop sends SIGTERM and asserts the clean shutdown SPEC promises:
@@ -155,10 +154,11 @@ sockfsd_kill() {
 }
 
 # is_mounted DIR: DIR is a mount point in /proc/mounts (which does not touch
-# the filesystem, so it cannot hang on a dead FUSE server).
+# the filesystem, so it cannot hang on or be refused by a dead FUSE server;
+# realpath -m does not stat either).
 is_mounted() {
 	local dir
-	dir=$(realpath -s "$1")
+	dir=$(realpath -sm "$1")
 	awk -v d="$dir" '$2 == d { found = 1 } END { exit !found }' /proc/mounts
 }
 
