@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"bazil.org/fuse"
+	"golang.org/x/sys/unix"
 
 	"sockfs/fusefs"
 	"sockfs/inet"
@@ -248,7 +249,13 @@ func (d *daemon) shutdown(unmounted bool) {
 // whether the connection may be closed now (closing it under a server
 // still reading it would block).
 func (d *daemon) unmount() bool {
-	if err := fuse.Unmount(d.cfg.mountpoint); err != nil {
+	// umount(2) directly when permitted (root), which says EBUSY plainly;
+	// fusermount3 otherwise.
+	err := unix.Unmount(d.cfg.mountpoint, 0)
+	if errors.Is(err, unix.EPERM) {
+		err = fuse.Unmount(d.cfg.mountpoint)
+	}
+	if err != nil {
 		logf("unmount %s: %v; detaching it", d.cfg.mountpoint, err)
 		if err := lazyUnmount(d.cfg.mountpoint); err != nil {
 			logf("unmount %s: %v", d.cfg.mountpoint, err)
