@@ -1,0 +1,472 @@
+package inet
+
+// TCP output (net/ipv4/tcp_output.c): building segments in place in the
+// headroom of the queued skbs, the send loop (tcp_write_xmit) with its
+// congestion-window, receive-window and Nagle tests, ACKs, FIN, RST and the
+// SYN with its options.
+
+import (
+	"encoding/binary"
+	"time"
+
+	"sockfs/inet/header"
+	"sockfs/netdev"
+	"sockfs/socket"
+)
+
+const (
+	tcpFlagFIN = header.TCP_FIN
+	tcpFlagSYN = header.TCP_SYN
+	tcpFlagRST = header.TCP_RST
+	tcpFlagPSH = header.TCP_PSH
+	tcpFlagACK = header.TCP_ACK
+
+	// TCP_SKB_CB(skb)->sacked bits.
+	tcpcbSackedAcked   = 0x01
+	tcpcbSackedRetrans = 0x02
+	tcpcbLost          = 0x04
+	tcpcbEverRetrans   = 0x80
+
+	tcpolenTimestamp = 10
+	tcpolenTSAligned = 12
+)
+
+// transmitSkb is tcp_transmit_skb: push the TCP header with its options into
+// the skb's headroom, checksum, and hand the segment to ip_queue_xmit. The
+// skb stays the caller's: its data is the payload again on return, ready for
+// a retransmission. Mu held.
+func (tp *tcpSock) transmitSkb(skb *netdev.SkBuff) error {
+	in := tp.in
+	cb := &skb.Cb
+	flags := cb.TCPFlags
+	syn := flags&tcpFlagSYN != 0
+	if !(syn && tp.State == TCP_SYN_SENT) && flags&tcpFlagRST == 0 {
+		flags |= tcpFlagACK
+	}
+	if skb.Len() > 0 && tp.writeQueue.PeekTail() == skb {
+		flags |= tcpFlagPSH
+	}
+	var optLen int
+	if syn {
+		optLen = tp.synOptions()
+	} else if flags&tcpFlagRST == 0 {
+		// Options may not push a full segment past the path MTU (Linux
+		// shrinks the segment; we leave SACK blocks for the pure ACKs).
+		room := len(tp.optBuf)
+		if tp.rt != nil {
+			room = min(room, tp.rt.MTU()-header.IPv4MinLen-header.TCPMinLen-skb.Len())
+		}
+		optLen = tp.establishedOptions(room)
+	}
+	var win uint16
+	if syn {
+		// RFC 7323 §2.2: the window of a SYN is never scaled.
+		win = uint16(min(tp.rcvWnd, 65535))
+	} else if flags&tcpFlagRST == 0 {
+		win = tp.selectWindow()
+	}
+	var ack uint32
+	if flags&tcpFlagACK != 0 {
+		ack = tp.rcvNxt
+	}
+
+	off := skb.Offset()
+	n := skb.Len()
+	h := header.Tcphdr(skb.Push(header.TCPMinLen + optLen))
+	h.Encode(header.TCPFields{
+		Source: tp.Sport, Dest: tp.Dport,
+		Seq: cb.Seq, AckSeq: ack,
+		Flags: flags, Window: win,
+		Options: tp.optBuf[:optLen],
+	})
+	seglen := header.TCPMinLen + optLen + n
+	sum := header.PseudoHeaderSum(tp.Saddr.As4(), tp.Daddr.As4(), IPPROTO_TCP, seglen)
+	h.SetCheck(header.Fold(header.Checksum(skb.Data(), sum)))
+
+	if flags&tcpFlagACK != 0 {
+		tp.ackPending = false // tcp_event_ack_sent
+	}
+	in.mib.Tcp.OutSegs.Add(1)
+	if in.traceOn() {
+		in.traceSk(tp, "tcp_transmit_skb seq=%d ack=%d len=%d flags=%s win=%d -> ip_queue_xmit",
+			cb.Seq, ack, n, tcpFlagString(flags), win)
+	}
+	err := in.ipQueueXmit(&tp.InetSock, skb)
+	skb.SetHeadroom(off)
+	return err
+}
+
+// tcpFlagString spells flags as tcpdump does ("S.", "P.", "F.", "R").
+func tcpFlagString(f uint8) string {
+	var b [8]byte
+	n := 0
+	for _, x := range [...]struct {
+		bit uint8
+		c   byte
+	}{{tcpFlagSYN, 'S'}, {tcpFlagFIN, 'F'}, {tcpFlagPSH, 'P'}, {tcpFlagRST, 'R'}, {tcpFlagACK, '.'}} {
+		if f&x.bit != 0 {
+			b[n] = x.c
+			n++
+		}
+	}
+	return string(b[:n])
+}
+
+// tsVal is the timestamp clock (tcp_time_stamp_ts): milliseconds, offset
+// per connection (RFC 7323 §5.4 recommends a random offset).
+func (tp *tcpSock) tsVal() uint32 {
+	return uint32(tp.in.clock.Now()/time.Millisecond) + tp.tsOffset
+}
+
+// synOptions writes the options of a SYN or SYN-ACK in Linux's layout
+// (tcp_options_write): MSS, SACK-permitted and timestamps, window scale.
+func (tp *tcpSock) synOptions() int {
+	b := tp.optBuf[:]
+	b[0], b[1] = header.TCPOPT_MSS, 4
+	binary.BigEndian.PutUint16(b[2:], uint16(tp.advmss))
+	n := 4
+	if tp.tstampOk {
+		if tp.sackOk {
+			b[n], b[n+1] = header.TCPOPT_SACK_PERM, 2
+		} else {
+			b[n], b[n+1] = header.TCPOPT_NOP, header.TCPOPT_NOP
+		}
+		b[n+2], b[n+3] = header.TCPOPT_TIMESTAMP, tcpolenTimestamp
+		binary.BigEndian.PutUint32(b[n+4:], tp.tsVal())
+		binary.BigEndian.PutUint32(b[n+8:], tp.tsRecent)
+		n += 12
+	} else if tp.sackOk {
+		b[n], b[n+1], b[n+2], b[n+3] = header.TCPOPT_NOP, header.TCPOPT_NOP, header.TCPOPT_SACK_PERM, 2
+		n += 4
+	}
+	if tp.wscaleOk {
+		b[n], b[n+1], b[n+2], b[n+3] = header.TCPOPT_NOP, header.TCPOPT_WINDOW, 3, tp.rcvWscale
+		n += 4
+	}
+	return n
+}
+
+// establishedOptions writes timestamps and, while there is an out-of-order
+// queue, SACK blocks (RFC 2018 §4: the block with the newest segment
+// first).
+func (tp *tcpSock) establishedOptions(room int) int {
+	b := tp.optBuf[:]
+	n := 0
+	if tp.tstampOk {
+		b[0], b[1], b[2], b[3] = header.TCPOPT_NOP, header.TCPOPT_NOP, header.TCPOPT_TIMESTAMP, tcpolenTimestamp
+		binary.BigEndian.PutUint32(b[4:], tp.tsVal())
+		binary.BigEndian.PutUint32(b[8:], tp.tsRecent)
+		n = 12
+	}
+	if !tp.sackOk || tp.ofoQueue.Empty() {
+		return n
+	}
+	maxBlocks := (room - n - 4) / 8
+	if maxBlocks <= 0 {
+		return n
+	}
+	var blocks [4][2]uint32
+	nb := 0
+	// The block holding the newest segment goes first; the others follow
+	// in sequence order.
+	first := -1
+	for skb := tp.ofoQueue.Peek(); skb != nil; {
+		start, end := skb.Cb.Seq, skb.Cb.EndSeq
+		skb = tp.ofoQueue.Next(skb)
+		for skb != nil && !seqAfter(skb.Cb.Seq, end) {
+			if seqAfter(skb.Cb.EndSeq, end) {
+				end = skb.Cb.EndSeq
+			}
+			skb = tp.ofoQueue.Next(skb)
+		}
+		newest := !seqBefore(tp.ofoLast, start) && seqBefore(tp.ofoLast, end)
+		switch {
+		case nb < len(blocks):
+			if newest {
+				first = nb
+			}
+			blocks[nb] = [2]uint32{start, end}
+			nb++
+		case newest:
+			// Past what fits: it still goes first, in place of the last.
+			first = len(blocks) - 1
+			blocks[first] = [2]uint32{start, end}
+		}
+	}
+	if first > 0 {
+		blocks[0], blocks[first] = blocks[first], blocks[0]
+	}
+	nb = min(nb, maxBlocks)
+	b[n], b[n+1], b[n+2], b[n+3] = header.TCPOPT_NOP, header.TCPOPT_NOP, header.TCPOPT_SACK, byte(2+8*nb)
+	n += 4
+	for i := 0; i < nb; i++ {
+		binary.BigEndian.PutUint32(b[n:], blocks[i][0])
+		binary.BigEndian.PutUint32(b[n+4:], blocks[i][1])
+		n += 8
+	}
+	return n
+}
+
+// receiveWindow is tcp_receive_window: what is left of the last window we
+// announced.
+func (tp *tcpSock) receiveWindow() uint32 {
+	w := int32(tp.rcvWup + tp.rcvWnd - tp.rcvNxt)
+	if w < 0 {
+		return 0
+	}
+	return uint32(w)
+}
+
+// freeWindow is __tcp_select_window: the window the free receive buffer
+// allows. Half of the buffer's free space is offered (tcp_adv_win_scale=1,
+// the other half being overhead, as SO_RCVBUF doubles the user's value).
+// Receiver-side silly window avoidance (RFC 9293 §3.8.6.2.2): below half the
+// full window and below one MSS, offer nothing.
+func (tp *tcpSock) freeWindow() uint32 {
+	free := tp.RcvBuf - tp.ReceiveQueue.Bytes() - tp.ofoQueue.Bytes()
+	full := tp.RcvBuf / 2
+	win := max(free/2, 0)
+	if win < full/2 && win < tp.rcvMss {
+		return 0
+	}
+	w := uint32(win)
+	if tp.rcvWscale > 0 {
+		w &^= 1<<tp.rcvWscale - 1
+	}
+	return w
+}
+
+// selectWindow is tcp_select_window: the window field of an outgoing
+// segment. The offered window never shrinks (RFC 9293 §3.8.6.2.2).
+func (tp *tcpSock) selectWindow() uint16 {
+	cur := tp.receiveWindow()
+	nw := tp.freeWindow()
+	if nw < cur {
+		nw = cur
+		if tp.rcvWscale > 0 {
+			a := uint32(1)<<tp.rcvWscale - 1
+			nw = (nw + a) &^ a
+		}
+	}
+	nw = min(nw, uint32(65535)<<tp.rcvWscale)
+	tp.rcvWnd = nw
+	tp.rcvWup = tp.rcvNxt
+	return uint16(nw >> tp.rcvWscale)
+}
+
+// packetsInFlight is tcp_packets_in_flight, RFC 6675's "pipe": segments
+// sent and neither acked, SACKed nor deemed lost, plus retransmissions.
+func (tp *tcpSock) packetsInFlight() uint32 {
+	return tp.packetsOut - (tp.sackedOut + tp.lostOut) + tp.retransOut
+}
+
+// writeXmit is tcp_write_xmit: send unsent skbs while the congestion window
+// (RFC 5681), the peer's window and Nagle (RFC 9293 §3.7.4, with Minshall's
+// refinement as Linux) allow. nonagle sends a final small segment anyway.
+func (tp *tcpSock) writeXmit(nonagle bool) {
+	if (1<<tp.State)&(TCPF_ESTABLISHED|TCPF_CLOSE_WAIT|TCPF_FIN_WAIT1|TCPF_CLOSING|TCPF_LAST_ACK) == 0 {
+		return
+	}
+	for skb := tp.sendHead; skb != nil; skb = tp.sendHead {
+		if tp.packetsInFlight() >= tp.sndCwnd {
+			break
+		}
+		if seqAfter(skb.Cb.EndSeq, tp.sndUna+tp.sndWnd) {
+			break
+		}
+		if skb.Len() < tp.mssCache && skb.Cb.TCPFlags&tcpFlagFIN == 0 && !nonagle && !tp.nodelay &&
+			tp.writeQueue.Next(skb) == nil && seqAfter(tp.sndSml, tp.sndUna) && !seqAfter(tp.sndSml, tp.sndNxt) {
+			break
+		}
+		if tp.transmitSkb(skb) != nil && tp.packetsOut == 0 {
+			// No route at all: keep the data and let the timer retry.
+			tp.resetXmitTimer(tcpTimeRetrans, tp.rto)
+			break
+		}
+		tp.eventNewDataSent(skb)
+	}
+	tp.checkProbeTimer()
+}
+
+// eventNewDataSent is tcp_event_new_data_sent.
+func (tp *tcpSock) eventNewDataSent(skb *netdev.SkBuff) {
+	tp.sendHead = tp.writeQueue.Next(skb)
+	tp.sndNxt = skb.Cb.EndSeq
+	skb.Cb.When = int64(tp.in.clock.Now())
+	if skb.Len() < tp.mssCache {
+		tp.sndSml = skb.Cb.EndSeq
+	}
+	tp.packetsOut++
+	if tp.rtxPending != tcpTimeRetrans {
+		tp.resetXmitTimer(tcpTimeRetrans, tp.rto)
+	}
+}
+
+// checkProbeTimer is tcp_check_probe_timer: data waits, nothing is in
+// flight, so only a window probe will learn that the window opened.
+func (tp *tcpSock) checkProbeTimer() {
+	if tp.sendHead != nil && tp.packetsOut == 0 && tp.rtxPending == 0 {
+		tp.resetXmitTimer(tcpTimeProbe0, tp.probe0When())
+	}
+}
+
+// tcpPush is tcp_push / __tcp_push_pending_frames.
+func (tp *tcpSock) tcpPush(nonagle bool) {
+	if tp.sendHead != nil {
+		tp.writeXmit(nonagle)
+	}
+}
+
+// retransmitSkb is tcp_retransmit_skb.
+func (tp *tcpSock) retransmitSkb(skb *netdev.SkBuff) {
+	if err := tp.transmitSkb(skb); err != nil {
+		return
+	}
+	if skb.Cb.Sacked&tcpcbSackedRetrans == 0 {
+		tp.retransOut++
+	}
+	skb.Cb.Sacked |= tcpcbSackedRetrans | tcpcbEverRetrans
+	skb.Cb.Retrans++
+	skb.Cb.When = int64(tp.in.clock.Now())
+	tp.totalRetrans++
+	tp.in.mib.Tcp.RetransSegs.Add(1)
+}
+
+// xmitRetransmitQueue is tcp_xmit_retransmit_queue, RFC 6675 NextSeg rule
+// 1: resend the segments marked lost, oldest first, while pipe < cwnd.
+func (tp *tcpSock) xmitRetransmitQueue() {
+	if tp.lostOut == 0 {
+		return
+	}
+	for skb := tp.writeQueue.Peek(); skb != nil && skb != tp.sendHead; skb = tp.writeQueue.Next(skb) {
+		if tp.packetsInFlight() >= tp.sndCwnd {
+			return
+		}
+		s := skb.Cb.Sacked
+		if s&tcpcbLost != 0 && s&(tcpcbSackedAcked|tcpcbSackedRetrans) == 0 {
+			tp.retransmitSkb(skb)
+		}
+	}
+}
+
+// sendAck is tcp_send_ack: a bare ACK with the current window (and SACK
+// blocks).
+func (tp *tcpSock) sendAck() {
+	if tp.State == TCP_CLOSE || tp.State == TCP_LISTEN {
+		return
+	}
+	skb := netdev.AllocSkb(0)
+	skb.Cb = netdev.SkbCb{Seq: tp.sndNxt, TCPFlags: tcpFlagACK}
+	tp.transmitSkb(skb)
+	skb.Free()
+}
+
+// xmitProbeSkb is tcp_xmit_probe_skb: an ACK carrying an old sequence
+// number (snd_una - 1), which the peer must answer with an ACK that tells
+// its window (zero-window probes) or that it is alive (keepalive).
+func (tp *tcpSock) xmitProbeSkb() {
+	skb := netdev.AllocSkb(0)
+	skb.Cb = netdev.SkbCb{Seq: tp.sndUna - 1, TCPFlags: tcpFlagACK}
+	tp.transmitSkb(skb)
+	skb.Free()
+}
+
+// sendActiveReset is tcp_send_active_reset.
+func (tp *tcpSock) sendActiveReset() {
+	skb := netdev.AllocSkb(0)
+	skb.Cb = netdev.SkbCb{Seq: tp.sndNxt, TCPFlags: tcpFlagRST | tcpFlagACK}
+	tp.transmitSkb(skb)
+	skb.Free()
+	tp.in.mib.Tcp.OutRsts.Add(1)
+}
+
+// tcpSendFin is tcp_send_fin: the FIN rides on the last unsent skb or goes
+// alone, and is sent at once (Nagle off).
+func (tp *tcpSock) tcpSendFin() {
+	if tail := tp.writeQueue.PeekTail(); tail != nil && tp.sendHead != nil && tail.Cb.TCPFlags&(tcpFlagSYN|tcpFlagFIN) == 0 {
+		tail.Cb.TCPFlags |= tcpFlagFIN
+		tail.Cb.EndSeq++
+		tp.writeSeq++
+	} else {
+		skb := netdev.AllocSkb(0)
+		skb.Cb = netdev.SkbCb{Seq: tp.writeSeq, EndSeq: tp.writeSeq + 1, TCPFlags: tcpFlagACK | tcpFlagFIN}
+		tp.entailSkb(skb)
+	}
+	tp.writeXmit(true)
+}
+
+// selectInitialWindow is tcp_select_initial_window: the window scale that
+// lets the largest receive buffer be offered (RFC 7323 §2.3, at most 14),
+// and the first window, which a SYN carries unscaled.
+func (tp *tcpSock) selectInitialWindow() {
+	space := max(tcpRmemMax, tp.RcvBuf) / 2
+	tp.rcvWscale = 0
+	for space > 65535 && tp.rcvWscale < 14 {
+		space >>= 1
+		tp.rcvWscale++
+	}
+	tp.rcvWnd = min(uint32(tp.RcvBuf/2), 65535)
+}
+
+// connectInit is tcp_connect_init: MSS from the route's MTU (RFC 9293
+// §3.7.1), our offer of options, and a fresh sequence space.
+func (tp *tcpSock) connectInit() {
+	mtu := 1500
+	if tp.rt != nil {
+		mtu = tp.rt.MTU()
+	}
+	tp.advmss = mtu - header.IPv4MinLen - header.TCPMinLen
+	if tp.userMss > 0 {
+		tp.advmss = min(tp.advmss, tp.userMss)
+	}
+	tp.mssCache = tp.advmss
+	tp.rcvMss = min(tp.advmss, tcpMssDefault)
+	tp.tstampOk, tp.sackOk, tp.wscaleOk = true, true, true
+	tp.selectInitialWindow()
+	tp.tsOffset = tp.in.tcp.random32()
+	tp.tsRecent = 0
+	tp.rcvNxt, tp.rcvWup, tp.copiedSeq = 0, 0, 0
+	tp.sndWnd, tp.sndWl1 = 0, 0
+	tp.sndUna, tp.sndNxt, tp.writeSeq = tp.iss, tp.iss, tp.iss
+	tp.rto = tcpTimeoutInit
+}
+
+// syncMss is tcp_sync_mss once the peer's options are known: the payload
+// per segment is the smaller of the peer's MSS and ours, less the
+// timestamp option (RFC 7323 §3, RFC 6691).
+func (tp *tcpSock) syncMss() {
+	mss := min(tp.mssClamp, tp.advmss)
+	if tp.tstampOk {
+		mss -= tcpolenTSAligned
+	}
+	tp.mssCache = max(mss, 48)
+	// The send buffer grows with what the window needs
+	// (tcp_sndbuf_expand), unless the user fixed it.
+	tp.sndbufExpand()
+}
+
+// sndbufExpand is tcp_sndbuf_expand: room for twice the congestion window
+// (so the queue keeps the pipe full across an RTT of ACKs), capped by
+// tcp_wmem[2], unless SO_SNDBUF fixed it.
+func (tp *tcpSock) sndbufExpand() {
+	if tp.UserLocks&socket.SOCK_SNDBUF_LOCK != 0 {
+		return
+	}
+	want := 2 * int(max(tp.sndCwnd, tcpInitCwnd)) * tp.mssCache * 2
+	want = max(want, 2*int(tp.sndWnd))
+	if want > tp.SndBuf {
+		tp.SndBuf = min(want, tcpWmemMax)
+	}
+}
+
+// tcpConnect is tcp_connect: queue the SYN and send it.
+func (tp *tcpSock) tcpConnect() {
+	tp.connectInit()
+	skb := netdev.AllocSkb(0)
+	skb.Cb = netdev.SkbCb{Seq: tp.iss, EndSeq: tp.iss + 1, TCPFlags: tcpFlagSYN}
+	tp.entailSkb(skb)
+	tp.WmemQueued -= skb.Len()
+	tp.transmitSkb(skb)
+	tp.eventNewDataSent(skb)
+	tp.in.mib.Tcp.ActiveOpens.Add(1)
+}
