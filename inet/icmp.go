@@ -138,12 +138,12 @@ func (in *Net) icmpEcho(skb *netdev.SkBuff, req header.Icmphdr) {
 
 // icmpXmit sends an ICMP message built in skb from saddr to daddr.
 func (in *Net) icmpXmit(skb *netdev.SkBuff, saddr, daddr netip.Addr, typ, tos uint8) {
-	if err := in.ipBuildAndSendPkt(skb, saddr, daddr, IPPROTO_ICMP, sysctlIPDefaultTTL, tos); err != nil {
-		in.mib.Icmp.OutErrors.Add(1)
-		return
-	}
+	// icmp_out_count: counted as sent before it leaves, as the kernel does.
 	in.mib.Icmp.OutMsgs.Add(1)
 	in.mib.Icmp.OutType[typ].Add(1)
+	if err := in.ipBuildAndSendPkt(skb, saddr, daddr, IPPROTO_ICMP, sysctlIPDefaultTTL, tos); err != nil {
+		in.mib.Icmp.OutErrors.Add(1)
+	}
 }
 
 // icmpRateLimit is the global token bucket of icmp_global_allow
