@@ -84,6 +84,21 @@ func newStack(cfg *config) (st *stack, err error) {
 			return nil, fmt.Errorf("--pcap %s: %v", cfg.pcap, err)
 		}
 	}
+	// lo first, as in Linux (ifindex 1): DevInetAdd routes the TAP
+	// address's local route through the loopback device registered then.
+	lo := &netdev.NetDevice{
+		Name:          "lo",
+		MTU:           65536,
+		HardHeaderLen: netdev.EthHlen,
+		Flags:         netdev.IFF_LOOPBACK | netdev.IFF_NOARP,
+	}
+	st.nd.RegisterNetdevice(lo, netdev.NewLoopback())
+	lo.DevOpen()
+	st.devs = append(st.devs, lo)
+	if err := st.in.DevInetAdd(lo, netip.MustParsePrefix("127.0.0.1/8")); err != nil {
+		return nil, fmt.Errorf("lo: %v", err)
+	}
+
 	mac, err := randomMAC()
 	if err != nil {
 		return nil, err
@@ -101,19 +116,6 @@ func newStack(cfg *config) (st *stack, err error) {
 	st.devs = append(st.devs, dev)
 	if err := st.in.DevInetAdd(dev, cfg.addr); err != nil {
 		return nil, fmt.Errorf("--addr %v: %v", cfg.addr, err)
-	}
-
-	lo := &netdev.NetDevice{
-		Name:          "lo",
-		MTU:           65536,
-		HardHeaderLen: netdev.EthHlen,
-		Flags:         netdev.IFF_LOOPBACK | netdev.IFF_NOARP,
-	}
-	st.nd.RegisterNetdevice(lo, netdev.NewLoopback())
-	lo.DevOpen()
-	st.devs = append(st.devs, lo)
-	if err := st.in.DevInetAdd(lo, netip.MustParsePrefix("127.0.0.1/8")); err != nil {
-		return nil, fmt.Errorf("lo: %v", err)
 	}
 
 	if cfg.gateway.IsValid() {
