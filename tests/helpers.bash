@@ -116,30 +116,30 @@ sockfsd_start() {
 # force (SIGKILL, lazy unmount, link delete) and returns 1 with the reason.
 sockfsd_stop() {
 	[[ -n ${SOCKFSD_PID:-} ]] || return 0
-	local ok=0
+	local bad=0
 	kill -TERM "$SOCKFSD_PID" 2>/dev/null || true
 	if ! wait_until 10 test -s "$SOCKFSD_RC"; then
 		echo "sockfsd did not exit within 10 s of SIGTERM" >&2
-		ok=1
+		bad=1
 	elif [[ $(<"$SOCKFSD_RC") != 0 ]]; then
 		echo "sockfsd exited with status $(<"$SOCKFSD_RC") after SIGTERM" >&2
-		ok=1
+		bad=1
 	fi
 	if is_mounted "$M"; then
 		echo "$M is still mounted after sockfsd exited" >&2
-		ok=1
+		bad=1
 	fi
 	if ip link show "$TAP" >/dev/null 2>&1; then
 		echo "TAP $TAP still exists after sockfsd exited" >&2
-		ok=1
+		bad=1
 	fi
-	if ((ok != 0)); then
+	if ((bad != 0)); then
 		echo "sockfsd log:" >&2
 		cat "$SOCKFSD_LOG" >&2
 		sockfsd_kill
 	fi
 	SOCKFSD_PID=
-	return "$ok"
+	return "$bad"
 }
 
 # sockfsd_kill removes whatever a failed daemon left behind.
