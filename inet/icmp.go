@@ -152,6 +152,7 @@ type icmpRateLimit struct {
 	mu     sync.Mutex
 	tokens int
 	last   time.Duration
+	primed bool // the bucket starts full, at the first message
 }
 
 func (in *Net) icmpGlobalAllow() bool {
@@ -159,7 +160,8 @@ func (in *Net) icmpGlobalAllow() bool {
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
 	now := in.clock.Now()
-	if rl.last == 0 && rl.tokens == 0 {
+	if !rl.primed {
+		rl.primed = true
 		rl.tokens = sysctlICMPMsgsBurst
 		rl.last = now
 	}
