@@ -86,7 +86,11 @@ func (tp *tcpSock) rcvStateProcess(skb *netdev.SkBuff, seg *tcpSegment) bool {
 	// Fourth: SYN in a synchronized state. RFC 5961 §4.2: challenge ACK
 	// rather than reset. A retransmitted SYN in SYN-RECEIVED means our
 	// SYN-ACK was lost: send it again.
-	if seg.flags&tcpFlagSYN != 0 {
+	simOpenAck := tp.State == TCP_SYN_RECV && tp.parent == nil && seg.flags&tcpFlagACK != 0 &&
+		seg.seq+1 == tp.rcvNxt && seg.ack == tp.sndNxt
+	if seg.flags&tcpFlagSYN != 0 && !simOpenAck {
+		// (A SYN-ACK in SYN-RECEIVED after a simultaneous open is the
+		// peer's answer to our SYN-ACK: it passes as an ACK, as Linux.)
 		if tp.State == TCP_SYN_RECV && seg.seq == tp.irs {
 			if head := tp.writeQueue.Peek(); head != nil && head.Cb.TCPFlags&tcpFlagSYN != 0 {
 				tp.retransmitSkb(head)
@@ -214,6 +218,9 @@ func (tp *tcpSock) rcvSynSentStateProcess(seg *tcpSegment) bool {
 		// SYN-ACK: our SYN is acked; ESTABLISHED.
 		tp.cleanRtxQueue(seg.ack, seg)
 		tp.sndUna = seg.ack
+		if tp.packetsOut == 0 {
+			tp.clearRtxTimer()
+		}
 		tp.finishConnect()
 		tp.sendAck()
 		tp.writeXmit(false)

@@ -40,6 +40,9 @@ type tcpNet struct {
 	rtoMin, timeWaitLen time.Duration
 	portLow, portHigh   int // ip_local_port_range
 
+	// The option sysctls: tcp_sack, tcp_timestamps, tcp_window_scaling.
+	sysctlSack, sysctlTimestamps, sysctlWindowScaling bool
+
 	challengeMu    sync.Mutex
 	challengeStamp time.Duration // protected by challengeMu
 	challengeCount int           // protected by challengeMu
@@ -66,6 +69,7 @@ func (in *Net) tcpInit() {
 	t.rtoMin = tcpRtoMinDefault
 	t.timeWaitLen = tcpTimeWaitLen
 	t.portLow, t.portHigh = 32768, 60999
+	t.sysctlSack, t.sysctlTimestamps, t.sysctlWindowScaling = true, true, true
 	t.prot = newTCPProt()
 	in.inetRegisterProtosw(InetProtosw{Type: socket.SOCK_STREAM, Protocol: IPPROTO_TCP, Prot: t.prot, Ops: &inetStreamOps})
 	in.inetAddProtocol(IPPROTO_TCP, &NetProtocol{Handler: in.tcpV4Rcv, ErrHandler: in.tcpV4Err})
@@ -204,8 +208,8 @@ func (in *Net) tcpV4Rcv(skb *netdev.SkBuff) {
 		if tp.pendingAccept {
 			tp.pendingAccept = false
 			parent = tp.parent
-			tp.parent = nil
 			tp.leaveSynQueue()
+			tp.parent = nil
 		}
 		if in.traceOn() && consumed {
 			in.traceSk(tp, "tcp_v4_rcv seq=%d len=%d -> tcp_rcv_established -> sk_data_ready", seg.seq, seg.dataLen)

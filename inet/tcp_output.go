@@ -297,7 +297,8 @@ func (tp *tcpSock) eventNewDataSent(skb *netdev.SkBuff) {
 		tp.sndSml = skb.Cb.EndSeq
 	}
 	tp.packetsOut++
-	if tp.rtxPending != tcpTimeRetrans {
+	// tcp_rearm_rto when the first segment goes into an empty pipe.
+	if tp.packetsOut == 1 || tp.rtxPending != tcpTimeRetrans {
 		tp.resetXmitTimer(tcpTimeRetrans, tp.rto)
 	}
 }
@@ -401,7 +402,7 @@ func (tp *tcpSock) tcpSendFin() {
 func (tp *tcpSock) selectInitialWindow() {
 	space := max(tcpRmemMax, tp.RcvBuf) / 2
 	tp.rcvWscale = 0
-	for space > 65535 && tp.rcvWscale < 14 {
+	for space > 65535 && tp.rcvWscale < 14 && tp.wscaleOk {
 		space >>= 1
 		tp.rcvWscale++
 	}
@@ -421,7 +422,8 @@ func (tp *tcpSock) connectInit() {
 	}
 	tp.mssCache = tp.advmss
 	tp.rcvMss = min(tp.advmss, tcpMssDefault)
-	tp.tstampOk, tp.sackOk, tp.wscaleOk = true, true, true
+	t := &tp.in.tcp
+	tp.tstampOk, tp.sackOk, tp.wscaleOk = t.sysctlTimestamps, t.sysctlSack, t.sysctlWindowScaling
 	tp.selectInitialWindow()
 	tp.tsOffset = tp.in.tcp.random32()
 	tp.tsRecent = 0

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"sockfs/inet/header"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -33,6 +35,7 @@ type tcpHost struct {
 	dev  *netdev.NetDevice
 	addr netip.Addr
 	sb   *tcpTestSB
+	gate *tcpGate // nil unless tcpPairOpts.gate
 }
 
 // tcpPairOpts configures newTCPPair.
@@ -43,6 +46,7 @@ type tcpPairOpts struct {
 	mtu    int
 	rtoMin time.Duration
 	qlen   int
+	gate   bool // put a tcpGate on each end's transmit side
 }
 
 // newTCPPair builds two stacks joined by netdev.NewPair: a at 10.0.0.1/24
@@ -60,13 +64,18 @@ func newTCPPair(t *testing.T, o tcpPairOpts) (a, b *tcpHost) {
 		o.qlen = 4096
 	}
 	pa, pb := netdev.NewPair(o.qlen)
-	var da netdev.Driver = pa
+	var da, db netdev.Driver = pa, pb
+	var ga, gb *tcpGate
+	if o.gate {
+		ga, gb = &tcpGate{inner: pa}, &tcpGate{inner: pb}
+		da, db = ga, gb
+	}
 	if o.netem != "" {
 		spec, err := netdev.ParseNetem(o.netem)
 		if err != nil {
 			t.Fatal(err)
 		}
-		da = netdev.NewNetem(pa, spec, o.seed, o.clock)
+		da = netdev.NewNetem(da, spec, o.seed, o.clock)
 	}
 	mk := func(drv netdev.Driver, last byte) *tcpHost {
 		sn := socket.NewNet()
@@ -85,7 +94,8 @@ func newTCPPair(t *testing.T, o tcpPairOpts) (a, b *tcpHost) {
 		return &tcpHost{t: t, in: in, sn: sn, dev: dev, addr: addr, sb: new(tcpTestSB)}
 	}
 	a = mk(da, 1)
-	b = mk(pb, 2)
+	b = mk(db, 2)
+	a.gate, b.gate = ga, gb
 	t.Cleanup(func() {
 		a.dev.DevClose()
 		b.dev.DevClose()
@@ -238,4 +248,143 @@ func diagString(tp *tcpSock) string {
 	tcpDiag(tp, func(k, v string) { b.WriteString(k + "=" + v + " ") })
 	fmt.Fprintf(&b, "sndUna=%d sndNxt=%d writeSeq=%d rcvNxt=%d rtx=%d qlen=%d ofo=%d rcvq=%d", tp.sndUna, tp.sndNxt, tp.writeSeq, tp.rcvNxt, tp.rtxPending, tp.writeQueue.Len(), tp.ofoQueue.Len(), tp.ReceiveQueue.Bytes())
 	return b.String()
+}
+
+// tcpGate is a test driver around a pair end: it records what its stack
+// sends and can drop or hold it, so a test decides when the peer hears
+// what (the way a test holds a packet in flight to see FIN_WAIT1).
+type tcpGate struct {
+	inner netdev.Driver
+
+	mu     sync.Mutex
+	drop   bool             // protected by mu: lose every TCP frame
+	hold   bool             // protected by mu: keep TCP frames until release
+	pass   int              // protected by mu: TCP frames let through before drop/hold apply
+	held   []*netdev.SkBuff // protected by mu
+	frames [][]byte         // protected by mu: copies of every frame sent
+}
+
+func (g *tcpGate) Xmit(skb *netdev.SkBuff) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.frames = append(g.frames, append([]byte(nil), skb.Data()...))
+	if _, isTCP := parseSentSeg(skb.Data()); !isTCP {
+		return g.inner.Xmit(skb) // ARP and the rest always pass
+	}
+	if (g.drop || g.hold) && g.pass > 0 {
+		g.pass--
+		return g.inner.Xmit(skb)
+	}
+	switch {
+	case g.drop:
+		return nil
+	case g.hold:
+		g.held = append(g.held, skb.Copy())
+		return nil
+	}
+	return g.inner.Xmit(skb)
+}
+
+func (g *tcpGate) Receive(rx func(*netdev.SkBuff)) error { return g.inner.Receive(rx) }
+func (g *tcpGate) Close() error                          { return g.inner.Close() }
+
+func (g *tcpGate) setHold(on bool) {
+	g.mu.Lock()
+	g.hold = on
+	g.mu.Unlock()
+}
+
+func (g *tcpGate) setDrop(on bool) {
+	g.mu.Lock()
+	g.drop = on
+	g.mu.Unlock()
+}
+
+// release sends what was held, in order, and stops holding.
+func (g *tcpGate) release() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.hold = false
+	for _, skb := range g.held {
+		g.inner.Xmit(skb)
+		skb.Free()
+	}
+	g.held = nil
+}
+
+// segs returns the TCP segments sent so far, from the first index on.
+func (g *tcpGate) segs(from int) []sentSeg {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var out []sentSeg
+	for _, f := range g.frames[min(from, len(g.frames)):] {
+		if s, ok := parseSentSeg(f); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (g *tcpGate) count() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.frames)
+}
+
+// sentSeg is a TCP segment seen on the wire.
+type sentSeg struct {
+	seq, ack uint32
+	flags    uint8
+	win      uint16
+	dataLen  int
+	opts     header.TCPOptions
+}
+
+func parseSentSeg(f []byte) (sentSeg, bool) {
+	eth, ok := netdev.ParseEthhdr(f)
+	if !ok || eth.Proto() != netdev.ETH_P_IP {
+		return sentSeg{}, false
+	}
+	ip := f[netdev.EthHlen:]
+	if len(ip) < header.IPv4MinLen || ip[9] != IPPROTO_TCP {
+		return sentSeg{}, false
+	}
+	iph := header.Iphdr(ip)
+	th, ok := header.ParseTcphdr(ip[iph.Ihl():iph.TotLen()])
+	if !ok {
+		return sentSeg{}, false
+	}
+	return sentSeg{seq: th.Seq(), ack: th.AckSeq(), flags: th.Flags(), win: th.Window(),
+		dataLen: len(th.Payload()), opts: header.ParseTCPOptions(th.Options(), th.Flags()&header.TCP_SYN != 0)}, true
+}
+
+// inject delivers a hand-made segment to h as if from peer, through the
+// device's receive path.
+func (h *tcpHost) inject(peer *tcpHost, sport, dport uint16, seq, ack uint32, flags uint8, win uint16, payload []byte) {
+	n := netdev.EthHlen + header.IPv4MinLen + header.TCPMinLen + len(payload)
+	skb := netdev.AllocSkb(n)
+	f := skb.Put(n)
+	netdev.Ethhdr(f).Encode(netdev.EthFields{Dest: h.dev.HWAddr, Source: peer.dev.HWAddr, Proto: netdev.ETH_P_IP})
+	ip := header.Iphdr(f[netdev.EthHlen:])
+	ip.Encode(header.IPFields{TotLen: n - netdev.EthHlen, TTL: 64, Protocol: IPPROTO_TCP, Saddr: peer.addr.As4(), Daddr: h.addr.As4()})
+	ip.SetCheck()
+	th := header.Tcphdr(f[netdev.EthHlen+header.IPv4MinLen:])
+	th.Encode(header.TCPFields{Source: sport, Dest: dport, Seq: seq, AckSeq: ack, Flags: flags, Window: win})
+	copy(th[header.TCPMinLen:], payload)
+	sum := header.PseudoHeaderSum(peer.addr.As4(), h.addr.As4(), IPPROTO_TCP, len(th))
+	th.SetCheck(header.Fold(header.Checksum(th, sum)))
+	h.dev.NetifReceiveSkb(skb)
+}
+
+// arpSettle waits (real time, bounded) until h's neighbour entry for peer is
+// REACHABLE, so that a manual-clock Advance does not outrun an ARP reply
+// still crossing the wire.
+func (h *tcpHost) arpSettle(peer *tcpHost) {
+	h.t.Helper()
+	tcpWaitFor(h.t, "ARP reachable", 2*time.Second, func() bool {
+		h.in.arp.mu.RLock()
+		defer h.in.arp.mu.RUnlock()
+		n := h.in.arp.m[peer.addr]
+		return n != nil && n.nudState == NUD_REACHABLE && h.in.clock.Now()-n.confirmed < sysctlNeighBaseReachableTimeSec*time.Second
+	})
 }

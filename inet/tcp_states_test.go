@@ -1,0 +1,266 @@
+package inet
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"testing"
+	"time"
+
+	"sockfs/netdev/ktime"
+	"sockfs/socket"
+)
+
+// Every transition of RFC 9293's state diagram (§3.3.2, figure 5), each
+// driven by holding or releasing segments on the wire and asserted. The
+// manual clock makes TIME_WAIT and the retransmission timers exact.
+
+func manualPair(t *testing.T) (*ktime.Manual, *tcpHost, *tcpHost) {
+	clk := ktime.NewManual()
+	a, b := newTCPPair(t, tcpPairOpts{gate: true, clock: clk})
+	return clk, a, b
+}
+
+func mustState(t *testing.T, tp *tcpSock, want uint8) {
+	t.Helper()
+	if st := stateOf(tp); st != want {
+		t.Fatalf("state %s, want %s", tcpStateName(st), tcpStateName(want))
+	}
+}
+
+// CLOSED → SYN-SENT → ESTABLISHED, and LISTEN → SYN-RECEIVED →
+// ESTABLISHED on the other side.
+func TestTCPStatesOpen(t *testing.T) {
+	_, a, b := manualPair(t)
+	ls := b.listen(80)
+	mustState(t, skOf(ls), TCP_LISTEN)
+	cs := a.socket()
+	mustState(t, skOf(cs), TCP_CLOSE)
+	a.gate.pass = 1 // the SYN goes; the handshake's last ACK is held
+	a.gate.setHold(true)
+	err := socket.Connect(context.Background(), cs, netip.AddrPortFrom(b.addr, 80), socket.O_NONBLOCK)
+	if !errors.Is(err, socket.EINPROGRESS) {
+		t.Fatalf("nonblocking connect: %v", err)
+	}
+	// The SYN-ACK arrives: the client is established, the server's child
+	// still waits in SYN-RECEIVED for the ACK.
+	waitState(t, skOf(cs), 2*time.Second, TCP_ESTABLISHED)
+	var child *tcpSock
+	tcpWaitFor(t, "child in SYN_RECV", 2*time.Second, func() bool {
+		b.in.tcp.mu.RLock()
+		defer b.in.tcp.mu.RUnlock()
+		for _, tp := range b.in.tcp.ehash {
+			child = tp
+		}
+		return child != nil
+	})
+	mustState(t, child, TCP_SYN_RECV)
+	if n := skOf(ls).synQlen.Load(); n != 1 {
+		t.Fatalf("SYN queue %d", n)
+	}
+	a.gate.release()
+	waitState(t, child, 2*time.Second, TCP_ESTABLISHED)
+	ss := b.accept(ls)
+	if skOf(ss) != child {
+		t.Fatal("accept returned another sock")
+	}
+	if n := skOf(ls).synQlen.Load(); n != 0 {
+		t.Fatalf("SYN queue %d after accept", n)
+	}
+	// The nonblocking connect reports success on the next call (EISCONN).
+	if err := socket.Connect(context.Background(), cs, netip.AddrPortFrom(b.addr, 80), socket.O_NONBLOCK); !errors.Is(err, socket.EISCONN) {
+		t.Fatalf("second connect: %v", err)
+	}
+	// LISTEN → CLOSED.
+	socket.SockRelease(ls)
+	if b.in.tcp.lookup(tcpHashKey{laddr: b.addr.As4(), lport: 80}) != nil {
+		t.Fatal("listener still hashed after close")
+	}
+}
+
+// ESTABLISHED → FIN-WAIT-1 → FIN-WAIT-2 → TIME-WAIT → CLOSED (active
+// close), and ESTABLISHED → CLOSE-WAIT → LAST-ACK → CLOSED (passive).
+func TestTCPStatesClose(t *testing.T) {
+	clk, a, b := manualPair(t)
+	cs, ss, _ := tcpConnPair(t, a, b, 80)
+	ctp, stp := skOf(cs), skOf(ss)
+	waitState(t, stp, time.Second, TCP_ESTABLISHED)
+
+	b.gate.setHold(true)
+	if err := socket.Shutdown(cs, socket.SHUT_WR); err != nil {
+		t.Fatal(err)
+	}
+	mustState(t, ctp, TCP_FIN_WAIT1)
+	waitState(t, stp, time.Second, TCP_CLOSE_WAIT)
+	// The passive side reads EOF.
+	if n, err := socket.SockRecvmsg(context.Background(), ss, &socket.Msghdr{}, make([]byte, 8), 0); n != 0 || err != nil {
+		t.Fatalf("read at EOF: %d %v", n, err)
+	}
+	b.gate.release()
+	waitState(t, ctp, time.Second, TCP_FIN_WAIT2)
+	// Half-close: the passive side may still send.
+	if err := writeAll(context.Background(), ss, []byte("late")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 8)
+	if n, err := socket.SockRecvmsg(context.Background(), cs, &socket.Msghdr{}, buf, 0); err != nil || string(buf[:n]) != "late" {
+		t.Fatalf("half-closed read: %q %v", buf[:n], err)
+	}
+
+	a.gate.setHold(true)
+	if err := socket.Shutdown(ss, socket.SHUT_WR); err != nil {
+		t.Fatal(err)
+	}
+	mustState(t, stp, TCP_LAST_ACK)
+	waitState(t, ctp, time.Second, TCP_TIME_WAIT)
+	a.gate.release()
+	waitState(t, stp, time.Second, TCP_CLOSE)
+
+	// TIME-WAIT lasts 2 MSL, Linux's 60 s.
+	clk.Advance(59 * time.Second)
+	mustState(t, ctp, TCP_TIME_WAIT)
+	clk.Advance(2 * time.Second)
+	waitState(t, ctp, time.Second, TCP_CLOSE)
+	if a.in.mib.Tcp.CurrEstab.Load() != 0 || b.in.mib.Tcp.CurrEstab.Load() != 0 {
+		t.Fatal("CurrEstab not back to 0")
+	}
+}
+
+// FIN-WAIT-1 → CLOSING → TIME-WAIT: both close at once (RFC 9293 §3.6,
+// figure 13).
+func TestTCPStatesSimultaneousClose(t *testing.T) {
+	_, a, b := manualPair(t)
+	cs, ss, _ := tcpConnPair(t, a, b, 80)
+	ctp, stp := skOf(cs), skOf(ss)
+	waitState(t, stp, time.Second, TCP_ESTABLISHED)
+	a.gate.setHold(true)
+	b.gate.setHold(true)
+	socket.Shutdown(cs, socket.SHUT_WR)
+	socket.Shutdown(ss, socket.SHUT_WR)
+	mustState(t, ctp, TCP_FIN_WAIT1)
+	mustState(t, stp, TCP_FIN_WAIT1)
+	a.gate.release()
+	waitState(t, stp, time.Second, TCP_CLOSING)
+	mustState(t, ctp, TCP_FIN_WAIT1)
+	b.gate.release()
+	waitState(t, ctp, time.Second, TCP_TIME_WAIT)
+	waitState(t, stp, time.Second, TCP_TIME_WAIT)
+}
+
+// SYN-SENT → SYN-RECEIVED → ESTABLISHED: both connect at once (RFC 9293
+// §3.5, figure 7).
+func TestTCPStatesSimultaneousOpen(t *testing.T) {
+	_, a, b := manualPair(t)
+	sa, sb := a.socket(), b.socket()
+	ctx := context.Background()
+	if err := socket.Bind(ctx, sa, netip.AddrPortFrom(a.addr, 1111)); err != nil {
+		t.Fatal(err)
+	}
+	if err := socket.Bind(ctx, sb, netip.AddrPortFrom(b.addr, 2222)); err != nil {
+		t.Fatal(err)
+	}
+	a.gate.setHold(true)
+	b.gate.setHold(true)
+	if err := socket.Connect(ctx, sa, netip.AddrPortFrom(b.addr, 2222), socket.O_NONBLOCK); !errors.Is(err, socket.EINPROGRESS) {
+		t.Fatal(err)
+	}
+	if err := socket.Connect(ctx, sb, netip.AddrPortFrom(a.addr, 1111), socket.O_NONBLOCK); !errors.Is(err, socket.EINPROGRESS) {
+		t.Fatal(err)
+	}
+	mustState(t, skOf(sa), TCP_SYN_SENT)
+	mustState(t, skOf(sb), TCP_SYN_SENT)
+	a.gate.release()
+	waitState(t, skOf(sb), time.Second, TCP_SYN_RECV)
+	b.gate.release()
+	waitState(t, skOf(sa), time.Second, TCP_ESTABLISHED)
+	waitState(t, skOf(sb), time.Second, TCP_ESTABLISHED)
+	if err := writeAll(ctx, sa, []byte("crossed")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 16)
+	n, err := socket.SockRecvmsg(ctx, sb, &socket.Msghdr{}, buf, 0)
+	if err != nil || string(buf[:n]) != "crossed" {
+		t.Fatalf("read %q %v", buf[:n], err)
+	}
+}
+
+// SYN-SENT → CLOSED after tcp_syn_retries unanswered SYNs (1+2+...+64 s):
+// ETIMEDOUT.
+func TestTCPStatesConnectTimeout(t *testing.T) {
+	clk, a, b := manualPair(t)
+	a.gate.setDrop(true)
+	cs := a.socket()
+	ctx := context.Background()
+	if err := socket.Connect(ctx, cs, netip.AddrPortFrom(b.addr, 80), socket.O_NONBLOCK); !errors.Is(err, socket.EINPROGRESS) {
+		t.Fatal(err)
+	}
+	tp := skOf(cs)
+	tcpWaitFor(t, "first SYN", time.Second, func() bool { return len(a.gate.segs(0)) == 1 })
+	for i, wait := range []time.Duration{1, 2, 4, 8, 16, 32} {
+		a.arpSettle(b)
+		clk.Advance(wait * time.Second)
+		mustState(t, tp, TCP_SYN_SENT)
+		if n := len(a.gate.segs(0)); n != i+2 {
+			t.Fatalf("after %d s: %d SYNs", wait, n)
+		}
+	}
+	a.arpSettle(b)
+	clk.Advance(64 * time.Second)
+	mustState(t, tp, TCP_CLOSE)
+	if err := socket.Connect(ctx, cs, netip.AddrPortFrom(b.addr, 80), socket.O_NONBLOCK); !errors.Is(err, socket.ETIMEDOUT) {
+		t.Fatalf("connect result %v, want ETIMEDOUT", err)
+	}
+	for _, s := range a.gate.segs(0) {
+		if s.flags != tcpFlagSYN {
+			t.Fatalf("flags %x", s.flags)
+		}
+	}
+}
+
+// RFC 6298 §5.5: each timeout doubles the RTO; after tcp_retries2 the
+// connection dies with ETIMEDOUT.
+func TestTCPRTOBackoff(t *testing.T) {
+	clk, a, b := manualPair(t)
+	cs, ss, _ := tcpConnPair(t, a, b, 80)
+	waitState(t, skOf(ss), time.Second, TCP_ESTABLISHED)
+	tp := skOf(cs)
+	a.gate.setDrop(true)
+	start := a.gate.count()
+	if err := writeAll(context.Background(), cs, []byte("lost")); err != nil {
+		t.Fatal(err)
+	}
+	rto := withSk(tp, func(tp *tcpSock) time.Duration { return tp.rto })
+	if rto < 200*time.Millisecond {
+		t.Fatalf("rto %v below the 200 ms floor", rto)
+	}
+	for i := 1; i <= 5; i++ {
+		a.arpSettle(b)
+		clk.Advance(rto)
+		rto = min(2*rto, tcpRtoMax)
+		got := withSk(tp, func(tp *tcpSock) time.Duration { return tp.rto })
+		if got != rto {
+			t.Fatalf("after timeout %d: rto %v, want %v", i, got, rto)
+		}
+		if n := len(a.gate.segs(start)); n != i+1 {
+			t.Fatalf("after timeout %d: %d transmissions", i, n)
+		}
+	}
+	if withSk(tp, func(tp *tcpSock) uint32 { return tp.totalRetrans }) != 5 {
+		t.Fatal("retransmits not counted")
+	}
+	// tcp_retries2 = 15 timeouts in all, the last ones at RTO_MAX.
+	for i := 6; i <= 15; i++ {
+		mustState(t, tp, TCP_ESTABLISHED)
+		a.arpSettle(b)
+		clk.Advance(rto)
+		rto = min(2*rto, tcpRtoMax)
+	}
+	mustState(t, tp, TCP_ESTABLISHED)
+	a.arpSettle(b)
+	clk.Advance(rto)
+	mustState(t, tp, TCP_CLOSE)
+	_, err := socket.SockRecvmsg(context.Background(), cs, &socket.Msghdr{}, make([]byte, 4), 0)
+	if !errors.Is(err, socket.ETIMEDOUT) {
+		t.Fatalf("recv after give-up: %v", err)
+	}
+}
