@@ -63,7 +63,7 @@ func (in *Net) udp4SeqShow(b *bytes.Buffer) {
 		if us.State == TCP_ESTABLISHED {
 			dst, dstp = us.Daddr, us.Dport
 		}
-		state, rq, drops := us.State, us.RmemAlloc, us.drops
+		state, rq, drops, uid := us.State, us.RmemAlloc, us.drops, us.Uid
 		var ino uint64
 		if us.Socket != nil {
 			ino = us.Socket.Ino
@@ -71,7 +71,7 @@ func (in *Net) udp4SeqShow(b *bytes.Buffer) {
 		us.Mu.Unlock()
 		start := b.Len()
 		fmt.Fprintf(b, "%5d: %08X:%04X %08X:%04X %02X %08X:%08X %02X:%08X %08X %5d %8d %d %d %016x %d",
-			slot, procAddr(src), srcp, procAddr(dst), dstp, state, 0, rq, 0, 0, 0, 0, 0, ino, 2, 0, drops)
+			slot, procAddr(src), srcp, procAddr(dst), dstp, state, 0, rq, 0, 0, 0, uid, 0, ino, 2, 0, drops)
 		seqPad(b, start)
 	})
 }

@@ -109,6 +109,7 @@ func (sb *SuperBlock) SockAlloc(cred socket.Cred) (*socket.Socket, error) {
 		Ctime: sb.now(),
 	}}
 	sa.Socket.Ino = sa.Inode.Ino
+	sa.Socket.Uid = cred.Uid
 	sb.inodes[sa.Inode.Ino] = sa
 	sb.perUid[cred.Uid]++
 	return &sa.Socket, nil

@@ -78,6 +78,7 @@ type Sock struct {
 	Protocol int
 	Prot     *Proto
 	Net      *Net
+	Uid      uint32 // sk_uid: the owner /proc/net tables print
 
 	// protected by Mu
 	State         uint8         // sk_state, the protocol's state (TCP_ESTABLISHED, ...)
@@ -148,6 +149,7 @@ func SockInitData(sock *Socket, s Sk) {
 	sk.ErrorReport = SockDefWakeup
 	if sock != nil {
 		sk.Type = sock.Type
+		sk.Uid = sock.Uid
 		sk.Wq = sock.Wq
 		sk.Socket = sock
 		sock.Sk = s

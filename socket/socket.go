@@ -18,6 +18,7 @@ type Socket struct {
 	Wq    *WaitQueue
 	Net   *Net
 	Ino   uint64
+	Uid   uint32 // i_uid of the paired inode, which sock_init_data copies to sk_uid
 
 	releaseOnce sync.Once
 }
