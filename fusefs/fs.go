@@ -105,6 +105,7 @@ func New(cfg Config) *FS {
 	f.netDir = &netDir{fs: f, files: make(map[string]*procNetNode)}
 	f.rootEntries = []rootEntry{
 		{"socket", f.control, controlIno, fuse.DT_File},
+		{"trace", &traceFile{fs: f}, traceIno, fuse.DT_File},
 		{"net", f.netDir, netDirIno, fuse.DT_Dir},
 	}
 	return f
