@@ -395,6 +395,7 @@ func (tp *tcpSock) cleanRtxQueue(ack uint32, seg *tcpSegment) uint32 {
 	now := tp.in.clock.Now()
 	var pkts uint32
 	var rtt time.Duration = -1
+	retransAcked := false
 	q := &tp.writeQueue
 	for skb := q.Peek(); skb != nil && skb != tp.sendHead; skb = q.Peek() {
 		cb := &skb.Cb
@@ -419,7 +420,9 @@ func (tp *tcpSock) cleanRtxQueue(ack uint32, seg *tcpSegment) uint32 {
 		if s&tcpcbLost != 0 {
 			tp.lostOut--
 		}
-		if s&tcpcbEverRetrans == 0 && rtt < 0 {
+		if s&tcpcbEverRetrans != 0 {
+			retransAcked = true
+		} else if s&tcpcbSackedAcked == 0 && rtt < 0 {
 			rtt = now - time.Duration(cb.When)
 		}
 		tp.packetsOut--
@@ -427,6 +430,9 @@ func (tp *tcpSock) cleanRtxQueue(ack uint32, seg *tcpSegment) uint32 {
 		tp.WmemQueued -= skb.Len()
 		q.Unlink(skb)
 		skb.Free()
+	}
+	if retransAcked {
+		rtt = -1 // Karn: the ACK may be for either transmission
 	}
 	if rtt < 0 && pkts > 0 && tp.tstampOk && seg.opts.HasTS && seg.opts.TSEcr != 0 {
 		rtt = time.Duration(tp.tsVal()-seg.opts.TSEcr) * time.Millisecond
@@ -470,6 +476,12 @@ func (tp *tcpSock) sackUpdate(o *header.TCPOptions) bool {
 		last = q.Prev(tp.sendHead)
 	}
 	found := false
+	var sackRtt time.Duration = -1
+	defer func() {
+		if sackRtt >= 0 {
+			tp.rttEstimator(sackRtt)
+		}
+	}()
 	for i := 0; i < o.NumSACK; i++ {
 		start, end := o.SACKBlocks[i][0], o.SACKBlocks[i][1]
 		// Blocks outside [SND.UNA, SND.NXT] are D-SACKs or bogus.
@@ -489,6 +501,13 @@ func (tp *tcpSock) sackUpdate(o *header.TCPOptions) bool {
 			}
 			if cb.Sacked&tcpcbSackedRetrans != 0 {
 				tp.retransOut--
+			}
+			if cb.Sacked&tcpcbEverRetrans == 0 {
+				// tcp_sacktag_one's RTT: this segment's first
+				// transmission just arrived.
+				if r := tp.in.clock.Now() - time.Duration(cb.When); sackRtt < 0 || r < sackRtt {
+					sackRtt = r
+				}
 			}
 			cb.Sacked = cb.Sacked&^(tcpcbLost|tcpcbSackedRetrans) | tcpcbSackedAcked
 			tp.sackedOut++

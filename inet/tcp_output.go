@@ -272,7 +272,15 @@ func (tp *tcpSock) writeXmit(nonagle bool) {
 			break
 		}
 		if seqAfter(skb.Cb.EndSeq, tp.sndUna+tp.sndWnd) {
-			break
+			// Sender-side silly window avoidance (RFC 9293 §3.8.6.2.1):
+			// a window too small for the segment is used only when it is
+			// at least half the largest the peer offered (Linux splits
+			// the skb to it, tcp_mss_split_point).
+			avail := int32(tp.sndUna + tp.sndWnd - skb.Cb.Seq)
+			if avail <= 0 || int(avail) >= skb.Len() || uint32(avail) < tp.maxWindow/2 {
+				break
+			}
+			tp.fragment(skb, int(avail))
 		}
 		if skb.Len() < tp.mssCache && skb.Cb.TCPFlags&tcpFlagFIN == 0 && !nonagle && !tp.nodelay &&
 			tp.writeQueue.Next(skb) == nil && seqAfter(tp.sndSml, tp.sndUna) && !seqAfter(tp.sndSml, tp.sndNxt) {
@@ -286,6 +294,22 @@ func (tp *tcpSock) writeXmit(nonagle bool) {
 		tp.eventNewDataSent(skb)
 	}
 	tp.checkProbeTimer()
+}
+
+// fragment is tcp_fragment for an unsent skb: cut it at n bytes, the rest
+// going into a new skb after it (one copy, only when the window forces a
+// short segment).
+func (tp *tcpSock) fragment(skb *netdev.SkBuff, n int) {
+	rest := skb.Len() - n
+	nskb := netdev.AllocSkb(max(rest, tp.mssCache))
+	copy(nskb.Put(rest), skb.Data()[n:])
+	skb.Trim(n)
+	tp.writeQueue.Adjust(-rest)
+	nskb.Cb = skb.Cb
+	nskb.Cb.Seq = skb.Cb.Seq + uint32(n)
+	skb.Cb.EndSeq = nskb.Cb.Seq
+	skb.Cb.TCPFlags &^= tcpFlagFIN | tcpFlagPSH
+	tp.writeQueue.InsertAfter(skb, nskb)
 }
 
 // eventNewDataSent is tcp_event_new_data_sent.

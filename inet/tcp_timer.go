@@ -185,9 +185,16 @@ func (tp *tcpSock) probeTimer() {
 		tp.writeErr()
 		return
 	}
-	if !seqAfter(tp.sendHead.Cb.EndSeq, tp.sndUna+tp.sndWnd) {
-		// The window opened without our hearing of it: just send.
-		tp.writeXmit(true)
+	// tcp_write_wakeup: what fits of the window goes as the probe; with
+	// no window at all, an old-sequence ACK asks for the window.
+	skb := tp.sendHead
+	if avail := int32(tp.sndUna + tp.sndWnd - skb.Cb.Seq); avail > 0 {
+		if int(avail) < skb.Len() {
+			tp.fragment(skb, min(int(avail), tp.mssCache))
+		}
+		if tp.transmitSkb(skb) == nil {
+			tp.eventNewDataSent(skb)
+		}
 	} else {
 		tp.xmitProbeSkb()
 	}
