@@ -119,7 +119,9 @@ func (h *traceHandle) pump(ctx context.Context) {
 		h.mu.Lock()
 		wasEmpty := len(h.buf) == 0
 		h.buf = append(h.buf, chunk[:n]...)
-		if l := h.r.Lost(); l != lost {
+		// The marker goes between lines: a chunk that ends inside a line
+		// leaves the rest for the next Read, and the marker waits too.
+		if l := h.r.Lost(); l != lost && chunk[n-1] == '\n' {
 			h.buf = fmt.Appendf(h.buf, "# trace: %d lines lost (reader too slow)\n", l-lost)
 			lost = l
 		}

@@ -1,0 +1,138 @@
+#!/usr/bin/env bats
+# The trace file (SPEC "net/ and trace"): while it is read, each layer
+# crossing is one line, and the lines of one echo and one cat are the call
+# chains of ARCHITECTURE.md, down to the TAP and back up.
+
+load helpers
+
+setup_file() { sockfsd_start sft-trace; }
+teardown_file() { sockfsd_stop; }
+teardown() {
+	[[ -n ${TRACE_PID:-} ]] && { kill "$TRACE_PID" 2>/dev/null; wait_exit "$TRACE_PID" 5 || true; }
+	TRACE_PID=
+	[[ -n ${TRACE_FD:-} ]] && exec {TRACE_FD}<&-
+	TRACE_FD=
+	common_teardown
+}
+
+# trace_start FILE opens the trace (the open itself subscribes, so every
+# line from here on is caught) and copies it to FILE in the background.
+trace_start() {
+	exec {TRACE_FD}<"$M/trace"
+	cat <&"$TRACE_FD" >"$1" 3>&- &
+	TRACE_PID=$!
+}
+
+# in_order FILE REGEX...: each REGEX matches a line of FILE, each on a line
+# after the previous one's; on failure it says which one was missing.
+in_order() {
+	local file=$1; shift
+	awk -v n=$# '
+		BEGIN { for (i = 1; i < ARGC; i++) re[i] = ARGV[i]; ARGC = 1; k = 1 }
+		k <= n && $0 ~ re[k] { k++ }
+		END {
+			if (k <= n) { printf "missing in order: %s\n", re[k] > "/dev/stderr"; exit 1 }
+		}' "$@" <"$file" || { echo "the trace was:" >&2; cat "$file" >&2; return 1; }
+}
+
+@test "the trace file is in the root listing, readable by its owner only" {
+	run ls "$M"
+	grep -qx trace <<<"$output"
+	[ "$(stat -c %a "$M/trace")" = 400 ]
+	run bash -c "echo x > '$M/trace'"
+	[ "$status" -ne 0 ]
+	[[ $output == *"Permission denied"* ]]
+}
+
+@test "a trace of one echo shows the send chain down to dev_queue_xmit and the receive chain back" {
+	port=$(test_port)
+	# The kernel peer echoes what it gets, so the answer comes in while
+	# the trace is read.
+	socat "TCP-LISTEN:$port,bind=$HOST_ADDR,reuseaddr" EXEC:cat 3>&- &
+	NC_PID=$!
+	wait_until 5 listening "$port"
+	s=$(tcp_client "$port")
+	t=$BATS_TEST_TMPDIR/trace
+	trace_start "$t"
+	echo hello >"$M/$s/data"
+	[ "$(timeout 10 head -c 6 "$M/$s/data")" = hello ]
+	wait_until 10 grep -q "ino=$s sock_read_iter" "$t"
+
+	# down: file op -> proto_ops -> proto -> TCP output -> IP -> device
+	in_order "$t" \
+		"ino=$s sock_write_iter -> inet_sendmsg -> tcp_sendmsg len=6\$" \
+		"ino=$s tcp_transmit_skb seq=[0-9]+ ack=[0-9]+ len=6 .*-> ip_queue_xmit\$" \
+		"ino=$s ip_queue_xmit $STACK_ADDR -> $HOST_ADDR len=58 -> ip_output -> neigh_output\$" \
+		"dev_queue_xmit sft-trace len=72\$"
+	# up: device -> IP -> TCP input -> the socket's queue -> recvmsg
+	in_order "$t" \
+		"netif_receive_skb sft-trace -> ip_rcv $HOST_ADDR -> $STACK_ADDR proto=6 len=[0-9]+\$" \
+		"tcp_v4_rcv $HOST_ADDR:$port -> $STACK_ADDR:[0-9]+ seq=[0-9]+ ack=[0-9]+ len=6 " \
+		"ino=$s tcp_v4_rcv seq=[0-9]+ len=6 -> tcp_rcv_established -> sk_data_ready\$" \
+		"ino=$s sock_read_iter -> inet_recvmsg -> tcp_recvmsg len=6\$"
+	# every line starts with a timestamp in seconds
+	not grep -Evq '^[0-9]+\.[0-9]{6} ' "$t"
+	ctl "$s" close
+}
+
+@test "the control path is traced: socket, connect, handshake, close" {
+	port=$(test_port)
+	kernel_listen "$port" "$BATS_TEST_TMPDIR/got"
+	t=$BATS_TEST_TMPDIR/trace
+	trace_start "$t"
+	s=$(tcp_client "$port")
+	ctl "$s" close
+	wait_until 10 grep -q "ino=$s tcp_set_state ESTABLISHED -> FIN_WAIT1" "$t"
+	in_order "$t" \
+		"ino=$s inet_create TCP\$" \
+		"ino=$s inet_stream_connect -> tcp_v4_connect $HOST_ADDR:$port\$" \
+		"ino=$s tcp_set_state CLOSE -> SYN_SENT\$" \
+		"ino=$s tcp_transmit_skb .* flags=S " \
+		"tcp_v4_rcv $HOST_ADDR:$port -> .* flags=S\\. *\$" \
+		"ino=$s tcp_set_state SYN_SENT -> ESTABLISHED\$" \
+		"ino=$s tcp_set_state ESTABLISHED -> FIN_WAIT1\$"
+}
+
+@test "a read with no lines blocks; O_NONBLOCK gives EAGAIN; SIGINT ends it" {
+	run dd if="$M/trace" iflag=nonblock bs=4096 count=1
+	[ "$status" -ne 0 ]
+	[[ $output == *"Resource temporarily unavailable"* ]]
+	t0=$(date +%s%N)
+	run timeout -s INT 1 cat "$M/trace"
+	t1=$(date +%s%N)
+	[ "$status" -eq 124 ]
+	(( (t1 - t0) / 1000000 < 1900 ))
+}
+
+@test "poll on trace wakes when lines arrive (socat)" {
+	t=$BATS_TEST_TMPDIR/trace
+	timeout 20 socat -u "OPEN:$M/trace,rdonly" - >"$t" 3>&- &
+	TRACE_PID=$!
+	# socat's open subscribes; keep making sockets until a line shows up,
+	# bounded in count.
+	for i in $(seq 50); do
+		u=$(mk_socket AF_INET SOCK_DGRAM 0)
+		ctl "$u" close
+		grep -q "ino=$u inet_create UDP" "$t" && break
+		sleep 0.05
+	done
+	grep -q "ino=$u inet_create UDP" "$t"
+}
+
+@test "a reader that stops reading loses lines, counted in its stream; the stack never waits for it" {
+	port=$(test_port)
+	kernel_listen "$port" "$BATS_TEST_TMPDIR/got"
+	s=$(tcp_client "$port")
+	# Opened and never read while 4 MiB go by: thousands of lines.
+	exec {TRACE_FD}<"$M/trace"
+	head -c 4194304 /dev/urandom >"$BATS_TEST_TMPDIR/blob"
+	timeout 60 cat "$BATS_TEST_TMPDIR/blob" >"$M/$s/data"
+	ctl "$s" close
+	wait_exit "$NC_PID" 30
+	same_file "$BATS_TEST_TMPDIR/blob" "$BATS_TEST_TMPDIR/got"
+	# Reading now finds the gap reported where it happened.
+	run timeout 10 grep -a -m1 -E '^# trace: [0-9]+ lines lost \(reader too slow\)$' <&"$TRACE_FD"
+	[ "$status" -eq 0 ]
+	[[ $output =~ ([0-9]+)\ lines ]]
+	(( BASH_REMATCH[1] > 0 ))
+}
