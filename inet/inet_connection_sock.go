@@ -36,13 +36,18 @@ func inetCskListenStart(s socket.Sk, backlog int) error {
 	}
 	tp.acceptQ = nil
 	tp.AckBacklog = 0
+	tp.acceptQlen.Store(0)
+	tp.maxBacklog.Store(int32(backlog))
 	tp.tcpSetState(TCP_LISTEN)
 	return nil
 }
 
 // synBacklog is the bound of the SYN queue and of the accept queue
 // (sk_max_ack_backlog; a backlog of 0 still admits one, as Linux).
-func (lp *tcpSock) synBacklog() int { return max(lp.MaxAckBacklog, 1) }
+func (lp *tcpSock) synBacklog() int { return max(int(lp.maxBacklog.Load()), 1) }
+
+// acceptqFull is sk_acceptq_is_full: more than the backlog wait.
+func (lp *tcpSock) acceptqFull() bool { return lp.acceptQlen.Load() > lp.maxBacklog.Load() }
 
 // listenRcv is tcp_v4_conn_request and the LISTEN arm of RFC 9293
 // §3.10.7.2 (listener's Mu held): RST ignored, ACK answered with RST, SYN
@@ -60,7 +65,7 @@ func (lp *tcpSock) listenRcv(iph header.Iphdr, seg *tcpSegment) {
 	}
 	// SYN queue and accept queue full: drop the SYN; the peer retries
 	// (Linux without syncookies).
-	if int(lp.synQlen.Load()) >= lp.synBacklog() || len(lp.acceptQ) > lp.MaxAckBacklog {
+	if int(lp.synQlen.Load()) >= lp.synBacklog() || lp.acceptqFull() {
 		return
 	}
 	child := socket.SkAlloc(lp.Net, socket.AF_INET, lp.Prot).(*tcpSock)
@@ -150,6 +155,7 @@ func (lp *tcpSock) acceptQueueAdd(child *tcpSock) {
 	}
 	lp.acceptQ = append(lp.acceptQ, child)
 	lp.AckBacklog = len(lp.acceptQ)
+	lp.acceptQlen.Store(int32(len(lp.acceptQ)))
 	lp.DataReady(&lp.Sock)
 	lp.Mu.Unlock()
 }
@@ -180,6 +186,7 @@ func (tp *tcpSock) listenStop() []*tcpSock {
 	q := tp.acceptQ
 	tp.acceptQ = nil
 	tp.AckBacklog = 0
+	tp.acceptQlen.Store(0)
 	tp.tcpSetState(TCP_CLOSE)
 	return q
 }
@@ -206,6 +213,7 @@ func inetCskAccept(ctx context.Context, s socket.Sk, flags int) (socket.Sk, erro
 	lp.acceptQ[0] = nil
 	lp.acceptQ = lp.acceptQ[1:]
 	lp.AckBacklog = len(lp.acceptQ)
+	lp.acceptQlen.Store(int32(len(lp.acceptQ)))
 	if lp.in.traceOn() {
 		lp.in.traceSk(lp, "inet_csk_accept -> %v:%d", child.Daddr, child.Dport)
 	}

@@ -142,6 +142,8 @@ type tcpSock struct {
 	parent        *tcpSock     // the listener of a child in SYN_RECV
 	acceptQ       []*tcpSock   // icsk_accept_queue (listener)
 	synQlen       atomic.Int32 // children of this listener still in SYN_RECV
+	acceptQlen    atomic.Int32 // len(acceptQ), readable from a child without the listener's Mu
+	maxBacklog    atomic.Int32 // the backlog listen gave, likewise
 	inSynQ        bool         // a child counted in parent.synQlen
 	pendingAccept bool         // a child that just got established, for tcp_v4_rcv
 	backlog       int

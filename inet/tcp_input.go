@@ -111,6 +111,11 @@ func (tp *tcpSock) rcvStateProcess(skb *netdev.SkBuff, seg *tcpSegment) bool {
 			tp.sendResetSeq(seg.ack)
 			return false
 		}
+		if tp.parent != nil && tp.parent.acceptqFull() {
+			// Listen overflow (tcp_abort_on_overflow=0): drop the ACK;
+			// the SYN-ACK's retransmission will draw another.
+			return false
+		}
 		tp.sndWnd = uint32(seg.window) << tp.sndWscale
 		tp.maxWindow = max(tp.maxWindow, tp.sndWnd)
 		tp.sndWl1 = seg.seq

@@ -7,6 +7,7 @@ package inet
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"time"
 
 	"sockfs/inet/header"
@@ -424,11 +425,11 @@ func (tp *tcpSock) tcpSendFin() {
 // lets the largest receive buffer be offered (RFC 7323 §2.3, at most 14),
 // and the first window, which a SYN carries unscaled.
 func (tp *tcpSock) selectInitialWindow() {
-	space := max(tcpRmemMax, tp.RcvBuf) / 2
 	tp.rcvWscale = 0
-	for space > 65535 && tp.rcvWscale < 14 && tp.wscaleOk {
-		space >>= 1
-		tp.rcvWscale++
+	if tp.wscaleOk {
+		// ilog2(space) - 15, as Linux: 7 for tcp_rmem[2] = 6 MiB.
+		space := max(tcpRmemMax, tp.RcvBuf)
+		tp.rcvWscale = uint8(min(max(bits.Len(uint(space))-1-15, 0), 14))
 	}
 	tp.rcvWnd = min(uint32(tp.RcvBuf/2), 65535)
 }

@@ -29,7 +29,7 @@ func (sb *tcpTestSB) SockFree(*socket.Socket) {}
 
 // tcpHost is one stack on one end of the in-memory wire.
 type tcpHost struct {
-	t    *testing.T
+	t    testing.TB
 	in   *Net
 	sn   *socket.Net
 	dev  *netdev.NetDevice
@@ -52,7 +52,9 @@ type tcpPairOpts struct {
 // newTCPPair builds two stacks joined by netdev.NewPair: a at 10.0.0.1/24
 // and b at 10.0.0.2/24. The impairment wraps a's end, so it applies to
 // frames in both directions.
-func newTCPPair(t *testing.T, o tcpPairOpts) (a, b *tcpHost) {
+func newTCPPair(t *testing.T, o tcpPairOpts) (a, b *tcpHost) { return newTCPPairTB(t, o) }
+
+func newTCPPairTB(t testing.TB, o tcpPairOpts) (a, b *tcpHost) {
 	t.Helper()
 	if o.clock == nil {
 		o.clock = ktime.NewReal()
@@ -144,6 +146,10 @@ func (h *tcpHost) accept(ls *socket.Socket) *socket.Socket {
 
 // tcpConnPair opens a connection from a to b's port and returns both ends.
 func tcpConnPair(t *testing.T, a, b *tcpHost, port uint16) (cs, ss, ls *socket.Socket) {
+	return tcpConnPairTB(t, a, b, port)
+}
+
+func tcpConnPairTB(t testing.TB, a, b *tcpHost, port uint16) (cs, ss, ls *socket.Socket) {
 	t.Helper()
 	ls = b.listen(port)
 	cs, err := a.connect(b, port)
@@ -169,7 +175,7 @@ func stateOf(tp *tcpSock) uint8 { return withSk(tp, func(tp *tcpSock) uint8 { re
 // waitFor waits (in real time, bounded) for cond, checking it whenever the
 // sock's wait queue wakes and at least every millisecond (frames cross the
 // wire on other goroutines, and orphaned socks wake nobody).
-func tcpWaitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+func tcpWaitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	tick := time.NewTicker(time.Millisecond)
