@@ -381,7 +381,11 @@ func inetGetname(sock *socket.Socket, peer bool) (netip.AddrPort, error) {
 // inetSendmsg is inet_sendmsg.
 func inetSendmsg(ctx context.Context, sock *socket.Socket, msg *socket.Msghdr, b []byte) (int, error) {
 	s := sock.Sk
-	inetSk(s).in.traceLen(sock, "sock_write_iter -> inet_sendmsg -> "+sendmsgName(s), len(b))
+	// Guarded here, not only inside traceLen: building the path string
+	// allocates, and a stack nobody traces must not pay for it.
+	if in := inetSk(s).in; in.traceOn() {
+		in.traceLen(sock, "sock_write_iter -> inet_sendmsg -> "+sendmsgName(s), len(b))
+	}
 	return s.SK().Prot.Sendmsg(ctx, s, msg, b)
 }
 
@@ -389,8 +393,8 @@ func inetSendmsg(ctx context.Context, sock *socket.Socket, msg *socket.Msghdr, b
 func inetRecvmsg(ctx context.Context, sock *socket.Socket, msg *socket.Msghdr, b []byte, flags int) (int, error) {
 	s := sock.Sk
 	n, err := s.SK().Prot.Recvmsg(ctx, s, msg, b, flags)
-	if err == nil {
-		inetSk(s).in.traceLen(sock, "sock_read_iter -> inet_recvmsg -> "+recvmsgName(s), n)
+	if in := inetSk(s).in; err == nil && in.traceOn() {
+		in.traceLen(sock, "sock_read_iter -> inet_recvmsg -> "+recvmsgName(s), n)
 	}
 	return n, err
 }
