@@ -1,0 +1,152 @@
+#!/usr/bin/env bats
+# Permissions (SPEC "The tree", "INO/ctl"): with --allow-other a mount is
+# shared between users, and each user's sockets stay its own: directories
+# 0700 and files 0600 owned by the creator, EACCES for anyone else; ports
+# below 1024 need uid 0; a per-user socket limit gives EMFILE.
+
+load helpers
+
+# Two unprivileged users: nobody, and a uid with no passwd entry.
+U1=65534
+U2=4242
+
+setup_file() {
+	# Other users must be able to reach the mount point itself, so it is
+	# not under bats' private (0700) temporary directory.
+	PERMS_MNT=$(mktemp -d /tmp/sockfs-perms.XXXXXX)
+	chmod 755 "$PERMS_MNT"
+	export PERMS_MNT
+	SOCKFSD_MNT=$PERMS_MNT sockfsd_start sft-perms --allow-other
+}
+teardown_file() {
+	sockfsd_stop
+	rmdir "$PERMS_MNT"
+}
+teardown() { common_teardown; }
+
+# as UID CMD...: run CMD as UID (gid the same, no supplementary groups).
+as() {
+	local uid=$1; shift
+	setpriv --reuid "$uid" --regid "$uid" --clear-groups -- "$@"
+}
+
+# user_socket UID TRIPLE: a socket created by UID; prints its INO.
+user_socket() {
+	local uid=$1; shift
+	as "$uid" bash -c 'exec 4<>"$1/socket" && echo "$2" >&4 && read -r -t 10 s <&4 && echo "$s"' _ "$M" "$*"
+}
+
+@test "a socket belongs to its creator: 0700 directory, 0600 files, creator's uid and gid" {
+	s=$(user_socket $U1 AF_INET SOCK_STREAM 6)
+	[ "$(stat -c '%u %g %a' "$M/$s")" = "$U1 $U1 700" ]
+	for f in data ctl accept local remote status; do
+		[ "$(stat -c '%u %g %a' "$M/$s/$f")" = "$U1 $U1 600" ] || { stat "$M/$s/$f" >&2; false; }
+	done
+	# its owner uses it
+	run as $U1 cat "$M/$s/local"
+	[ "$status" -eq 0 ]
+	[ "$output" = "0.0.0.0:0" ]
+	run as $U1 bash -c "echo 'bind 0.0.0.0:$(test_port)' > '$M/$s/ctl'"
+	[ "$status" -eq 0 ]
+	as $U1 bash -c "echo close > '$M/$s/ctl'"
+	wait_until 5 test ! -e "$M/$s"
+}
+
+@test "another user's socket gives EACCES for every file, rmdir and close" {
+	s=$(user_socket $U1 AF_INET SOCK_STREAM 6)
+	run as $U2 ls "$M/$s"
+	[ "$status" -ne 0 ]
+	[[ $output == *"Permission denied"* ]]
+	for f in data ctl status local remote accept; do
+		run as $U2 cat "$M/$s/$f"
+		[ "$status" -ne 0 ]
+		[[ $output == *"Permission denied"* ]] || { echo "$f: $output" >&2; false; }
+	done
+	run as $U2 bash -c "echo close > '$M/$s/ctl'"
+	[[ $output == *"Permission denied"* ]]
+	run as $U2 rmdir "$M/$s"
+	[ "$status" -ne 0 ]
+	[[ $output == *"Permission denied"* ]]
+	# the socket is untouched, and root (the daemon's user) may look in
+	[ -d "$M/$s" ]
+	[ "$(status_field "$s" sk_state)" = CLOSE ]
+	# and the owner still closes it
+	as $U1 rmdir "$M/$s"
+	wait_until 5 test ! -e "$M/$s"
+}
+
+@test "root's sockets are closed to other users too" {
+	s=$(mk_socket AF_INET SOCK_DGRAM 0)
+	run as $U1 cat "$M/$s/status"
+	[ "$status" -ne 0 ]
+	[[ $output == *"Permission denied"* ]]
+	ctl "$s" close
+}
+
+@test "binding a port below 1024 as non-root gives EACCES; 1024 and up, and root, may" {
+	s=$(user_socket $U1 AF_INET SOCK_STREAM 6)
+	run as $U1 bash -c "echo 'bind 0.0.0.0:80' > '$M/$s/ctl'"
+	[ "$status" -ne 0 ]
+	[[ $output == *"Permission denied"* ]]
+	[ "$(cat "$M/$s/local")" = "0.0.0.0:0" ]
+	run as $U1 bash -c "echo 'bind $STACK_ADDR:1024' > '$M/$s/ctl'"
+	[ "$status" -eq 0 ]
+	as $U1 bash -c "echo close > '$M/$s/ctl'"
+
+	u=$(user_socket $U1 AF_INET SOCK_DGRAM 0)
+	run as $U1 bash -c "echo 'bind 0.0.0.0:53' > '$M/$u/ctl'"
+	[[ $output == *"Permission denied"* ]]
+	as $U1 bash -c "echo close > '$M/$u/ctl'"
+
+	r=$(mk_socket AF_INET SOCK_STREAM 6)
+	ctl "$r" "bind 0.0.0.0:80"
+	[ "$(cat "$M/$r/local")" = "0.0.0.0:80" ]
+	ctl "$r" close
+}
+
+@test "the trace file is the daemon owner's: another user gets EACCES" {
+	run as $U1 cat "$M/trace"
+	[ "$status" -ne 0 ]
+	[[ $output == *"Permission denied"* ]]
+}
+
+@test "the per-user socket limit gives EMFILE, and only to that user" {
+	# The default limit is RLIMIT_NOFILE's usual 1024 per uid. One open
+	# of the control file makes them all, bounded at 1100 tries.
+	run as $U2 bash -c '
+		exec 4<>"$1/socket" || exit 1
+		for ((i = 0; i < 1100; i++)); do
+			echo "AF_INET SOCK_DGRAM 0" >&4 || break
+		done
+		echo "made $i"' _ "$M"
+	[[ $output == *"Too many open files"* ]]
+	[[ $output == *"made 1024"* ]]
+	# another user is not affected
+	s=$(user_socket $U1 AF_INET SOCK_DGRAM 0)
+	[ -d "$M/$s" ]
+	as $U1 rmdir "$M/$s"
+	# closing one lets the user make one again
+	victim=$(find "$M" -mindepth 1 -maxdepth 1 -type d -uid $U2 -print -quit)
+	as $U2 rmdir "$victim"
+	wait_until 5 test ! -e "$victim"
+	s=$(user_socket $U2 AF_INET SOCK_DGRAM 0)
+	[ -d "$M/$s" ]
+	# clean up: every socket of U2's, by its owner
+	as $U2 bash -c 'for d in "$1"/[0-9]*; do [ -O "$d" ] && rmdir "$d"; done; true' _ "$M"
+	[ -z "$(find "$M" -mindepth 1 -maxdepth 1 -type d -uid $U2 -print -quit)" ]
+}
+
+@test "without --allow-other, other users cannot reach the mount at all" {
+	mnt=$(mktemp -d /tmp/sockfs-perms2.XXXXXX)
+	chmod 755 "$mnt"
+	log=$BATS_TEST_TMPDIR/sockfsd2.log
+	"$SOCKFSD" --tap sft-perms2 --addr 198.18.1.2/24 --host-addr 198.18.1.1/24 "$mnt" 2>"$log" 3>&- &
+	pid=$!
+	wait_until 10 grep -q "serving $mnt" "$log" || { cat "$log" >&2; kill "$pid"; false; }
+	run as $U1 ls "$mnt"
+	kill -TERM "$pid"
+	wait_exit "$pid" 10
+	rmdir "$mnt"
+	[ "$status" -ne 0 ]
+	[[ $output == *"Permission denied"* ]]
+}
