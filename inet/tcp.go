@@ -246,6 +246,9 @@ func (tp *tcpSock) tcpSetState(state uint8) {
 	tp.State = state
 	if state == TCP_CLOSE {
 		tp.unhash()
+		if !tp.userBound {
+			tp.unbind() // inet_put_port unless SOCK_BINDPORT_LOCK
+		}
 	}
 	if in.traceOn() {
 		in.traceSk(tp, "tcp_set_state %s -> %s", tcpStateName(old), tcpStateName(state))
@@ -262,10 +265,17 @@ func (tp *tcpSock) tcpDone() {
 	tp.tcpSetState(TCP_CLOSE)
 	tp.clearXmitTimers()
 	tp.Shutdown = socket.SHUTDOWN_MASK
-	if !tp.Dead {
-		tp.StateChange(&tp.Sock)
-	} else {
+	switch {
+	case tp.Dead:
 		tp.destroySock()
+	case tp.parent != nil:
+		// A request that never reached the accept queue: nobody will
+		// ever see it (reqsk_free).
+		tp.parent = nil
+		tp.SockOrphan()
+		tp.destroySock()
+	default:
+		tp.StateChange(&tp.Sock)
 	}
 }
 

@@ -342,10 +342,12 @@ func (tp *tcpSock) tcpAck(seg *tcpSegment) bool {
 	now := tp.in.clock.Now()
 	priorInFlight := tp.packetsInFlight()
 
-	// Window update (§3.10.7.4 fifth; SND.WL1/SND.WL2, tcp_may_update_window).
+	// Window update (§3.10.7.4 fifth): from a segment no older than the
+	// last update (SND.WL1 =< SEG.SEQ), whose ACK is not old (SND.WL2 =<
+	// SEG.ACK, which holds once SEG.ACK >= SND.UNA).
 	nwin := uint32(seg.window) << tp.sndWscale
 	winChanged := false
-	if seqAfter(ack, priorUna) || seqAfter(seg.seq, tp.sndWl1) || (seg.seq == tp.sndWl1 && nwin > tp.sndWnd) {
+	if seqAfter(ack, priorUna) || !seqBefore(seg.seq, tp.sndWl1) {
 		winChanged = nwin != tp.sndWnd
 		tp.sndWnd = nwin
 		tp.sndWl1 = seg.seq
@@ -864,6 +866,10 @@ func (tp *tcpSock) timewaitRcv(seg *tcpSegment) bool {
 	case seg.flags&tcpFlagSYN != 0 && seg.flags&tcpFlagACK == 0 && seqAfter(seg.seq, tp.rcvNxt):
 		tp.tcpDone()
 		return true
+	case seg.flags&tcpFlagSYN != 0:
+		// An old SYN: ACK the old connection (TCP_TW_ACK); a new peer
+		// answers with a RST that ends TIME-WAIT.
+		tp.sendAck()
 	case seg.flags&tcpFlagFIN != 0:
 		// The peer did not get our last ACK: repeat it and restart 2 MSL.
 		tp.sendAck()

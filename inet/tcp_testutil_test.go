@@ -367,7 +367,12 @@ func parseSentSeg(f []byte) (sentSeg, bool) {
 // inject delivers a hand-made segment to h as if from peer, through the
 // device's receive path.
 func (h *tcpHost) inject(peer *tcpHost, sport, dport uint16, seq, ack uint32, flags uint8, win uint16, payload []byte) {
-	n := netdev.EthHlen + header.IPv4MinLen + header.TCPMinLen + len(payload)
+	h.injectOpts(peer, sport, dport, seq, ack, flags, win, nil, payload)
+}
+
+// injectOpts is inject with TCP options (padded to 4 bytes by the caller).
+func (h *tcpHost) injectOpts(peer *tcpHost, sport, dport uint16, seq, ack uint32, flags uint8, win uint16, opts, payload []byte) {
+	n := netdev.EthHlen + header.IPv4MinLen + header.TCPMinLen + len(opts) + len(payload)
 	skb := netdev.AllocSkb(n)
 	f := skb.Put(n)
 	netdev.Ethhdr(f).Encode(netdev.EthFields{Dest: h.dev.HWAddr, Source: peer.dev.HWAddr, Proto: netdev.ETH_P_IP})
@@ -375,8 +380,8 @@ func (h *tcpHost) inject(peer *tcpHost, sport, dport uint16, seq, ack uint32, fl
 	ip.Encode(header.IPFields{TotLen: n - netdev.EthHlen, TTL: 64, Protocol: IPPROTO_TCP, Saddr: peer.addr.As4(), Daddr: h.addr.As4()})
 	ip.SetCheck()
 	th := header.Tcphdr(f[netdev.EthHlen+header.IPv4MinLen:])
-	th.Encode(header.TCPFields{Source: sport, Dest: dport, Seq: seq, AckSeq: ack, Flags: flags, Window: win})
-	copy(th[header.TCPMinLen:], payload)
+	th.Encode(header.TCPFields{Source: sport, Dest: dport, Seq: seq, AckSeq: ack, Flags: flags, Window: win, Options: opts})
+	copy(th[header.TCPMinLen+len(opts):], payload)
 	sum := header.PseudoHeaderSum(peer.addr.As4(), h.addr.As4(), IPPROTO_TCP, len(th))
 	th.SetCheck(header.Fold(header.Checksum(th, sum)))
 	h.dev.NetifReceiveSkb(skb)
