@@ -34,25 +34,6 @@ func (p *tcpPingPong) run(tb testing.TB) {
 	}
 }
 
-// The data path allocates nothing per packet: skbs come from pools,
-// headers are built in place, timers are re-armed. What is left is per
-// call, where a reader sleeps (the wait queue's channel).
-func TestTCPSteadyStateAllocs(t *testing.T) {
-	a, b := newTCPPair(t, tcpPairOpts{})
-	cs, ss, _ := tcpConnPair(t, a, b, 80)
-	p := &tcpPingPong{cs: cs, ss: ss, data: testPayload(64<<10, 9), buf: make([]byte, 64<<10)}
-	for i := 0; i < 100; i++ {
-		p.run(t)
-	}
-	segs := a.in.mib.Tcp.OutSegs.Load() + b.in.mib.Tcp.OutSegs.Load()
-	allocs := testing.AllocsPerRun(200, func() { p.run(t) })
-	perRun := float64(a.in.mib.Tcp.OutSegs.Load()+b.in.mib.Tcp.OutSegs.Load()-segs) / 201
-	t.Logf("%.1f allocations per 64 KiB round (%.0f segments)", allocs, perRun)
-	if allocs > perRun/10 {
-		t.Fatalf("%.1f allocations for %.0f segments: allocating per packet", allocs, perRun)
-	}
-}
-
 // BenchmarkTCPBulk is one direction's throughput between two stacks over
 // the in-memory pair (MTU 1500), writer and reader in their own goroutines.
 func BenchmarkTCPBulk(b *testing.B) {
