@@ -99,8 +99,8 @@ except OSError as e:
     print(e.strerror)
 '
 
-# sk_state_is S STATE: socket S's status shows sk_state STATE.
-sk_state_is() { [[ $(status_field "$1" sk_state) == "$2" ]]; }
+# status_is S KEY VALUE: socket S's status shows "KEY: VALUE".
+status_is() { [[ $(status_field "$1" "$2") == "$3" ]]; }
 
 # last_line FILE: FILE's last line.
 last_line() { tail -n 1 "$1"; }
@@ -191,7 +191,7 @@ c.recv(1)
 	wait_until 10 file_has "$BATS_TEST_TMPDIR/peer" "EOF after b'before the half-close\n'"
 	ss -Htn state close-wait "src $HOST_ADDR:$port" "dst $STACK_ADDR:$lport" | grep -q .
 	# ours, its FIN acknowledged, waits in FIN_WAIT2 for the other half
-	wait_until 5 sk_state_is "$s" FIN_WAIT2 || { cat "$M/$s/status"; false; }
+	wait_until 5 status_is "$s" sk_state FIN_WAIT2 || { cat "$M/$s/status"; false; }
 	run bash -c 'echo more > "$1"' _ "$M/$s/data"
 	[ "$status" -eq 1 ]
 	[[ $output == *"Broken pipe"* ]]
@@ -209,7 +209,7 @@ c.recv(1)
 	rsts=$(snmp_tcp "$M/net/snmp" OutRsts)
 	kernel_peer "$port" 'c.sendall(b"never read by sockfs\n")'"$RECV_AFTER_GO"
 	s=$(tcp_client "$port")
-	wait_until 10 bash -c '[[ $(awk "\$1 == \"rx_queue:\" { print \$2 }" "$1") == 21 ]]' _ "$M/$s/status"
+	wait_until 10 status_is "$s" rx_queue 21
 	ctl "$s" close
 	touch "$BATS_TEST_TMPDIR/go"
 	wait_exit "$PEER_PID" 25
@@ -225,7 +225,7 @@ c.recv(1)
 	ctl "$s" "setsockopt SO_LINGER 0"
 	echo "linger before close" >"$M/$s/data"
 	# wait until it is acknowledged: an abort discards what is still unsent
-	wait_until 10 bash -c '[[ $(awk "\$1 == \"tx_queue:\" { print \$2 }" "$1") == 0 ]]' _ "$M/$s/status"
+	wait_until 10 status_is "$s" tx_queue 0
 	ctl "$s" close
 	touch "$BATS_TEST_TMPDIR/go"
 	wait_exit "$PEER_PID" 25
