@@ -1,0 +1,194 @@
+#!/usr/bin/env bats
+# Every script in examples/ runs green against the Linux kernel's own
+# tools (nc, curl) on the far side of the TAP.
+
+load helpers
+
+EX=$ROOT/examples
+
+setup_file() { sockfsd_start sft-ex; }
+teardown_file() { sockfsd_stop; }
+teardown() {
+	local p
+	for p in ${BG_PIDS:-}; do
+		kill "$p" 2>/dev/null || true
+		wait_exit "$p" 5 || kill -KILL "$p" 2>/dev/null || true
+	done
+	BG_PIDS=
+	common_teardown
+}
+
+# bg CMD...: run CMD in the background, killed by teardown.
+bg() {
+	"$@" 3>&- &
+	BG_PIDS="${BG_PIDS:-} $!"
+}
+
+# listener_on PORT: INO of a socket of ours listening on PORT.
+listener_on() {
+	local d loc st
+	for d in "$M"/[0-9]*; do
+		read -r loc 2>/dev/null <"$d/local" || continue
+		[[ ${loc##*:} == "$1" ]] || continue
+		st=$(status_field "${d##*/}" sk_state 2>/dev/null) || continue
+		[[ $st == LISTEN ]] && { echo "${d##*/}"; return 0; }
+	done
+	return 1
+}
+
+# connected_on PORT: how many connected sockets of ours have local port PORT.
+connected_on() {
+	local d loc rem n=0
+	for d in "$M"/[0-9]*; do
+		read -r loc 2>/dev/null <"$d/local" || continue
+		[[ ${loc##*:} == "$1" ]] || continue
+		read -r rem 2>/dev/null <"$d/remote" || continue
+		n=$((n + 1))
+	done
+	echo "$n"
+}
+# no_socket_to ADDR:PORT: none of our sockets has that peer.
+no_socket_to() {
+	local d rem
+	for d in "$M"/[0-9]*; do
+		read -r rem 2>/dev/null <"$d/remote" || continue
+		[[ $rem != "$1" ]] || return 1
+	done
+}
+connected_count_is() { [[ $(connected_on "$1") == "$2" ]]; }
+
+@test "http-get.sh fetches a page from a kernel HTTP server" {
+	port=$(test_port)
+	printf 'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nhello from the kernel\n' >"$BATS_TEST_TMPDIR/resp"
+	kernel_listen "$port" "$BATS_TEST_TMPDIR/req" "$BATS_TEST_TMPDIR/resp"
+	run env SOCKFS="$M" timeout 20 "$EX/http-get.sh" "$HOST_ADDR" "$port" /hello.txt
+	[ "$status" -eq 0 ]
+	[[ ${lines[0]} == "HTTP/1.0 200 OK"* ]]
+	[ "${lines[-1]}" = "hello from the kernel" ]
+	wait_until 10 file_has "$BATS_TEST_TMPDIR/req" "GET /hello.txt HTTP/1.0"
+	grep -q "^Host: $HOST_ADDR" "$BATS_TEST_TMPDIR/req"
+	# the script closed its socket
+	wait_until 5 no_socket_to "$HOST_ADDR:$port"
+	wait_exit "$NC_PID" 10
+}
+
+@test "http-get.sh reports a refused connection and fails" {
+	run env SOCKFS="$M" timeout 20 "$EX/http-get.sh" "$HOST_ADDR" 9 /
+	[ "$status" -ne 0 ]
+	[[ $output == *"Connection refused"* ]]
+}
+
+@test "http-server.sh serves files to curl, several at once, and 404s the rest" {
+	port=$(test_port)
+	www=$BATS_TEST_TMPDIR/www
+	mkdir -p "$www"
+	echo "<h1>sockfs</h1>" >"$www/index.html"
+	head -c 300000 /dev/urandom >"$www/blob.bin"
+	bg env SOCKFS="$M" "$EX/http-server.sh" "$port" "$www"
+	wait_until 10 listener_on "$port"
+
+	run curl -sS --max-time 10 "http://$STACK_ADDR:$port/"
+	[ "$status" -eq 0 ]
+	[ "$output" = "<h1>sockfs</h1>" ]
+	run curl -sS --max-time 10 -o /dev/null -w '%{http_code} %{content_type}' "http://$STACK_ADDR:$port/index.html"
+	[ "$output" = "200 text/html" ]
+	run curl -sS --max-time 10 -o /dev/null -w '%{http_code}' "http://$STACK_ADDR:$port/nope.txt"
+	[ "$output" = 404 ]
+	run curl -sS --max-time 10 -o /dev/null -w '%{http_code}' "http://$STACK_ADDR:$port/../etc/passwd"
+	[ "$output" = 404 ]
+
+	# five fetches of a 300 kB file at once, each intact
+	pids=()
+	for i in 1 2 3 4 5; do
+		curl -sS --max-time 20 -o "$BATS_TEST_TMPDIR/got$i" "http://$STACK_ADDR:$port/blob.bin" 3>&- &
+		pids+=($!)
+	done
+	for i in 1 2 3 4 5; do
+		wait "${pids[i - 1]}"
+		same_file "$www/blob.bin" "$BATS_TEST_TMPDIR/got$i"
+	done
+	# every served connection was closed by the server
+	wait_until 10 connected_count_is "$port" 0
+}
+
+@test "chat-server.sh relays each client's lines to all the others" {
+	port=$(test_port)
+	d=$BATS_TEST_TMPDIR
+	bg env SOCKFS="$M" "$EX/chat-server.sh" "$port"
+	wait_until 10 listener_on "$port"
+	# three kernel clients, each fed from a fifo this test writes into
+	for c in a b c; do
+		mkfifo "$d/in-$c"
+		# (the fifo is opened in the background child: it blocks until
+		# this test opens the writing end)
+		bg bash -c 'exec nc -N "$1" "$2" <"$3" >"$4"' _ "$STACK_ADDR" "$port" "$d/in-$c" "$d/out-$c"
+	done
+	exec {fa}>"$d/in-a" {fb}>"$d/in-b" {fc}>"$d/in-c"
+	wait_until 10 connected_count_is "$port" 3
+
+	echo "hello from a" >&"$fa"
+	wait_until 10 file_has "$d/out-b" "hello from a"
+	wait_until 10 file_has "$d/out-c" "hello from a"
+	echo "and b answers" >&"$fb"
+	wait_until 10 file_has "$d/out-a" "and b answers"
+	wait_until 10 file_has "$d/out-c" "and b answers"
+	# lines carry the sender's address
+	grep -q "^\[$HOST_ADDR:[0-9]*\] hello from a$" "$d/out-b"
+	# nobody hears themselves
+	not grep -q "hello from a" "$d/out-a"
+	not grep -q "and b answers" "$d/out-b"
+	# c hangs up: the others are told, and c's socket is closed
+	exec {fc}>&-
+	wait_until 10 file_has "$d/out-a" "left"
+	wait_until 10 connected_count_is "$port" 2
+	exec {fa}>&- {fb}>&-
+	wait_until 10 connected_count_is "$port" 0
+}
+
+@test "udp-echo.sh sends every datagram back to its peer" {
+	port=$(test_port)
+	cport=$(test_port 1)
+	d=$BATS_TEST_TMPDIR
+	bg env SOCKFS="$M" "$EX/udp-echo.sh" "$port" "$HOST_ADDR:$cport"
+	wait_until 10 connected_count_is "$port" 1
+	mkfifo "$d/in"
+	bg bash -c 'exec nc -u -s "$1" -p "$2" "$3" "$4" <"$5" >"$6"' _ "$HOST_ADDR" "$cport" "$STACK_ADDR" "$port" "$d/in" "$d/out"
+	exec {in}>"$d/in"
+	echo "first datagram" >&"$in"
+	wait_until 10 file_has "$d/out" "first datagram"
+	echo "second datagram" >&"$in"
+	wait_until 10 file_has "$d/out" "second datagram"
+	exec {in}>&-
+	[ "$(cat "$d/out")" = "$(printf 'first datagram\nsecond datagram')" ]
+}
+
+@test "portscan.sh finds exactly the kernel's open ports" {
+	base=$(test_port)
+	nc -l "$HOST_ADDR" $((base + 3)) >/dev/null 3>&- &
+	BG_PIDS="$!"
+	nc -l "$HOST_ADDR" $((base + 7)) >/dev/null 3>&- &
+	BG_PIDS="$BG_PIDS $!"
+	wait_until 5 listening $((base + 3))
+	wait_until 5 listening $((base + 7))
+	run env SOCKFS="$M" timeout 60 "$EX/portscan.sh" "$HOST_ADDR" "$base" $((base + 9))
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf '%d open\n%d open' $((base + 3)) $((base + 7)))" ]
+	# every probe socket is gone
+	for ((p = base; p <= base + 9; p++)); do
+		no_socket_to "$HOST_ADDR:$p"
+	done
+}
+
+@test "loss-demo.sh shows retransmissions in trace and status under 3% loss" {
+	mnt=$BATS_TEST_TMPDIR/loss-mnt
+	run env SOCKFS="$mnt" SOCKFSD="$SOCKFSD" timeout 120 "$EX/loss-demo.sh"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output =~ \.\.\.\ ([0-9]+)\ segments\ in\ all ]]
+	(( BASH_REMATCH[1] > 0 ))
+	[[ $output =~ retransmits:\ ([0-9]+) ]]
+	(( BASH_REMATCH[1] > 0 ))
+	[[ $output == *"tcp_transmit_skb seq="* ]]
+	[[ $output == *"arrived intact despite the loss"* ]]
+	not is_mounted "$mnt"
+}
