@@ -1,18 +1,27 @@
 #!/usr/bin/env bash
-# tests/bench/e2e.sh — end-to-end throughput of sockfs against the kernel's
-# own TCP, next to the kernel-to-kernel figure over a veth pair, measured in
-# the same run on the same machine.
+# tests/bench/e2e.sh — sockfs end to end against the kernel's own TCP, each
+# figure next to the kernel-to-kernel figure over a veth pair measured in the
+# same run on the same machine, and printed as a ratio to it.
 #
-#   sockfs  : SIZE_MIB (20) through INO/data each way, kernel nc on the other
-#             end of the TAP, sha256 verified, timed with date +%s%N.
-#   kernel  : kernel to kernel over a veth pair between two namespaces:
-#             iperf3 for VETH_SECS (3) s when installed, and the same nc used
-#             above piping VETH_MIB (1024) MiB of /dev/zero.
+#   bulk       SIZE_MIB (20) through INO/data each way, a kernel nc on the
+#              other end of the TAP, sha256 verified, timed with date +%s%N;
+#              kernel to kernel: iperf3 for VETH_SECS (3) s when installed,
+#              and the same nc piping VETH_MIB (1024) MiB of /dev/zero.
+#   req/resp   RR_N (10000) 1-byte ping-pongs on one connection: a kernel
+#              client (python3, TCP_NODELAY) against an echo server reading
+#              and writing INO/data; kernel to kernel: the same client
+#              against the same echo server on a kernel socket.
+#   connect    CONN_N (500) connections one after another from a kernel
+#              client, each accepted through INO/accept and closed through
+#              its ctl (the client waits for that FIN); kernel to kernel: the
+#              same client against a kernel accept-and-close loop.
 #
-# Each figure is the median of REPEAT (3) runs. Everything runs in network
-# namespaces this script creates and deletes on exit; every step is bounded
-# by a timeout. Environment: SOCKFSD (bin/sockfsd), SIZE_MIB, VETH_MIB,
-# VETH_SECS, REPEAT, MTU (1500).
+# The request/response and connection peers are tests/bench/tcp_peers.py, one
+# program for both sides of each comparison. Each figure is the median of
+# REPEAT (3) runs. Everything runs in network namespaces this script creates
+# and deletes on exit; every step is bounded by a timeout. Environment:
+# SOCKFSD (bin/sockfsd), SIZE_MIB, VETH_MIB, VETH_SECS, RR_N, CONN_N, REPEAT,
+# MTU (1500).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -20,11 +29,14 @@ SOCKFSD=${SOCKFSD:-$root/bin/sockfsd}
 SIZE_MIB=${SIZE_MIB:-20}
 VETH_MIB=${VETH_MIB:-1024}
 VETH_SECS=${VETH_SECS:-3}
+RR_N=${RR_N:-10000}
+CONN_N=${CONN_N:-500}
 REPEAT=${REPEAT:-3}
 MTU=${MTU:-1500}
+PEERS=$root/tests/bench/tcp_peers.py
 
 [[ -x $SOCKFSD ]] || { echo "bench: $SOCKFSD is missing: make build" >&2; exit 1; }
-for tool in ip nc ss sha256sum nsenter timeout; do
+for tool in ip nc ss sha256sum nsenter timeout python3; do
 	command -v "$tool" >/dev/null || { echo "bench: $tool is missing (make deps)" >&2; exit 1; }
 done
 
@@ -66,11 +78,6 @@ wait_until() {
 wait_gone() { wait_until "$2" eval "! kill -0 $1 2>/dev/null"; }
 listening_in() { ip netns exec "$1" ss -Hltn "src $2:$3" | grep -q .; }
 now_ns() { date +%s%N; }
-
-# rate BYTES NS prints "MB/s Gbit/s" (MB = 10^6 bytes).
-rate() {
-	awk -v b="$1" -v ns="$2" 'BEGIN { s = ns / 1e9; printf "%.1f %.3f", b / s / 1e6, b * 8 / s / 1e9 }'
-}
 
 # median of the numbers on stdin (one per line).
 median() {
@@ -190,9 +197,83 @@ sockfs_recv() {
 	echo $((t1 - t0))
 }
 
+# ---- request/response and connections ---------------------------------------
+
+# sockfs_listener PORT: a sockfs TCP socket listening on 0.0.0.0:PORT; prints
+# its INO.
+sockfs_listener() {
+	local s
+	s=$(mk_socket)
+	ctl "$s" "bind 0.0.0.0:$1"
+	ctl "$s" "listen"
+	echo "$s"
+}
+
+# peer NS ARGS...: tcp_peers.py in namespace NS (or here, for the sockfs
+# side, with NS "-"), bounded in time.
+peer() {
+	local ns=$1; shift
+	if [[ $ns == - ]]; then
+		timeout 120 python3 "$PEERS" "$@"
+	else
+		ip netns exec "$ns" timeout 120 python3 "$PEERS" "$@"
+	fi
+}
+
+# sockfs_rr PORT: round trips per second, kernel client to a sockfs echo server.
+sockfs_rr() {
+	local port=$1 ls spid rate
+	ls=$(sockfs_listener "$port")
+	peer - rr-sockfs "$mnt" "$ls" &
+	spid=$!
+	bg_pids+=("$spid")
+	rate=$(peer "$ns_tap" rr-client 198.18.0.2 "$port" "$RR_N")
+	wait "$spid"
+	ctl "$ls" close
+	echo "$rate"
+}
+
+# veth_rr PORT: the same client against a kernel echo server over veth.
+veth_rr() {
+	local port=$1 spid rate
+	peer "$ns_b" rr-server 198.18.1.2 "$port" &
+	spid=$!
+	bg_pids+=("$spid")
+	wait_until 5 listening_in "$ns_b" 198.18.1.2 "$port"
+	rate=$(peer "$ns_a" rr-client 198.18.1.2 "$port" "$RR_N")
+	wait "$spid"
+	echo "$rate"
+}
+
+# sockfs_conn PORT: connections per second from a kernel client, each
+# accepted and closed by sockfs.
+sockfs_conn() {
+	local port=$1 ls spid rate
+	ls=$(sockfs_listener "$port")
+	peer - conn-sockfs "$mnt" "$ls" "$CONN_N" &
+	spid=$!
+	bg_pids+=("$spid")
+	rate=$(peer "$ns_tap" conn-client 198.18.0.2 "$port" "$CONN_N")
+	wait "$spid"
+	ctl "$ls" close
+	echo "$rate"
+}
+
+# veth_conn PORT: the same client against a kernel accept-and-close loop.
+veth_conn() {
+	local port=$1 spid rate
+	peer "$ns_b" conn-server 198.18.1.2 "$port" "$CONN_N" &
+	spid=$!
+	bg_pids+=("$spid")
+	wait_until 5 listening_in "$ns_b" 198.18.1.2 "$port"
+	rate=$(peer "$ns_a" conn-client 198.18.1.2 "$port" "$CONN_N")
+	wait "$spid"
+	echo "$rate"
+}
+
 # ---- measure -----------------------------------------------------------------
 
-send_ns=() recv_ns=() vnc_ns=() vip_bps=()
+send_ns=() recv_ns=() vnc_ns=() vip_bps=() rr=() vrr=() conn=() vconn=()
 for ((i = 0; i < REPEAT; i++)); do
 	send_ns+=("$(sockfs_send $((31000 + 2 * i)))")
 	recv_ns+=("$(sockfs_recv $((31001 + 2 * i)))")
@@ -200,31 +281,45 @@ for ((i = 0; i < REPEAT; i++)); do
 	if command -v iperf3 >/dev/null; then
 		vip_bps+=("$(veth_iperf3)")
 	fi
+	rr+=("$(sockfs_rr $((33000 + i)))")
+	vrr+=("$(veth_rr $((33100 + i)))")
+	conn+=("$(sockfs_conn $((34000 + i)))")
+	vconn+=("$(veth_conn $((34100 + i)))")
 done
 
-send_med=$(printf '%s\n' "${send_ns[@]}" | median)
-recv_med=$(printf '%s\n' "${recv_ns[@]}" | median)
-vnc_med=$(printf '%s\n' "${vnc_ns[@]}" | median)
-veth_bytes=$((VETH_MIB << 20))
+med() { printf '%s\n' "$@" | median; }
+size_bits=$((size * 8))
+veth_bits=$(((VETH_MIB << 20) * 8))
+# bits per second from bits and nanoseconds
+bps() { awk -v b="$1" -v ns="$2" 'BEGIN { printf "%.0f\n", b / (ns / 1e9) }'; }
+send_bps=$(bps "$size_bits" "$(med "${send_ns[@]}")")
+recv_bps=$(bps "$size_bits" "$(med "${recv_ns[@]}")")
+vnc_bps=$(bps "$veth_bits" "$(med "${vnc_ns[@]}")")
+ref_bps=$vnc_bps
+ref_name="nc over veth"
+if ((${#vip_bps[@]})); then
+	ref_bps=$(med "${vip_bps[@]}")
+	ref_name="iperf3 over veth"
+fi
+rr_med=$(med "${rr[@]}")
+vrr_med=$(med "${vrr[@]}")
+conn_med=$(med "${conn[@]}")
+vconn_med=$(med "${vconn[@]}")
 
-read -r send_mbs send_gbs <<<"$(rate "$size" "$send_med")"
-read -r recv_mbs recv_gbs <<<"$(rate "$size" "$recv_med")"
-read -r vnc_mbs vnc_gbs <<<"$(rate "$veth_bytes" "$vnc_med")"
+gbit() { awk -v b="$1" 'BEGIN { printf "%.3f Gbit/s", b / 1e9 }'; }
+per_s() { awk -v r="$1" 'BEGIN { printf "%.0f /s", r }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f%%", 100 * a / b }'; }
+row() { printf '  %-44s %16s %16s %8s\n' "$@"; }
 
 echo
-echo "sockfs end-to-end throughput, MTU $MTU, median of $REPEAT runs (MB = 10^6 bytes)"
-printf '  %-52s %10s %10s\n' path MB/s Gbit/s
-printf '  %-52s %10s %10s\n' "sockfs data -> kernel nc over TAP ($SIZE_MIB MiB, sha256 ok)" "$send_mbs" "$send_gbs"
-printf '  %-52s %10s %10s\n' "kernel nc -> sockfs data over TAP ($SIZE_MIB MiB, sha256 ok)" "$recv_mbs" "$recv_gbs"
-printf '  %-52s %10s %10s\n' "kernel nc -> kernel nc over veth ($VETH_MIB MiB)" "$vnc_mbs" "$vnc_gbs"
-ref_gbs=$vnc_gbs
-ref_name="kernel nc over veth"
-if ((${#vip_bps[@]})); then
-	vip_med=$(printf '%s\n' "${vip_bps[@]}" | median)
-	read -r vip_mbs vip_gbs <<<"$(awk -v b="$vip_med" 'BEGIN { printf "%.1f %.3f", b / 8 / 1e6, b / 1e9 }')"
-	printf '  %-52s %10s %10s\n' "kernel iperf3 -> kernel iperf3 over veth (${VETH_SECS} s)" "$vip_mbs" "$vip_gbs"
-	ref_gbs=$vip_gbs
-	ref_name="kernel iperf3 over veth"
-fi
-awk -v s="$send_gbs" -v r="$recv_gbs" -v k="$ref_gbs" -v n="$ref_name" \
-	'BEGIN { printf "  ratio to %s: send %.1f%%, receive %.1f%%\n", n, 100 * s / k, 100 * r / k }'
+echo "sockfs end to end against the kernel over its TAP, MTU $MTU, median of $REPEAT runs;"
+echo "ratio = sockfs / kernel-to-kernel over a veth pair, measured in this run"
+echo
+row "measure" "sockfs" "kernel (veth)" "ratio"
+row "bulk sockfs -> kernel ($SIZE_MIB MiB, sha256 ok)" "$(gbit "$send_bps")" "$(gbit "$ref_bps")" "$(ratio "$send_bps" "$ref_bps")"
+row "bulk kernel -> sockfs ($SIZE_MIB MiB, sha256 ok)" "$(gbit "$recv_bps")" "$(gbit "$ref_bps")" "$(ratio "$recv_bps" "$ref_bps")"
+row "request/response, 1 byte, 1 connection" "$(per_s "$rr_med")" "$(per_s "$vrr_med")" "$(ratio "$rr_med" "$vrr_med")"
+row "new connections accepted (and closed)" "$(per_s "$conn_med")" "$(per_s "$vconn_med")" "$(ratio "$conn_med" "$vconn_med")"
+echo
+echo "  bulk reference: kernel $ref_name; kernel nc over veth ($VETH_MIB MiB) ran at $(gbit "$vnc_bps")"
+echo "  request/response: $RR_N round trips; connections: $CONN_N, one after another; peers: tests/bench/tcp_peers.py"
