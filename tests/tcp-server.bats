@@ -364,3 +364,34 @@ forty_clients() {
 	ctl "$c" close
 	ctl "$s" close
 }
+
+@test "tcp-server: a full accept queue (listen 1) holds two; later clients get in as it drains" {
+	port=$(test_port)
+	s=$(tcp_listener "$port" 1)
+	pids=()
+	for i in 1 2 3 4; do
+		timeout 60 bash -c 'echo "queued $1" | nc -N "$2" "$3"' _ "$i" "$STACK_ADDR" "$port" 3>&- &
+		pids+=($!)
+	done
+	# As Linux, the queue is full when more than the backlog wait (backlog
+	# 1: two); the other clients' SYNs are dropped and they retry.
+	wait_until 10 accept_queue_is "$s" 2
+	# An observation window, not a synchronisation: for the next two
+	# seconds (covering the kernel's SYN retry one second after its first
+	# SYN) the queue must never exceed two.
+	deadline=$((SECONDS + 2))
+	while ((SECONDS < deadline)); do
+		q=$(status_field "$s" rx_queue)
+		((q <= 2)) || { echo "accept queue reached $q with backlog 1"; false; }
+		sleep 0.05
+	done
+	got=()
+	for i in 1 2 3 4; do
+		read -r -t 20 c <"$M/$s/accept"
+		got+=("$(timeout 10 cat "$M/$c/data")")
+		ctl "$c" close
+	done
+	printf '%s\n' "${got[@]}" | sort | diff - <(printf 'queued %s\n' 1 2 3 4)
+	for p in "${pids[@]}"; do wait "$p"; done
+	ctl "$s" close
+}
