@@ -314,7 +314,7 @@ func (tp *tcpSock) sendChallengeAck() {
 // <SEQ=SEG.ACK><CTL=RST> (RFC 9293 §3.10.7.3, §3.10.7.4).
 func (tp *tcpSock) sendResetSeq(seq uint32) {
 	skb := netdev.AllocSkb(0)
-	skb.Cb = netdev.SkbCb{Seq: seq, TCPFlags: tcpFlagRST}
+	skb.Cb = netdev.SkbCb{Seq: seq, EndSeq: seq, TCPFlags: tcpFlagRST}
 	tp.transmitSkb(skb)
 	skb.Free()
 	tp.in.mib.Tcp.OutRsts.Add(1)

@@ -87,7 +87,10 @@ func (tp *tcpSock) transmitSkb(skb *netdev.SkBuff) error {
 	if flags&tcpFlagACK != 0 {
 		tp.ackPending = false // tcp_event_ack_sent
 	}
-	in.mib.Tcp.OutSegs.Add(1)
+	// OutSegs leaves retransmissions out (RFC 1213 tcpOutSegs, as Linux).
+	if seqAfter(cb.EndSeq, tp.sndNxt) || cb.Seq == cb.EndSeq {
+		in.mib.Tcp.OutSegs.Add(1)
+	}
 	if in.traceOn() {
 		in.traceSk(tp, "tcp_transmit_skb seq=%d ack=%d len=%d flags=%s win=%d -> ip_queue_xmit",
 			cb.Seq, ack, n, tcpFlagString(flags), win)
@@ -382,7 +385,7 @@ func (tp *tcpSock) sendAck() {
 		return
 	}
 	skb := netdev.AllocSkb(0)
-	skb.Cb = netdev.SkbCb{Seq: tp.sndNxt, TCPFlags: tcpFlagACK}
+	skb.Cb = netdev.SkbCb{Seq: tp.sndNxt, EndSeq: tp.sndNxt, TCPFlags: tcpFlagACK}
 	tp.transmitSkb(skb)
 	skb.Free()
 }
@@ -392,7 +395,7 @@ func (tp *tcpSock) sendAck() {
 // its window (zero-window probes) or that it is alive (keepalive).
 func (tp *tcpSock) xmitProbeSkb() {
 	skb := netdev.AllocSkb(0)
-	skb.Cb = netdev.SkbCb{Seq: tp.sndUna - 1, TCPFlags: tcpFlagACK}
+	skb.Cb = netdev.SkbCb{Seq: tp.sndUna - 1, EndSeq: tp.sndUna - 1, TCPFlags: tcpFlagACK}
 	tp.transmitSkb(skb)
 	skb.Free()
 }
@@ -400,7 +403,7 @@ func (tp *tcpSock) xmitProbeSkb() {
 // sendActiveReset is tcp_send_active_reset.
 func (tp *tcpSock) sendActiveReset() {
 	skb := netdev.AllocSkb(0)
-	skb.Cb = netdev.SkbCb{Seq: tp.sndNxt, TCPFlags: tcpFlagRST | tcpFlagACK}
+	skb.Cb = netdev.SkbCb{Seq: tp.sndNxt, EndSeq: tp.sndNxt, TCPFlags: tcpFlagRST | tcpFlagACK}
 	tp.transmitSkb(skb)
 	skb.Free()
 	tp.in.mib.Tcp.OutRsts.Add(1)

@@ -264,3 +264,42 @@ func TestTCPRTOBackoff(t *testing.T) {
 		t.Fatalf("recv after give-up: %v", err)
 	}
 }
+
+// SYN-RECEIVED → (LISTEN): a RST for a request drops only the request;
+// the listener keeps listening. SYN-SENT → CLOSED on close.
+func TestTCPStatesRequestReset(t *testing.T) {
+	_, a, b := manualPair(t)
+	ls := b.listen(80)
+	lp := skOf(ls)
+	a.gate.pass = 1
+	a.gate.setDrop(true)
+	b.gate.setDrop(true) // the SYN-ACK never arrives
+	cs := a.socket()
+	socket.Connect(context.Background(), cs, netip.AddrPortFrom(b.addr, 80), socket.O_NONBLOCK)
+	tcpWaitFor(t, "request", time.Second, func() bool { return lp.synQlen.Load() == 1 })
+	var child *tcpSock
+	b.in.tcp.mu.RLock()
+	for _, tp := range b.in.tcp.ehash {
+		child = tp
+	}
+	b.in.tcp.mu.RUnlock()
+	mustState(t, child, TCP_SYN_RECV)
+	var sport uint16
+	var rcvNxt uint32
+	withSk(child, func(tp *tcpSock) bool { sport, rcvNxt = tp.Dport, tp.rcvNxt; return true })
+	b.inject(a, sport, 80, rcvNxt, 0, tcpFlagRST, 0, nil)
+	tcpWaitFor(t, "request dropped", time.Second, func() bool { return lp.synQlen.Load() == 0 })
+	mustState(t, child, TCP_CLOSE)
+	mustState(t, lp, TCP_LISTEN)
+	if !withSk(child, func(tp *tcpSock) bool { return tp.destroyed }) {
+		t.Fatal("request not freed")
+	}
+	// The client, still in SYN-SENT, is closed by its user.
+	ctp := skOf(cs)
+	mustState(t, ctp, TCP_SYN_SENT)
+	socket.SockRelease(cs)
+	mustState(t, ctp, TCP_CLOSE)
+	if a.in.tcp.prot.InUse.Load() != 0 || b.in.tcp.prot.InUse.Load() != 1 {
+		t.Fatalf("socks in use: %d %d", a.in.tcp.prot.InUse.Load(), b.in.tcp.prot.InUse.Load())
+	}
+}

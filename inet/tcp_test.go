@@ -140,6 +140,14 @@ func TestTCPBulk10MiB(t *testing.T) {
 	if stateOf(ctp) != TCP_TIME_WAIT && stateOf(stp) != TCP_TIME_WAIT {
 		t.Fatal("neither side in TIME_WAIT")
 	}
+	// On a clean wire, what one side sends the other receives, with no
+	// retransmission (the MIB counts of net/snmp).
+	am, bm := &a.in.mib.Tcp, &b.in.mib.Tcp
+	if am.OutSegs.Load() != bm.InSegs.Load() || bm.OutSegs.Load() != am.InSegs.Load() ||
+		am.RetransSegs.Load()+bm.RetransSegs.Load() != 0 || am.CurrEstab.Load()+bm.CurrEstab.Load() != 0 {
+		t.Fatalf("MIB: a out %d in %d retrans %d, b out %d in %d retrans %d",
+			am.OutSegs.Load(), am.InSegs.Load(), am.RetransSegs.Load(), bm.OutSegs.Load(), bm.InSegs.Load(), bm.RetransSegs.Load())
+	}
 }
 
 func TestTCPBulkLoss2(t *testing.T) {
