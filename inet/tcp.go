@@ -400,6 +400,13 @@ func tcpSendmsg(ctx context.Context, s socket.Sk, msg *socket.Msghdr, b []byte) 
 	return copied, nil
 }
 
+// streamWriteable is __sk_stream_is_writeable: at least a third of the
+// send buffer is free (free space >= half of what is queued), so a woken
+// writer has room for more than a crumb.
+func (tp *tcpSock) streamWriteable() bool {
+	return tp.SndBuf-tp.WmemQueued >= tp.WmemQueued/2
+}
+
 // entailSkb is tcp_skb_entail: put a new skb at the tail of the write queue.
 func (tp *tcpSock) entailSkb(skb *netdev.SkBuff) {
 	tp.writeQueue.QueueTail(skb)
@@ -651,7 +658,7 @@ func tcpPoll(sock *socket.Socket) uint32 {
 			mask |= socket.POLLIN | socket.POLLRDNORM
 		}
 		if sk.Shutdown&socket.SEND_SHUTDOWN == 0 {
-			if tp.WmemQueued < sk.SndBuf && sk.State != TCP_CLOSE {
+			if tp.streamWriteable() && sk.State != TCP_CLOSE {
 				mask |= socket.POLLOUT | socket.POLLWRNORM
 			}
 		} else {

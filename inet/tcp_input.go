@@ -388,8 +388,8 @@ func (tp *tcpSock) tcpAck(seg *tcpSegment) bool {
 		!seqAfter(tp.sendHead.Cb.EndSeq, tp.sndUna+tp.sndWnd) {
 		tp.clearRtxTimer() // tcp_ack_probe: the window opened
 	}
-	if acked > 0 && tp.Socket != nil && tp.WmemQueued < tp.SndBuf {
-		tp.WriteSpace(&tp.Sock)
+	if acked > 0 && tp.Socket != nil && tp.streamWriteable() {
+		tp.WriteSpace(&tp.Sock) // sk_stream_write_space
 	}
 	return true
 }

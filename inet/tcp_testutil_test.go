@@ -259,6 +259,8 @@ func diagString(tp *tcpSock) string {
 // tcpGate is a test driver around a pair end: it records what its stack
 // sends and can drop or hold it, so a test decides when the peer hears
 // what (the way a test holds a packet in flight to see FIN_WAIT1).
+var _ netdev.Driver = (*tcpGate)(nil)
+
 type tcpGate struct {
 	inner netdev.Driver
 
