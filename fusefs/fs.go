@@ -34,6 +34,9 @@ const (
 
 	// sockFileBit marks a file inside a socket's directory; see sockFileIno.
 	sockFileBit = 1 << 62
+	// sockDataBit marks the per-lookup inodes of data files (lookupData),
+	// numbered by a counter of their own.
+	sockDataBit = 1 << 61
 )
 
 // sockFileIno is the inode number of file k in socket ino's directory.
@@ -69,6 +72,7 @@ type FS struct {
 	rootEntries []rootEntry
 
 	pollKeys atomic.Uint64 // WaitQueue poller keys, one per open handle
+	dataInos atomic.Uint64 // numbers lookupData hands out
 
 	mu      sync.Mutex
 	socks   map[uint64]*sockDir // protected by mu: the live sockets' directories

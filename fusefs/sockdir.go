@@ -175,10 +175,27 @@ func (d *sockDir) Lookup(ctx context.Context, req *fuse.LookupRequest, resp *fus
 	}
 	for k, op := range sockFileOps {
 		if op.name == req.Name {
+			if fileKind(k) == fileData {
+				return d.lookupData(resp), nil
+			}
 			return d.files[k], nil
 		}
 	}
 	return nil, syscall.ENOENT
+}
+
+// lookupData gives each path lookup of data an inode of its own, never
+// cached, so that two opens of one socket's data are two files to fstat.
+// That is what lets `cat data > data` — the one-line echo server — run:
+// GNU cat refuses to copy a regular file onto itself ("input file is
+// output file") when input and output share st_dev/st_ino and its lseek
+// fails, as it must on a socket (bash's read relies on that ESPIPE to read
+// a line byte by byte without losing what follows). A real socket is no
+// regular file and never meets that check; a FUSE file has to be one to be
+// opened at all.
+func (d *sockDir) lookupData(resp *fuse.LookupResponse) *sockFile {
+	resp.EntryValid = 0
+	return &sockFile{dir: d, kind: fileData, ino: sockDataBit | d.fs.dataInos.Add(1)}
 }
 
 func (d *sockDir) Open(ctx context.Context, req *fuse.OpenRequest, resp *fuse.OpenResponse) (fs.Handle, error) {
@@ -203,6 +220,7 @@ func (d *sockDir) ReadDirAll(ctx context.Context) ([]fuse.Dirent, error) {
 type sockFile struct {
 	dir  *sockDir
 	kind fileKind
+	ino  uint64 // data's per-lookup inode (see lookupData); 0 for the rest
 }
 
 var (
@@ -219,6 +237,9 @@ const fileMode os.FileMode = 0o600
 func (f *sockFile) Attr(ctx context.Context, a *fuse.Attr) error {
 	in := &f.dir.sa.Inode
 	a.Inode = sockFileIno(in.Ino, f.kind)
+	if f.ino != 0 {
+		a.Inode = f.ino
+	}
 	a.Mode = fileMode
 	a.Uid, a.Gid = in.Uid, in.Gid
 	a.Atime, a.Mtime, a.Ctime = in.Ctime, in.Ctime, in.Ctime
