@@ -358,7 +358,9 @@ func inetListen(sock *socket.Socket, backlog int) error {
 			return err
 		}
 	}
+	// A second listen only changes the backlog, as in Linux.
 	sk.MaxAckBacklog = backlog
+	tcpSk(s).maxBacklog.Store(int32(backlog))
 	return nil
 }
 

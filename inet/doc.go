@@ -11,7 +11,11 @@
 // devinet.go (interface addresses), snmp.go (MIB counters), proc.go (the
 // /proc/net tables), and tcp*.go for TCP: tcp.go (tcp_prot, sendmsg,
 // recvmsg, close), tcp_input.go, tcp_output.go, tcp_timer.go, tcp_ipv4.go
-// (tcp_v4_rcv, connect, hash tables), tcp_cong.go.
+// (tcp_v4_rcv, connect), tcp_cong.go (Reno, CUBIC), tcp_proc.go (net/tcp),
+// inet_connection_sock.go (listen, the SYN and accept queues, accept) and
+// inet_hashtables.go (bind, established and listening hashes, ephemeral
+// ports). The datagram protocols: udp.go, ping.go, raw.go and datagram.go
+// (inet_dgram_ops, ip4_datagram_connect); ip_fragment.go reassembles.
 //
 // Locking: each sock's Mu (socket.Sock) is lock_sock and bh_lock_sock in
 // one; the device receive loop (softirq) and FUSE requests (process

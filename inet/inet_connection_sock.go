@@ -86,6 +86,7 @@ func (lp *tcpSock) listenRcv(iph header.Iphdr, seg *tcpSegment) {
 	csk.UserLocks = lp.UserLocks
 	csk.RcvTimeo, csk.SndTimeo = lp.RcvTimeo, lp.SndTimeo
 	csk.Reuse = lp.Reuse
+	csk.Uid = lp.Uid
 	csk.KeepOpen = lp.KeepOpen
 	csk.Linger, csk.LingerTime = lp.Linger, lp.LingerTime
 	child.nodelay = lp.nodelay

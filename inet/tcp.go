@@ -439,6 +439,9 @@ func tcpRecvmsg(ctx context.Context, s socket.Sk, msg *socket.Msghdr, b []byte, 
 			break
 		}
 		if sk.Done || sk.Shutdown&socket.RCV_SHUTDOWN != 0 {
+			if sk.Done && sk.ReceiveQueue.Empty() && tp.rcvNxt-tp.copiedSeq == 1 {
+				tp.copiedSeq++ // found_fin_ok: reading EOF consumes the FIN
+			}
 			if e := sk.SockError(); e != 0 {
 				return 0, e
 			}

@@ -46,7 +46,9 @@ func (in *Net) tcp4SeqShow(b *bytes.Buffer) {
 	for _, tp := range socks {
 		var lb bytes.Buffer
 		tp.Mu.Lock()
-		if tp.destroyed {
+		// Linux walks the listening and established hashes: a sock
+		// that is only bound, or closed (refused, reset), is in neither.
+		if tp.destroyed || tp.State == TCP_CLOSE {
 			tp.Mu.Unlock()
 			continue
 		}
@@ -90,7 +92,7 @@ func (tp *tcpSock) procLine(b *bytes.Buffer, now time.Duration) {
 	case tp.State == TCP_SYN_RECV && tp.parent != nil:
 		delta := max(tp.rtxTimeout-now, 0)
 		fmt.Fprintf(b, "%08X:%04X %08X:%04X %02X %08X:%08X %02X:%08X %08X %5d %8d %d %d %016x",
-			src, tp.Num, dst, tp.Dport, TCP_SYN_RECV, 0, 0, 1, clockT(delta), tp.retransmits, 0, 0, 0, 0, 0)
+			src, tp.Num, dst, tp.Dport, TCP_SYN_RECV, 0, 0, 1, clockT(delta), tp.retransmits, tp.Uid, 0, 0, 0, 0)
 		return
 	}
 	var rxq, txq uint32
@@ -128,6 +130,6 @@ func (tp *tcpSock) procLine(b *bytes.Buffer, now time.Duration) {
 	fmt.Fprintf(b, "%08X:%04X %08X:%04X %02X %08X:%08X %02X:%08X %08X %5d %8d %d %d %016x %d %d %d %d %d",
 		src, tp.Num, dst, tp.Dport, tp.State, txq, rxq,
 		timerActive, clockT(max(expires-now, 0)), tp.retransmits,
-		0, tp.probesOut, ino, 2, 0,
+		tp.Uid, tp.probesOut, ino, 2, 0,
 		clockT(tp.rto), clockT(tp.ato), quick<<1, tp.sndCwnd, ssthresh)
 }
