@@ -68,6 +68,7 @@ var (
 	_ fs.NodeRequestLookuper = (*sockDir)(nil)
 	_ fs.NodeOpener          = (*sockDir)(nil)
 	_ fs.HandleReadDirAller  = (*sockDir)(nil)
+	_ fs.NodeRemover         = (*sockDir)(nil)
 )
 
 func newSockDir(f *FS, sa *inode.SocketAlloc) *sockDir {
@@ -196,6 +197,20 @@ func (d *sockDir) Lookup(ctx context.Context, req *fuse.LookupRequest, resp *fus
 func (d *sockDir) lookupData(resp *fuse.LookupResponse) *sockFile {
 	resp.EntryValid = 0
 	return &sockFile{dir: d, kind: fileData, ino: sockDataBit | d.fs.dataInos.Add(1)}
+}
+
+// Remove is unlink of a socket's file: the files are the socket's, made and
+// unmade with it, so removing one is not permitted (EPERM, as in /proc).
+func (d *sockDir) Remove(ctx context.Context, req *fuse.RemoveRequest) error {
+	if err := permit(req.Uid, d.sa); err != nil {
+		return err
+	}
+	for _, op := range sockFileOps {
+		if op.name == req.Name {
+			return syscall.EPERM
+		}
+	}
+	return syscall.ENOENT
 }
 
 func (d *sockDir) Open(ctx context.Context, req *fuse.OpenRequest, resp *fuse.OpenResponse) (fs.Handle, error) {

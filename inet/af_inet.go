@@ -274,8 +274,10 @@ func inetStreamConnect(ctx context.Context, sock *socket.Socket, addr netip.Addr
 			return socket.ECONNABORTED
 		}
 		if (1<<sk.State)&(TCPF_SYN_SENT|TCPF_SYN_RECV) == 0 {
+			// The nonblocking connect has finished: this call reports
+			// its success, as Linux's falls through to SS_CONNECTED.
 			sock.State = socket.SS_CONNECTED
-			return socket.EISCONN
+			return nil
 		}
 		if flags&socket.O_NONBLOCK != 0 {
 			return socket.EALREADY

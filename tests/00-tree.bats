@@ -103,3 +103,14 @@ teardown() { common_teardown; }
 	rmdir "$M/$s"
 	[ ! -e "$M/$s" ]
 }
+
+@test "a socket's files cannot be removed one by one (EPERM)" {
+	s=$(mk_socket AF_INET SOCK_STREAM 6)
+	run rm "$M/$s/data"
+	[ "$status" -ne 0 ]
+	[[ $output == *"Operation not permitted"* ]]
+	[ -e "$M/$s/data" ]
+	run rm "$M/socket"
+	[[ $output == *"Operation not permitted"* ]]
+	ctl "$s" close
+}

@@ -206,6 +206,11 @@ status_field() {
 	awk -v k="$2:" '$1 == k { $1 = ""; sub(/^ /, ""); print; exit }' "$M/$1/status"
 }
 
+# field_is INO KEY VALUE: INO/status shows KEY: VALUE. For wait_until, which
+# runs its command afresh each try (a "$(...)" argument would be expanded
+# once, before the first).
+field_is() { [[ $(status_field "$1" "$2") == "$3" ]]; }
+
 # ---- kernel peers -----------------------------------------------------------
 
 # test_port [N] prints a port for this test: distinct per test across the

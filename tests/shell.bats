@@ -19,8 +19,6 @@ teardown() {
 	BG_PIDS=
 }
 
-# field_is INO KEY VALUE: INO/status shows KEY: VALUE (for wait_until).
-field_is() { [[ $(status_field "$1" "$2") == "$3" ]]; }
 
 # now_ms prints a monotonic-enough wall clock in milliseconds.
 now_ms() { echo $(($(date +%s%N) / 1000000)); }

@@ -100,7 +100,7 @@ s.sendto(open(sys.argv[3], "rb").read(), (sys.argv[1], int(sys.argv[2])))
 	s=$(mk_socket AF_INET SOCK_DGRAM 0)
 	ctl "$s" "connect $HOST_ADDR:$port"
 	echo "anyone there?" >"$M/$s/data"
-	wait_until 10 test "$(status_field "$s" error)" = ECONNREFUSED
+	wait_until 10 field_is "$s" error ECONNREFUSED
 	run bash -c "echo again >'$M/$s/data'"
 	[ "$status" -ne 0 ]
 	[[ $output == *"Connection refused"* ]]

@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"time"
 
 	"sockfs/netdev"
 )
@@ -25,6 +26,8 @@ type config struct {
 	netemSeed  uint64
 	pcap       string
 	allowOther bool
+	congestion string        // tcp_congestion_control: cubic or reno
+	timeWait   time.Duration // TIME_WAIT's length (2 MSL)
 }
 
 // Errors parseArgs returns for --help and --version, which are not
@@ -68,6 +71,8 @@ func newFlagSet(cfg *config, raw *rawFlags) *flag.FlagSet {
 	fs.Uint64Var(&cfg.netemSeed, "netem-seed", 1, "seed of --netem's random choices, for repeatable runs (`N`)")
 	fs.StringVar(&cfg.pcap, "pcap", "", "write every frame sent or received to `FILE` in pcap format")
 	fs.BoolVar(&cfg.allowOther, "allow-other", false, "let users other than the mounting one use the mount")
+	fs.StringVar(&cfg.congestion, "tcp-congestion", "cubic", "TCP congestion control, cubic or reno (`NAME`; net.ipv4.tcp_congestion_control)")
+	fs.DurationVar(&cfg.timeWait, "time-wait", 60*time.Second, "how long a closed TCP connection stays in TIME_WAIT (`DURATION`, 2 MSL; 1s to 10m)")
 	fs.BoolVar(&raw.version, "version", false, "print the version and exit")
 	return fs
 }
@@ -151,6 +156,14 @@ func parseArgs(args []string) (*config, error) {
 	}
 	if cfg.mtu < 68 || cfg.mtu > 65535 {
 		return nil, fmt.Errorf("bad --mtu %d: want 68 to 65535", cfg.mtu)
+	}
+	switch cfg.congestion {
+	case "cubic", "reno":
+	default:
+		return nil, fmt.Errorf("bad --tcp-congestion %q: want cubic or reno", cfg.congestion)
+	}
+	if cfg.timeWait < time.Second || cfg.timeWait > 10*time.Minute {
+		return nil, fmt.Errorf("bad --time-wait %v: want 1s to 10m", cfg.timeWait)
 	}
 	if raw.netem != "" {
 		spec, err := netdev.ParseNetem(raw.netem)

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseArgsDefaults(t *testing.T) {
@@ -15,7 +16,8 @@ func TestParseArgsDefaults(t *testing.T) {
 	if cfg.mountpoint != "/mnt/sock" || cfg.tap != "sock0" || cfg.mtu != 1500 ||
 		cfg.addr != netip.MustParsePrefix("198.18.0.2/24") ||
 		cfg.hostAddr != netip.MustParsePrefix("198.18.0.1/24") ||
-		cfg.gateway.IsValid() || cfg.netem != nil || cfg.pcap != "" || cfg.allowOther || cfg.netemSeed != 1 {
+		cfg.gateway.IsValid() || cfg.netem != nil || cfg.pcap != "" || cfg.allowOther || cfg.netemSeed != 1 ||
+		cfg.congestion != "cubic" || cfg.timeWait != 60*time.Second {
 		t.Fatalf("defaults: %+v", cfg)
 	}
 }
@@ -24,14 +26,16 @@ func TestParseArgsFlags(t *testing.T) {
 	cfg, err := parseArgs([]string{
 		"--tap", "t1", "--addr", "10.9.0.5/16", "--host-addr", "10.9.0.1/16",
 		"--gateway", "10.9.0.254", "--mtu", "9000", "--netem", "loss 2% delay 10ms",
-		"--netem-seed", "7", "--pcap", "/tmp/x.pcap", "--allow-other", "/m",
+		"--netem-seed", "7", "--pcap", "/tmp/x.pcap", "--allow-other",
+		"--tcp-congestion", "reno", "--time-wait", "2s", "/m",
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cfg.tap != "t1" || cfg.addr.String() != "10.9.0.5/16" || cfg.hostAddr.String() != "10.9.0.1/16" ||
 		cfg.gateway.String() != "10.9.0.254" || cfg.mtu != 9000 || cfg.netem == nil ||
-		cfg.netemSeed != 7 || cfg.pcap != "/tmp/x.pcap" || !cfg.allowOther || cfg.mountpoint != "/m" {
+		cfg.netemSeed != 7 || cfg.pcap != "/tmp/x.pcap" || !cfg.allowOther || cfg.mountpoint != "/m" ||
+		cfg.congestion != "reno" || cfg.timeWait != 2*time.Second {
 		t.Fatalf("flags: %+v", cfg)
 	}
 	cfg, err = parseArgs([]string{"--host-addr", "none", "/m"})
@@ -68,6 +72,9 @@ func TestParseArgsErrors(t *testing.T) {
 		{[]string{"--tap", "a-very-long-tap-name", "/m"}, "longer than 15"},
 		{[]string{"--tap", "a/b", "/m"}, "bad --tap"},
 		{[]string{""}, "empty MOUNTPOINT"},
+		{[]string{"--tcp-congestion", "bbr", "/m"}, `bad --tcp-congestion "bbr"`},
+		{[]string{"--time-wait", "10ms", "/m"}, "bad --time-wait 10ms"},
+		{[]string{"--time-wait", "1h", "/m"}, "bad --time-wait 1h0m0s"},
 	}
 	for _, c := range cases {
 		_, err := parseArgs(c.args)

@@ -68,6 +68,10 @@ func newStack(cfg *config) (st *stack, err error) {
 	st.sn = socket.NewNet()
 	st.nd = netdev.NewNet()
 	st.in = inet.Init(st.sn, st.nd, clock)
+	if err := st.in.SetTCPCongestionControl(cfg.congestion); err != nil {
+		return nil, fmt.Errorf("--tcp-congestion %s: %v", cfg.congestion, err)
+	}
+	st.in.SetTCPTimers(0, cfg.timeWait)
 
 	if st.tap, err = tap.Open(cfg.tap, cfg.mtu); err != nil {
 		return nil, err
