@@ -275,9 +275,27 @@ func (in *Net) sockstatSeqShow(b *bytes.Buffer) {
 	})
 	const pageSize = 4096
 	fragQueues, fragMem := in.dgram.frags.stats()
-	tcp := inuse("TCP")
+	// TCP: inuse counts the hashed socks that are not TIME_WAIT (Linux's
+	// time-wait socks are a kind of their own), orphan the closed-but-
+	// finishing ones, alloc every tcp sock, mem their queues in pages.
+	var tcpInuse, tcpOrphan, tcpTw, tcpMem int
+	for _, tp := range in.tcp.allSocks() {
+		tp.Mu.Lock()
+		switch {
+		case tp.destroyed || tp.State == TCP_CLOSE:
+		case tp.State == TCP_TIME_WAIT:
+			tcpTw++
+		default:
+			tcpInuse++
+			if tp.Dead {
+				tcpOrphan++
+			}
+		}
+		tcpMem += tp.RmemAlloc + tp.WmemQueued
+		tp.Mu.Unlock()
+	}
 	fmt.Fprintf(b, "sockets: used %d\n", in.sn.SocketsInUse.Load())
-	fmt.Fprintf(b, "TCP: inuse %d orphan %d tw %d alloc %d mem %d\n", tcp, 0, 0, tcp, 0)
+	fmt.Fprintf(b, "TCP: inuse %d orphan %d tw %d alloc %d mem %d\n", tcpInuse, tcpOrphan, tcpTw, inuse("TCP"), (tcpMem+pageSize-1)/pageSize)
 	fmt.Fprintf(b, "UDP: inuse %d mem %d\n", inuse("UDP"), (udpMem+pageSize-1)/pageSize)
 	fmt.Fprintf(b, "UDPLITE: inuse %d\n", 0)
 	fmt.Fprintf(b, "RAW: inuse %d\n", inuse("RAW"))
