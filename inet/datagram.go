@@ -568,3 +568,36 @@ func skbCloneNetwork(skb *netdev.SkBuff) *netdev.SkBuff {
 	n.TransportHeader = n.Offset()
 	return n
 }
+
+// dgramSendPrepare is the head the datagram sendmsgs share (udp_sendmsg,
+// ping_v4_sendmsg, raw_sendmsg), with Mu held: no sending after
+// shutdown(SHUT_WR), the destination (msg_name or the connected peer), a
+// pending error reported once (an ICMP port unreachable on a connected
+// socket, as sock_alloc_send_skb reports it), autobind to an ephemeral port
+// (a raw socket's number is its protocol, never 0), and the route and
+// source address. needPort refuses a zero destination port (UDP).
+func dgramSendPrepare(s socket.Sk, msg *socket.Msghdr, needPort bool) (dst netip.AddrPort, rt *Rtable, saddr netip.Addr, err error) {
+	isk := inetSk(s)
+	sk := &isk.Sock
+	if sk.Shutdown&socket.SEND_SHUTDOWN != 0 {
+		return dst, nil, saddr, socket.EPIPE
+	}
+	dst, connected, err := dgramDest(isk, msg)
+	if err != nil {
+		return dst, nil, saddr, err
+	}
+	if needPort && dst.Port() == 0 {
+		return dst, nil, saddr, socket.EINVAL
+	}
+	if e := sk.SockError(); e != 0 {
+		return dst, nil, saddr, e
+	}
+	if isk.Num == 0 {
+		if err := sk.Prot.GetPort(s, 0); err != nil {
+			return dst, nil, saddr, socket.EAGAIN
+		}
+		isk.Sport = isk.Num
+	}
+	rt, saddr, err = dgramRoute(isk, dst.Addr(), connected)
+	return dst, rt, saddr, err
+}

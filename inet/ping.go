@@ -66,26 +66,9 @@ func pingV4Sendmsg(ctx context.Context, s socket.Sk, msg *socket.Msghdr, b []byt
 	}
 	isk := inetSk(s)
 	in := isk.in
-	sk := &isk.Sock
-	sk.Mu.Lock()
-	defer sk.Mu.Unlock()
-	if sk.Shutdown&socket.SEND_SHUTDOWN != 0 {
-		return 0, socket.EPIPE
-	}
-	dst, connected, err := dgramDest(isk, msg)
-	if err != nil {
-		return 0, err
-	}
-	if e := sk.SockError(); e != 0 {
-		return 0, e
-	}
-	if isk.Num == 0 {
-		if err := sk.Prot.GetPort(s, 0); err != nil {
-			return 0, socket.EAGAIN
-		}
-		isk.Sport = isk.Num
-	}
-	rt, saddr, err := dgramRoute(isk, dst.Addr(), connected)
+	isk.Mu.Lock()
+	defer isk.Mu.Unlock()
+	dst, rt, saddr, err := dgramSendPrepare(s, msg, false)
 	if err != nil {
 		return 0, err
 	}

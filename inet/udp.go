@@ -68,31 +68,9 @@ func udpSendmsg(ctx context.Context, s socket.Sk, msg *socket.Msghdr, b []byte) 
 	us := s.(*udpSock)
 	isk := &us.InetSock
 	in := isk.in
-	sk := &isk.Sock
-	sk.Mu.Lock()
-	defer sk.Mu.Unlock()
-	if sk.Shutdown&socket.SEND_SHUTDOWN != 0 {
-		return 0, socket.EPIPE
-	}
-	dst, connected, err := dgramDest(isk, msg)
-	if err != nil {
-		return 0, err
-	}
-	if dst.Port() == 0 {
-		return 0, socket.EINVAL
-	}
-	// A pending error (ICMP port unreachable on a connected socket) is
-	// reported by the next call, as sock_alloc_send_skb does.
-	if e := sk.SockError(); e != 0 {
-		return 0, e
-	}
-	if isk.Num == 0 {
-		if err := sk.Prot.GetPort(s, 0); err != nil {
-			return 0, socket.EAGAIN
-		}
-		isk.Sport = isk.Num
-	}
-	rt, saddr, err := dgramRoute(isk, dst.Addr(), connected)
+	isk.Mu.Lock()
+	defer isk.Mu.Unlock()
+	dst, rt, saddr, err := dgramSendPrepare(s, msg, true)
 	if err != nil {
 		return 0, err
 	}
