@@ -70,20 +70,13 @@ wait $sink
 kill $tracer
 exec 4<&-
 
-# A data segment whose sequence number was sent before is a retransmission.
-echo "== segments sent again (from $SOCKFS/trace):"
-declare -A seen
+# Each retransmission is a tcp_retransmit_skb line of the trace.
+echo "== segments sent again (tcp_retransmit_skb in $SOCKFS/trace):"
 resent=0
 while read -r line; do
-	[[ $line == *" ino=$s tcp_transmit_skb seq="* ]] || continue
-	[[ $line =~ seq=([0-9]+)\ .*len=([0-9]+) ]] || continue
-	seq=${BASH_REMATCH[1]} len=${BASH_REMATCH[2]}
-	[ "$len" = 0 ] && continue
-	if [ -n "${seen[$seq]:-}" ]; then
-		((resent += 1))
-		((resent <= 5)) && echo "  $line"
-	fi
-	seen[$seq]=1
+	[[ $line == *" ino=$s tcp_retransmit_skb "* ]] || continue
+	((resent += 1))
+	((resent <= 5)) && echo "  $line"
 done < "$work/trace"
 echo "  ... $resent segments in all"
 

@@ -216,6 +216,9 @@ func (in *Net) arpSend(op uint16, dev *netdev.NetDevice, tip netip.Addr, dst, th
 		Op: op, Sha: dev.HWAddr, Sip: sip.As4(), Tha: tha, Tip: tip.As4(),
 	})
 	netdev.EthHeaderPush(skb, dst, dev.HWAddr, netdev.ETH_P_ARP)
+	if in.traceOn() {
+		in.sn.Trace.Emitf(0, "arp_send op=%d who-has %v tell %v -> dev_queue_xmit %s", op, tip, sip, dev.Name)
+	}
 	in.devQueueXmit(dev, skb)
 	skb.Free()
 }
@@ -232,6 +235,9 @@ func (in *Net) arpRcv(skb *netdev.SkBuff) {
 	sip := netip.AddrFrom4(arp.Sip())
 	tip := netip.AddrFrom4(arp.Tip())
 	sha := arp.Sha()
+	if in.traceOn() {
+		in.sn.Trace.Emitf(0, "netif_receive_skb %s -> arp_rcv op=%d %v is-at %x for %v", dev.Name, arp.Op(), sip, sha, tip)
+	}
 	if sha[0]&1 != 0 || sip.IsUnspecified() && arp.Op() != header.ARPOP_REQUEST {
 		return // a multicast sender address is bogus
 	}

@@ -348,6 +348,10 @@ func (tp *tcpSock) tcpPush(nonagle bool) {
 
 // retransmitSkb is tcp_retransmit_skb.
 func (tp *tcpSock) retransmitSkb(skb *netdev.SkBuff) {
+	if tp.in.traceOn() {
+		tp.in.traceSk(tp, "tcp_retransmit_skb seq=%d len=%d retrans=%d cwnd=%d -> tcp_transmit_skb",
+			skb.Cb.Seq, skb.Len(), skb.Cb.Retrans+1, tp.sndCwnd)
+	}
 	if err := tp.transmitSkb(skb); err != nil {
 		return
 	}

@@ -188,7 +188,7 @@ connected_count_is() { [[ $(connected_on "$1") == "$2" ]]; }
 	(( BASH_REMATCH[1] > 0 ))
 	[[ $output =~ retransmits:\ ([0-9]+) ]]
 	(( BASH_REMATCH[1] > 0 ))
-	[[ $output == *"tcp_transmit_skb seq="* ]]
+	[[ $output == *"tcp_retransmit_skb seq="* ]]
 	[[ $output == *"arrived intact despite the loss"* ]]
 	not is_mounted "$mnt"
 }
