@@ -2,6 +2,7 @@ package inet
 
 import (
 	"net/netip"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -230,8 +231,8 @@ func TestInetCreateErrors(t *testing.T) {
 	if _, err := socket.SockCreate(t.Context(), in.sn, sb, 10, socket.SOCK_STREAM, 0); err != socket.EAFNOSUPPORT {
 		t.Errorf("AF_INET6: %v, want EAFNOSUPPORT", err)
 	}
-	if sb.live != 0 {
-		t.Errorf("%d inodes left behind by failed creates", sb.live)
+	if sb.live() != 0 {
+		t.Errorf("%d inodes left behind by failed creates", sb.live())
 	}
 }
 
@@ -255,16 +256,19 @@ func TestOpsTablesHaveNoNilSlots(t *testing.T) {
 	}
 }
 
-// ipv4TestSB allocates bare sockets for tests, counting live ones.
+// ipv4TestSB is the tests' sockfs superblock: it numbers sockets and
+// counts the live ones, safely from any goroutine.
 type ipv4TestSB struct {
-	next uint64
-	live int
+	next atomic.Uint64
+	n    atomic.Int64
 }
 
 func (sb *ipv4TestSB) SockAlloc(socket.Cred) (*socket.Socket, error) {
-	sb.next++
-	sb.live++
-	return &socket.Socket{Ino: sb.next}, nil
+	sb.n.Add(1)
+	return &socket.Socket{Ino: sb.next.Add(1), Wq: new(socket.WaitQueue)}, nil
 }
 
-func (sb *ipv4TestSB) SockFree(*socket.Socket) { sb.live-- }
+func (sb *ipv4TestSB) SockFree(*socket.Socket) { sb.n.Add(-1) }
+
+// live is how many sockets are allocated and not freed.
+func (sb *ipv4TestSB) live() int64 { return sb.n.Load() }

@@ -9,7 +9,6 @@ import (
 	"sockfs/inet/header"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,15 +17,6 @@ import (
 	"sockfs/socket"
 )
 
-// tcpTestSB is a tiny sockfs superblock: it numbers sockets and nothing
-// else.
-type tcpTestSB struct{ ino atomic.Uint64 }
-
-func (sb *tcpTestSB) SockAlloc(socket.Cred) (*socket.Socket, error) {
-	return &socket.Socket{Ino: sb.ino.Add(1), Wq: new(socket.WaitQueue)}, nil
-}
-func (sb *tcpTestSB) SockFree(*socket.Socket) {}
-
 // tcpHost is one stack on one end of the in-memory wire.
 type tcpHost struct {
 	t    testing.TB
@@ -34,7 +24,7 @@ type tcpHost struct {
 	sn   *socket.Net
 	dev  *netdev.NetDevice
 	addr netip.Addr
-	sb   *tcpTestSB
+	sb   *ipv4TestSB
 	gate *tcpGate // nil unless tcpPairOpts.gate
 }
 
@@ -46,7 +36,8 @@ type tcpPairOpts struct {
 	mtu    int
 	rtoMin time.Duration
 	qlen   int
-	gate   bool // put a tcpGate on each end's transmit side
+	gate   bool                              // put a tcpGate on each end's transmit side
+	wrapA  func(netdev.Driver) netdev.Driver // wraps a's end, outermost
 }
 
 // newTCPPair builds two stacks joined by netdev.NewPair: a at 10.0.0.1/24
@@ -79,6 +70,9 @@ func newTCPPairTB(t testing.TB, o tcpPairOpts) (a, b *tcpHost) {
 		}
 		da = netdev.NewNetem(da, spec, o.seed, o.clock)
 	}
+	if o.wrapA != nil {
+		da = o.wrapA(da)
+	}
 	mk := func(drv netdev.Driver, last byte) *tcpHost {
 		sn := socket.NewNet()
 		nd := netdev.NewNet()
@@ -93,7 +87,7 @@ func newTCPPairTB(t testing.TB, o tcpPairOpts) (a, b *tcpHost) {
 		if err := in.DevInetAdd(dev, netip.PrefixFrom(addr, 24)); err != nil {
 			t.Fatal(err)
 		}
-		return &tcpHost{t: t, in: in, sn: sn, dev: dev, addr: addr, sb: new(tcpTestSB)}
+		return &tcpHost{t: t, in: in, sn: sn, dev: dev, addr: addr, sb: new(ipv4TestSB)}
 	}
 	a = mk(da, 1)
 	b = mk(db, 2)

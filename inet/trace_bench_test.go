@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"sockfs/netdev"
-	"sockfs/netdev/ktime"
 	"sockfs/socket"
 )
 
@@ -24,14 +23,6 @@ import (
 // reports hook-ns, hooks/seg, ns/seg and hook-% (the share of a segment's
 // time spent in hooks that print nothing); hook-% must stay under 1.
 
-// benchSB numbers sockets for the benchmark's stacks.
-type benchSB struct{ ino atomic.Uint64 }
-
-func (sb *benchSB) SockAlloc(socket.Cred) (*socket.Socket, error) {
-	return &socket.Socket{Ino: sb.ino.Add(1), Wq: new(socket.WaitQueue)}, nil
-}
-func (sb *benchSB) SockFree(*socket.Socket) {}
-
 // frameCounter counts the frames one end transmits.
 type frameCounter struct {
 	netdev.Driver
@@ -43,50 +34,23 @@ func (c *frameCounter) Xmit(skb *netdev.SkBuff) error {
 	return c.Driver.Xmit(skb)
 }
 
-// benchStack is one end of the wire.
-type benchStack struct {
-	in   *Net
-	sn   *socket.Net
-	dev  *netdev.NetDevice
-	addr netip.Addr
-	sb   *benchSB
-}
-
-// newBenchPair builds two stacks, 10.0.1.1 and 10.0.1.2, over an in-memory
+// newBenchPair builds the two stacks of the TCP tests over an in-memory
 // pair; count sees every frame the first one sends.
-func newBenchPair(tb testing.TB) (a, b *benchStack, count *frameCounter) {
+func newBenchPair(tb testing.TB) (a, b *tcpHost, count *frameCounter) {
 	tb.Helper()
-	clock := ktime.NewReal()
-	pa, pb := netdev.NewPair(4096)
-	count = &frameCounter{Driver: pa}
-	mk := func(drv netdev.Driver, last byte) *benchStack {
-		sn := socket.NewNet()
-		nd := netdev.NewNet()
-		in := Init(sn, nd, clock)
-		dev := &netdev.NetDevice{Name: "eth0", MTU: 1500, HWAddr: [6]byte{0x02, 0, 0, 0, 1, last}, HardHeaderLen: netdev.EthHlen}
-		nd.RegisterNetdevice(dev, drv)
-		dev.DevOpen()
-		addr := netip.AddrFrom4([4]byte{10, 0, 1, last})
-		if err := in.DevInetAdd(dev, netip.PrefixFrom(addr, 24)); err != nil {
-			tb.Fatal(err)
-		}
-		return &benchStack{in: in, sn: sn, dev: dev, addr: addr, sb: new(benchSB)}
-	}
-	a = mk(count, 1)
-	b = mk(pb, 2)
-	tb.Cleanup(func() {
-		a.dev.DevClose()
-		b.dev.DevClose()
-	})
+	a, b = newTCPPairTB(tb, tcpPairOpts{wrapA: func(d netdev.Driver) netdev.Driver {
+		count = &frameCounter{Driver: d}
+		return count
+	}})
 	return a, b, count
 }
 
 // benchConn connects a to b and returns the sending and receiving sockets.
-func benchConn(tb testing.TB, a, b *benchStack, port uint16) (snd, rcv *socket.Socket) {
+func benchConn(tb testing.TB, a, b *tcpHost, port uint16) (snd, rcv *socket.Socket) {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	mk := func(h *benchStack) *socket.Socket {
+	mk := func(h *tcpHost) *socket.Socket {
 		s, err := socket.SockCreate(ctx, h.sn, h.sb, socket.AF_INET, socket.SOCK_STREAM, 0)
 		if err != nil {
 			tb.Fatal(err)
