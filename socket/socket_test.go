@@ -22,7 +22,22 @@ func (sb *fakeSB) SockFree(*Socket) { sb.live-- }
 
 type fakeSock struct{ Sock }
 
-var fakeProt = &Proto{Name: "FAKE", Alloc: func() Sk { return new(fakeSock) }, Close: func(Sk) {}}
+// newFakeFamily returns a create function with a proto of its own, so
+// each test counts its own socks.
+func newFakeFamily() (*Proto, func(*Net, *Socket, int, bool) error) {
+	prot := &Proto{Name: "FAKE", Alloc: func() Sk { return new(fakeSock) }, Close: func(Sk) {}}
+	return prot, func(net *Net, sock *Socket, protocol int, kern bool) error {
+		if sock.Type != SOCK_DGRAM {
+			return ESOCKTNOSUPPORT
+		}
+		if protocol != 0 {
+			return EPROTONOSUPPORT
+		}
+		sock.Ops = &fakeOps
+		SockInitData(sock, SkAlloc(net, 7, prot))
+		return nil
+	}
+}
 
 var fakeOps = ProtoOps{
 	Family:  7,
@@ -34,20 +49,9 @@ var fakeOps = ProtoOps{
 	Getsockopt: func(*Socket, int, int) (int, error) { return 0, ENOPROTOOPT },
 }
 
-func fakeCreate(net *Net, sock *Socket, protocol int, kern bool) error {
-	if sock.Type != SOCK_DGRAM {
-		return ESOCKTNOSUPPORT
-	}
-	if protocol != 0 {
-		return EPROTONOSUPPORT
-	}
-	sock.Ops = &fakeOps
-	SockInitData(sock, SkAlloc(net, 7, fakeProt))
-	return nil
-}
-
 func TestSockCreate(t *testing.T) {
 	n := NewNet()
+	fakeProt, fakeCreate := newFakeFamily()
 	if err := n.SockRegister(&NetProtoFamily{Family: 7, Create: fakeCreate}); err != nil {
 		t.Fatal(err)
 	}
@@ -202,6 +206,7 @@ func TestTracerOffCostsNothingAndDeliversWhenRead(t *testing.T) {
 
 func TestSockoptsRoundTrip(t *testing.T) {
 	n := NewNet()
+	_, fakeCreate := newFakeFamily()
 	n.SockRegister(&NetProtoFamily{Family: 7, Create: fakeCreate})
 	sock, err := SockCreate(context.Background(), n, &fakeSB{}, 7, SOCK_DGRAM, 0)
 	if err != nil {
