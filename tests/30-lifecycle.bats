@@ -69,6 +69,28 @@ teardown() {
 	[ "$status" -ne 0 ]
 }
 
+@test "a TAP another sockfsd holds is one clear line, and the first keeps serving" {
+	sockfsd_start sft-life "${FLAGS[@]}"
+	mkdir "$BATS_TEST_TMPDIR/mnt2"
+	run timeout 10 "$SOCKFSD" --tap sft-life "${FLAGS[@]}" "$BATS_TEST_TMPDIR/mnt2"
+	failed_startup
+	[[ $output == *"device busy"* ]]
+	not is_mounted "$BATS_TEST_TMPDIR/mnt2"
+	s=$(mk_socket AF_INET SOCK_STREAM 6)
+	[ -d "$M/$s" ]
+	sockfsd_stop
+}
+
+@test "a --pcap file that cannot be created is one clear line, and no TAP is left" {
+	mkdir "$BATS_TEST_TMPDIR/mnt"
+	run timeout 10 "$SOCKFSD" --tap sft-life "${FLAGS[@]}" --pcap "$BATS_TEST_TMPDIR/no/such/dir/x.pcap" "$BATS_TEST_TMPDIR/mnt"
+	failed_startup
+	[[ $output == *"--pcap"* ]]
+	not is_mounted "$BATS_TEST_TMPDIR/mnt"
+	run ip link show sft-life
+	[ "$status" -ne 0 ]
+}
+
 @test "a bad flag value is one clear line and a non-zero exit" {
 	mkdir "$BATS_TEST_TMPDIR/mnt"
 	for bad in "--mtu abc" "--addr 198.19.0.300/24" "--host-addr nonsense" "--gateway 1.2.3"; do

@@ -57,8 +57,10 @@ type stack struct {
 // newStack is start_kernel's network part and inet_init, then the device
 // configuration ip(8) would do: TAP and loopback up with their addresses,
 // the default route, and the kernel's side of the TAP.
-func newStack(cfg *config) (st *stack, err error) {
-	st = &stack{}
+func newStack(cfg *config) (_ *stack, err error) {
+	// st is not the named result: a failing return sets that to nil, and
+	// the deferred close must still see what was built.
+	st := &stack{}
 	defer func() {
 		if err != nil {
 			st.close()
