@@ -25,19 +25,27 @@ func goodUDP(payload string) []byte {
 	return udpFrame([6]byte{}, [6]byte{}, ipv4(10, 0, 0, 1), ipv4(10, 0, 0, 2), 4000, 53, []byte(payload), true)[netdev.EthHlen:]
 }
 
+// udpListener is a UDP socket of in bound to addr, released at the end of
+// the test.
+func udpListener(t *testing.T, in *Net, addr string) *socket.Socket {
+	t.Helper()
+	s, err := socket.SockCreate(t.Context(), in.sn, &ipv4TestSB{}, socket.AF_INET, socket.SOCK_DGRAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { socket.SockRelease(s) })
+	if err := socket.Bind(t.Context(), s, ap(addr)); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // TestIPRcvDropsMalformed: every kind of broken header is dropped and
 // counted in InHdrErrors, and nothing reaches the socket; the good packet
 // after them does.
 func TestIPRcvDropsMalformed(t *testing.T) {
 	in, dev, _ := newIPTestStack(t, ktime.NewReal())
-	s, err := socket.SockCreate(t.Context(), in.sn, &ipv4TestSB{}, socket.AF_INET, socket.SOCK_DGRAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer socket.SockRelease(s)
-	if err := socket.Bind(t.Context(), s, ap("0.0.0.0:53")); err != nil {
-		t.Fatal(err)
-	}
+	s := udpListener(t, in, "0.0.0.0:53")
 	resum := func(p []byte) []byte { header.Iphdr(p).SetCheck(); return p }
 	cases := map[string][]byte{
 		"truncated below 20 bytes": goodUDP("x")[:19],
@@ -72,14 +80,7 @@ func TestIPRcvDropsMalformed(t *testing.T) {
 // payload intact.
 func TestIPRcvOptionsSkipped(t *testing.T) {
 	in, dev, _ := newIPTestStack(t, ktime.NewReal())
-	s, err := socket.SockCreate(t.Context(), in.sn, &ipv4TestSB{}, socket.AF_INET, socket.SOCK_DGRAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer socket.SockRelease(s)
-	if err := socket.Bind(t.Context(), s, ap("0.0.0.0:53")); err != nil {
-		t.Fatal(err)
-	}
+	s := udpListener(t, in, "0.0.0.0:53")
 	g := goodUDP("with options")
 	p := make([]byte, len(g)+4)
 	copy(p, g[:header.IPv4MinLen])
