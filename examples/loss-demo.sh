@@ -5,13 +5,14 @@
 # file the segments that went out twice, and from status the count of
 # retransmissions. The data arrives intact all the same.
 #
-#   sudo SOCKFS=/mnt/sock examples/loss-demo.sh
+#   examples/loss-demo.sh
 #
 # It needs root (a FUSE mount and a TAP). Everything runs inside a network
 # namespace of its own (unshare -n), so no packet reaches a real network.
-# $SOCKFS is where it mounts its own sockfsd: it must not be in use.
+# It mounts its own sockfsd on a fresh temporary directory, or on $SOCKFS if
+# set (which must not be in use); a directory it made, it removes at exit.
 set -euo pipefail
-SOCKFS=${SOCKFS:-/mnt/sock}
+SOCKFS=${SOCKFS:-}
 bytes=${1:-2097152}
 here=$(cd "$(dirname "$0")" && pwd)
 SOCKFSD=${SOCKFSD:-$here/../bin/sockfsd}
@@ -21,17 +22,26 @@ if [ -z "${LOSS_DEMO_NETNS:-}" ]; then
 	LOSS_DEMO_NETNS=1 exec unshare -n "$0" "$@"
 fi
 ip link set lo up
-if grep -q " $SOCKFS fuse" /proc/mounts; then
+if [ -n "$SOCKFS" ] && grep -q " $SOCKFS fuse" /proc/mounts; then
 	echo "loss-demo: $SOCKFS is in use; stop that sockfsd or set SOCKFS to a free directory" >&2
 	exit 1
 fi
-mkdir -p "$SOCKFS"
+# The mount point apart from the work directory, so that rm -rf never
+# walks into a mount; rmdir of a mount point still mounted just fails.
+made=
+if [ -z "$SOCKFS" ]; then
+	SOCKFS=$(mktemp -d) made=$SOCKFS
+elif [ ! -d "$SOCKFS" ]; then
+	mkdir -p "$SOCKFS"
+	made=$SOCKFS
+fi
 work=$(mktemp -d)
 
 # The daemon, with loss on its TAP; stopped (SIGTERM) when the demo ends.
 "$SOCKFSD" --tap lossdemo0 --netem "loss 3%" "$SOCKFS" 2>"$work/sockfsd.log" &
 daemon=$!
-trap 'kill $daemon 2>/dev/null; wait $daemon; rm -rf "$work"' EXIT
+# The daemon unmounts before it exits, so a mount point we made is empty.
+trap 'kill $daemon 2>/dev/null; wait $daemon; [ -z "$made" ] || rmdir "$made"; rm -rf "$work"' EXIT
 for ((i = 0; i < 200; i++)); do
 	grep -q serving "$work/sockfsd.log" && break
 	sleep 0.05
