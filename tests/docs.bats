@@ -60,3 +60,10 @@ run_doc() {
 	[ "$status" -ne 0 ]
 	[[ $output == *"chk.md:5: check failed: test one = two"* ]]
 }
+
+@test "snippets.sh fails a snippet that never ends, naming it" {
+	printf '<!-- run -->\n\n    echo start\n    sleep 100\n' >"$BATS_TEST_TMPDIR/hang.md"
+	run env M="$M" NS="$NS" SNIPPET_TIMEOUT=2 timeout 60 tests/snippets.sh "$BATS_TEST_TMPDIR/hang.md"
+	[ "$status" -ne 0 ]
+	[[ $output == *"hang.md:3: block still running after 2 s"* ]]
+}

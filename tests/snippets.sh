@@ -24,14 +24,17 @@
 #
 # The mount point /mnt/sock becomes $M, and the namespace `sockfs` (as in
 # `ip netns exec sockfs`) becomes $NS, so the run never touches a live
-# `make run`. Both must be set; the caller runs this inside a private
+# `make run`. M and NS must be set; the caller runs this inside a private
 # network namespace with a sockfsd serving $M whose TAP is in $NS.
+# SNIPPET_TIMEOUT bounds each block's run (default 30 s).
 set -uo pipefail
 
 _sn_md=$1
 : "${M:?M must be the mount point}" "${NS:?NS must be the network namespace}"
 _sn_tmp=$(mktemp -d)
 _sn_name=${_sn_md##*/}
+# How long one block may run (ping -c 3 takes 2 s).
+_sn_limit=${SNIPPET_TIMEOUT:-30}
 declare -A _sn_w=() _sn_pid=()
 _sn_bgpids=()
 _sn_out=/dev/null _sn_err=/dev/null
@@ -195,7 +198,8 @@ for ((_sn_i = 0; _sn_i < ${#_sn_kind[@]}; _sn_i++)); do
 	skip) continue ;;
 	check)
 		while IFS= read -r _sn_c; do
-			[[ $_sn_c =~ [^[:space:]] ]] || continue
+			[[ $_sn_c =~ ^[[:space:]]*(.*[^[:space:]])[[:space:]]*$ ]] || continue
+			_sn_c=${BASH_REMATCH[1]}
 			eval "$_sn_c" || _sn_fail "$_sn_l" "check failed: $_sn_c" "$_sn_out" "$_sn_err"
 		done <<<"${_sn_code[_sn_i]}"
 		;;
@@ -204,7 +208,14 @@ for ((_sn_i = 0; _sn_i < ${#_sn_kind[@]}; _sn_i++)); do
 		# A file per block: jobs a block leaves in the background go on
 		# writing to it.
 		_sn_out=$_sn_tmp/out.$_sn_l _sn_err=$_sn_tmp/err.$_sn_l
+		# A block that hangs (a client that never exits) fails here, with
+		# its line, rather than at the caller's timeout: the watchdog ends
+		# the whole process group.
+		{ sleep "$_sn_limit" && echo "$_sn_name:$_sn_l: block still running after $_sn_limit s" >&2 && kill -TERM 0; } 3>&- &
+		_sn_wd=$!
 		eval "{ . \"\$_sn_tmp/block\"; } </dev/null >\"\$_sn_out\" 2>\"\$_sn_err\" $(_sn_closers)"
+		pkill -P "$_sn_wd" sleep
+		kill "$_sn_wd" 2>/dev/null
 		if [[ $_sn_k == run && -s $_sn_err ]]; then
 			_sn_fail "$_sn_l" "block printed an error" "$_sn_tmp/block" "$_sn_err"
 		elif [[ $_sn_k == fails && ! -s $_sn_err ]]; then
