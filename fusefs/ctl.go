@@ -34,7 +34,7 @@ type ctlCommand struct {
 	close bool
 }
 
-// ctlCommands is the table of ctl's commands; SPEC's table in code.
+// ctlCommands is the table of ctl's commands; docs/sockfsd.md's table in code.
 var ctlCommands = []ctlCommand{
 	{name: "bind", parse: oneAddr, run: ctlBind},
 	{name: "connect", parse: oneAddr, run: ctlConnect},

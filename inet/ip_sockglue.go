@@ -2,7 +2,7 @@ package inet
 
 import "sockfs/socket"
 
-// ipSetsockopt is do_ip_setsockopt for the options SPEC names.
+// ipSetsockopt is do_ip_setsockopt for the options docs/sockfsd.md names.
 func ipSetsockopt(s socket.Sk, optname, val int) error {
 	isk := inetSk(s)
 	isk.Mu.Lock()

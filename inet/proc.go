@@ -15,7 +15,8 @@ import (
 // (net/ipv4/proc.c, udp.c's udp4_seq_show, route.c/fib_trie.c's
 // fib_route_seq_show, arp.c's arp_seq_show, net/core/net-procfs.c's
 // dev_seq_show), so that tools written for /proc/net read them unchanged.
-// net/protocols is the exception SPEC makes: one row per inetsw entry.
+// net/protocols is the exception docs/sockfsd.md makes: one row per inetsw
+// entry.
 
 // procInit is ip_proc_init, udp4_proc_init, arp_proc_init,
 // dev_proc_net_init and ip_rt_proc_init in one.
@@ -315,10 +316,10 @@ func protoOpsName(o *socket.ProtoOps) string {
 	return "-"
 }
 
-// protocolsSeqShow is net/protocols as SPEC defines it: the inetsw table,
-// one "FAMILY TYPE PROTOCOL ops proto" row per entry, in the order
-// inet_create searches it. The first three columns are what a write to the
-// socket file takes.
+// protocolsSeqShow is net/protocols as docs/sockfsd.md defines it: the
+// inetsw table, one "FAMILY TYPE PROTOCOL ops proto" row per entry, in the
+// order inet_create searches it. The first three columns are what a write to
+// the socket file takes.
 func (in *Net) protocolsSeqShow(b *bytes.Buffer) {
 	fmt.Fprintf(b, "%-8s %-11s %-8s %-16s %s\n", "family", "type", "protocol", "ops", "proto")
 	for _, p := range in.Protosw() {

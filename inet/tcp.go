@@ -313,7 +313,7 @@ func (tp *tcpSock) sizeGoal() int { return tp.mssCache }
 
 // tcpSendmsg is tcp_sendmsg: copy the user's bytes once into MSS-sized skbs
 // on the write queue and push them out. It blocks until every byte is
-// queued (sk_stream_wait_memory), as SPEC's write does.
+// queued (sk_stream_wait_memory), as docs/sockfsd.md's INO/data write does.
 func tcpSendmsg(ctx context.Context, s socket.Sk, msg *socket.Msghdr, b []byte) (int, error) {
 	tp := tcpSk(s)
 	sk := &tp.Sock

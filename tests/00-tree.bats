@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# The tree and socket(2) through the control file: SPEC "The tree" and
+# The tree and socket(2) through the control file: docs/sockfsd.md "The tree" and
 # "socket — creating a socket". No packets leave the stack here.
 
 load helpers

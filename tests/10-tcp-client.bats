@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # A TCP client made of echo and cat, talking to the Linux kernel's own TCP
-# (netcat-openbsd) across the TAP: SPEC "INO/ctl", "INO/data" and "status".
+# (netcat-openbsd) across the TAP: docs/sockfsd.md "INO/ctl", "INO/data" and "INO/status".
 
 load helpers
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # The daemon's life: clean shutdown on SIGTERM, stale mounts, startup errors
-# (SPEC "The daemon"). Each test starts its own sockfsd, on an address range
+# (docs/sockfsd.md "Startup", "Signals and shutdown"). Each test starts its own sockfsd, on an address range
 # of its own so it can never meet another file's TAP.
 
 load helpers

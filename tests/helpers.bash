@@ -12,7 +12,7 @@
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SOCKFSD=${SOCKFSD:-$ROOT/bin/sockfsd}
 
-# Addresses the daemon uses by default (SPEC: RFC 2544 test range).
+# Addresses the daemon uses by default (docs/sockfsd.md: RFC 2544 test range).
 STACK_ADDR=198.18.0.2
 HOST_ADDR=198.18.0.1
 
@@ -113,7 +113,7 @@ sockfsd_start() {
 	export M TAP SOCKFSD_PID SOCKFSD_LOG SOCKFSD_RC
 }
 
-# sockfsd_stop sends SIGTERM and asserts the clean shutdown SPEC promises:
+# sockfsd_stop sends SIGTERM and asserts the clean shutdown docs/sockfsd.md promises:
 # exit status 0 within 10 s, mount gone, TAP gone. On failure it cleans up by
 # force (SIGKILL, lazy unmount, link delete) and returns 1 with the reason.
 sockfsd_stop() {
@@ -167,7 +167,7 @@ is_mounted() {
 # ---- sockets ----------------------------------------------------------------
 
 # mk_socket FAMILY TYPE PROTOCOL creates a socket through the control file as
-# SPEC shows (write the triple, read the INO back on the same open) and prints
+# docs/sockfsd.md shows (write the triple, read the INO back on the same open) and prints
 # its INO.
 mk_socket() {
 	local fd s

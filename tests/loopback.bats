@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # A sockfs client reaches a sockfs server on the same stack, at 127.0.0.1
 # and at the stack's own address: through the loopback device, never the
-# TAP (SPEC: routes and loopback).
+# TAP (docs/sockfsd.md: routes and loopback).
 
 load helpers
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# --pcap FILE (SPEC "The daemon"): every frame sent or received goes to FILE
+# --pcap FILE (docs/sockfsd.md "Flags"): every frame sent or received goes to FILE
 # in libpcap format, which tcpdump reads while the daemon still runs.
 
 load helpers

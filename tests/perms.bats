@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# Permissions (SPEC "The tree", "INO/ctl"): with --allow-other a mount is
+# Permissions (docs/sockfsd.md "Permissions", "INO/ctl"): with --allow-other a mount is
 # shared between users, and each user's sockets stay its own: directories
 # 0700 and files 0600 owned by the creator, EACCES for anyone else; ports
 # below 1024 need uid 0; a per-user socket limit gives EMFILE.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# The shell experience (SPEC "INO/data", "INO/ctl"): poll-driven tools,
+# The shell experience (docs/sockfsd.md "INO/data", "INO/ctl"): poll-driven tools,
 # O_NONBLOCK, interrupts, nonblocking connect and every socket option, each
 # against the Linux kernel's own TCP on the far side of the TAP.
 
@@ -24,7 +24,7 @@ teardown() {
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # getopt_val INO NAME: getsockopt through one open of ctl (write the
-# command, read the answer back on the same open), as SPEC describes.
+# command, read the answer back on the same open), as docs/sockfsd.md describes.
 getopt_val() {
 	local fd v
 	exec {fd}<>"$M/$1/ctl" || return 1
@@ -161,7 +161,7 @@ getopt_val() {
 	ctl "$s" close
 }
 
-@test "reading ctl lists every option SPEC names" {
+@test "reading ctl lists every option docs/sockfsd.md names" {
 	s=$(mk_socket AF_INET SOCK_STREAM 6)
 	run cat "$M/$s/ctl"
 	[ "$status" -eq 0 ]
@@ -177,7 +177,7 @@ getopt_val() {
 	ctl "$s" close
 }
 
-@test "setsockopt then getsockopt of every SPEC option" {
+@test "setsockopt then getsockopt of every documented option" {
 	s=$(mk_socket AF_INET SOCK_STREAM 6)
 	# NAME VALUE EXPECTED (SO_RCVBUF/SO_SNDBUF come back doubled, as Linux)
 	while read -r name val want; do

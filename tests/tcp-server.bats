@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# TCP servers on sockfs with kernel clients (SPEC "INO/accept", issue 3's
+# TCP servers on sockfs with kernel clients (docs/sockfsd.md "INO/accept", issue 3's
 # passive open): a bash accept loop answering curl, an echo server for 40
 # concurrent kernel nc clients, bind conflicts (EADDRINUSE, SO_REUSEADDR as
 # Linux), accept errors (EINVAL, EAGAIN), the backlog, and what an accepted
@@ -49,7 +49,7 @@ http_serve() {
 	echo close >"$M/$c/ctl"
 }
 
-# accept_loop S FUNC: SPEC's whole server, `while read -r c; do FUNC "$c" &
+# accept_loop S FUNC: docs/sockfsd.md's whole server, `while read -r c; do FUNC "$c" &
 # done < S/accept`, in the background; sets LOOP_PID. fd 3 is closed so bats
 # does not wait for the loop.
 accept_loop() {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# The trace file (SPEC "net/ and trace"): while it is read, each layer
+# The trace file (docs/sockfsd.md "trace"): while it is read, each layer
 # crossing is one line, and the lines of one echo and one cat are the call
 # chains of ARCHITECTURE.md, down to the TAP and back up.
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # UDP against the Linux kernel across the TAP: datagrams both ways, a
 # datagram that must be fragmented and reassembled each way, EDESTADDRREQ,
-# and ECONNREFUSED from the kernel's port unreachable (SPEC "INO/data").
+# and ECONNREFUSED from the kernel's port unreachable (docs/sockfsd.md "INO/data").
 
 load helpers
 

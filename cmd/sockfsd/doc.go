@@ -9,6 +9,6 @@
 //
 //	sockfsd [flags] MOUNTPOINT
 //
-// See SPEC.md ("The daemon") for the flags and the promises about startup
-// errors, the serving line and shutdown.
+// See docs/sockfsd.md ("Flags", "Startup", "Signals and shutdown") for the
+// flags and the promises about startup errors, the serving line and shutdown.
 package main
