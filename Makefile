@@ -89,7 +89,7 @@ run: deps build
 	@echo "    echo hello > $(MNT)/\$$s/data; cat $(MNT)/\$$s/status"
 	@echo "    echo close > $(MNT)/\$$s/ctl"
 	@echo "ping the stack: ip netns exec $(NETNS) ping -c 3 198.18.0.2"
-	@echo "Ctrl-C stops sockfsd and unmounts."
+	@echo "Ctrl-C stops sockfsd and unmounts; the namespace stays (ip netns del $(NETNS) removes it)."
 	@exec nsenter --net=/run/netns/$(NETNS) $(BIN) $(ARGS) $(MNT)
 
 gobench:
