@@ -67,3 +67,9 @@ run_doc() {
 	[ "$status" -ne 0 ]
 	[[ $output == *"hang.md:3: block still running after 2 s"* ]]
 }
+
+@test "README.md names the Go version go.mod requires" {
+	want=$(awk '$1 == "go" { print $2 }' "$ROOT/go.mod")
+	[ -n "$want" ]
+	grep -q "Go $want or newer (the \`go\` line of \`go.mod\`)" "$ROOT/README.md"
+}
