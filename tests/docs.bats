@@ -73,3 +73,14 @@ run_doc() {
 	[ -n "$want" ]
 	grep -q "Go $want or newer (the \`go\` line of \`go.mod\`)" "$ROOT/README.md"
 }
+
+@test "snippets.sh runs fenced blocks too, and refuses an unmarked one" {
+	printf '<!-- run -->\n\n```sh\necho fenced > %s/f\n```\n\n```\necho unmarked\n```\n' "$BATS_TEST_TMPDIR" >"$BATS_TEST_TMPDIR/fence.md"
+	run env M="$M" NS="$NS" tests/snippets.sh "$BATS_TEST_TMPDIR/fence.md"
+	[ "$status" -ne 0 ]
+	[[ $output == *"fence.md:7: code block without a <!-- run / skip --> marker"* ]]
+	head -5 "$BATS_TEST_TMPDIR/fence.md" >"$BATS_TEST_TMPDIR/fence2.md"
+	run env M="$M" NS="$NS" tests/snippets.sh "$BATS_TEST_TMPDIR/fence2.md"
+	[ "$status" -eq 0 ]
+	[[ $(<"$BATS_TEST_TMPDIR/f") == fenced ]]
+}

@@ -4,8 +4,9 @@
 # tests/docs.bats runs it on README.md and docs/tour.md, so the docs cannot
 # rot.
 #
-# Which blocks run, and how, is said by an HTML comment before each indented
-# code block (comments do not show when the markdown is rendered):
+# Which blocks run, and how, is said by an HTML comment before each code
+# block, indented or fenced (comments do not show when the markdown is
+# rendered):
 #
 #   <!-- run -->          the block runs in the reader's shell; it must print
 #                         nothing on stderr (no "write error: ...")
@@ -18,7 +19,7 @@
 #                         point and must succeed; one command a line, and the
 #                         comment may span lines
 #
-# Every indented block must have one of the first four, so a new snippet is
+# Every code block must have one of the first four, so a new snippet is
 # never silently left out. The helpers checks use are below (out_has,
 # bg_has, typein, ctrl_d, stop, gone, eventually).
 #
@@ -76,14 +77,24 @@ _sn_parse() {
 			((i++))
 			continue
 		fi
-		# An indented code block starts after a blank line (or a marker).
-		if [[ $line == "    "* && ( -z $prev || $prev == "<!--"* ) ]]; then
+		# An indented code block starts after a blank line (or a marker); a
+		# fenced one (```) anywhere.
+		if [[ $line == '```'* || ( $line == "    "* && ( -z $prev || $prev == "<!--"* ) ) ]]; then
 			start=$((i + 1))
 			code=""
-			while ((i < n)) && [[ ${lines[i]} == "    "* || -z ${lines[i]} ]]; do
-				code+=${lines[i]#    }$'\n'
+			if [[ $line == '```'* ]]; then
 				((i++))
-			done
+				while ((i < n)) && [[ ${lines[i]} != '```'* ]]; do
+					code+=${lines[i]}$'\n'
+					((i++))
+				done
+				((i++))
+			else
+				while ((i < n)) && [[ ${lines[i]} == "    "* || -z ${lines[i]} ]]; do
+					code+=${lines[i]#    }$'\n'
+					((i++))
+				done
+			fi
 			if [[ -z $pending ]]; then
 				echo "$_sn_name:$start: code block without a <!-- run / skip --> marker" >&2
 				return 1
