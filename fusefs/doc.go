@@ -28,4 +28,7 @@
 // inode number from package inode, its files live in a range above any
 // socket number (sockFileIno), and the fixed files in another (staticIno),
 // so no two names ever share a number and none is reused while mounted.
+// The files whose writes may block (data, ctl) get a fresh number at every
+// lookup instead (privateInode), because the kernel serializes writes to one
+// FUSE inode.
 package fusefs

@@ -34,9 +34,10 @@ const (
 
 	// sockFileBit marks a file inside a socket's directory; see sockFileIno.
 	sockFileBit = 1 << 62
-	// sockDataBit marks the per-lookup inodes of data files (lookupData),
-	// numbered by a counter of their own.
-	sockDataBit = 1 << 61
+	// sockPrivateBit marks the per-lookup inodes of a socket's
+	// privateInode files (lookupPrivate), numbered by a counter of their
+	// own.
+	sockPrivateBit = 1 << 61
 )
 
 // sockFileIno is the inode number of file k in socket ino's directory.
@@ -71,8 +72,8 @@ type FS struct {
 	// trace file joins them when it is built.
 	rootEntries []rootEntry
 
-	pollKeys atomic.Uint64 // WaitQueue poller keys, one per open handle
-	dataInos atomic.Uint64 // numbers lookupData hands out
+	pollKeys    atomic.Uint64 // WaitQueue poller keys, one per open handle
+	privateInos atomic.Uint64 // numbers lookupPrivate hands out
 
 	mu      sync.Mutex
 	socks   map[uint64]*sockDir // protected by mu: the live sockets' directories

@@ -226,12 +226,13 @@ ls $M | tr '\n' ' '`, s[0]))
 			t.Errorf("root listing %q lacks %s", out[len(want):], name)
 		}
 	}
-	// Files have their own numbers, distinct and stable — except data,
-	// which is a new file at every lookup (lookupData), so that
-	// `cat data > data` has two files to compare.
-	out = m.shOK(t, fmt.Sprintf(`stat -c %%i $M/%d/ctl $M/%d/status $M/%d/ctl $M/%d/ctl $M/%d/data $M/%d/data`, s[0], s[0], s[1], s[0], s[0], s[0]))
+	// Files have their own numbers, distinct and stable — except data and
+	// ctl, which are a new file at every lookup (lookupPrivate), so that
+	// `cat data > data` has two files to compare and a blocked connect
+	// does not hold up the next write to ctl.
+	out = m.shOK(t, fmt.Sprintf(`stat -c %%i $M/%d/status $M/%d/local $M/%d/status $M/%d/status $M/%d/data $M/%d/data $M/%d/ctl $M/%d/ctl`, s[0], s[0], s[1], s[0], s[0], s[0], s[0], s[0]))
 	f := strings.Fields(out)
-	if len(f) != 6 || f[0] == f[1] || f[0] == f[2] || f[0] != f[3] || f[4] == f[5] || f[4] == f[0] {
+	if len(f) != 8 || f[0] == f[1] || f[0] == f[2] || f[0] != f[3] || f[4] == f[5] || f[4] == f[0] || f[6] == f[7] || f[6] == f[4] {
 		t.Fatalf("file inode numbers %q", out)
 	}
 	// A plain redirection creates a socket too (O_TRUNC is accepted).

@@ -27,18 +27,36 @@ const (
 	nFileKinds
 )
 
+// inodeKind is how a socket's file is numbered.
+type inodeKind uint8
+
+const (
+	// sharedInode: one inode for every lookup (sockFileIno), for files
+	// whose calls never block while holding it: reads, which the kernel's
+	// FUSE client does not serialize, and writes that never wait.
+	sharedInode inodeKind = iota
+	// privateInode: a fresh inode for each path lookup (lookupPrivate).
+	// The kernel's FUSE client serializes writes to one inode (the inode
+	// lock fuse_direct_write_iter takes, and O_TRUNC's do_truncate), so a
+	// file whose write may block — send on data, connect on ctl — needs
+	// one per open, or a blocked write would hold up every other write of
+	// the socket (a shutdown or close behind a pending connect).
+	privateInode
+)
+
 // sockFileOps is socket_file_ops spread over the directory: each file's
-// name and what opening it gives.
+// name, how it is numbered and what opening it gives.
 var sockFileOps = [nFileKinds]struct {
-	name string
-	open func(f *sockFile, req *fuse.OpenRequest) fs.Handle
+	name  string
+	inode inodeKind
+	open  func(f *sockFile, req *fuse.OpenRequest) fs.Handle
 }{
-	fileData:   {"data", openData},
-	fileCtl:    {"ctl", openCtl},
-	fileAccept: {"accept", openAccept},
-	fileLocal:  {"local", openLocal},
-	fileRemote: {"remote", openRemote},
-	fileStatus: {"status", openStatus},
+	fileData:   {"data", privateInode, openData},
+	fileCtl:    {"ctl", privateInode, openCtl},
+	fileAccept: {"accept", sharedInode, openAccept},
+	fileLocal:  {"local", sharedInode, openLocal},
+	fileRemote: {"remote", sharedInode, openRemote},
+	fileStatus: {"status", sharedInode, openStatus},
 }
 
 // sockDir is a live socket's directory, INO/. It stands for the socket's
@@ -176,8 +194,8 @@ func (d *sockDir) Lookup(ctx context.Context, req *fuse.LookupRequest, resp *fus
 	}
 	for k, op := range sockFileOps {
 		if op.name == req.Name {
-			if fileKind(k) == fileData {
-				return d.lookupData(resp), nil
+			if op.inode == privateInode {
+				return d.lookupPrivate(fileKind(k), resp), nil
 			}
 			return d.files[k], nil
 		}
@@ -185,18 +203,23 @@ func (d *sockDir) Lookup(ctx context.Context, req *fuse.LookupRequest, resp *fus
 	return nil, syscall.ENOENT
 }
 
-// lookupData gives each path lookup of data an inode of its own, never
-// cached, so that two opens of one socket's data are two files to fstat.
-// That is what lets `cat data > data` — the one-line echo server — run:
+// lookupPrivate gives each path lookup of a file an inode of its own, never
+// cached, as a real socket's every socket(2) or accept(2) is a file of its
+// own. Writes to one FUSE inode are serialized by the kernel, so this is
+// what lets a shutdown, setsockopt or close reach the socket while a
+// connect blocks in another open of ctl, or a second writer of data go
+// while the first waits for send buffer.
+//
+// It is also what lets `cat data > data` — the one-line echo server — run:
 // GNU cat refuses to copy a regular file onto itself ("input file is
 // output file") when input and output share st_dev/st_ino and its lseek
 // fails, as it must on a socket (bash's read relies on that ESPIPE to read
 // a line byte by byte without losing what follows). A real socket is no
 // regular file and never meets that check; a FUSE file has to be one to be
 // opened at all.
-func (d *sockDir) lookupData(resp *fuse.LookupResponse) *sockFile {
+func (d *sockDir) lookupPrivate(k fileKind, resp *fuse.LookupResponse) *sockFile {
 	resp.EntryValid = 0
-	return &sockFile{dir: d, kind: fileData, ino: sockDataBit | d.fs.dataInos.Add(1)}
+	return &sockFile{dir: d, kind: k, ino: sockPrivateBit | d.fs.privateInos.Add(1)}
 }
 
 // Remove is unlink of a socket's file: the files are the socket's, made and
@@ -235,7 +258,7 @@ func (d *sockDir) ReadDirAll(ctx context.Context) ([]fuse.Dirent, error) {
 type sockFile struct {
 	dir  *sockDir
 	kind fileKind
-	ino  uint64 // data's per-lookup inode (see lookupData); 0 for the rest
+	ino  uint64 // a privateInode file's own number (lookupPrivate); 0 for the rest
 }
 
 var (
