@@ -109,7 +109,10 @@ func lookupName[T ~int](names map[string]T, alias, canon, tok string) (int, bool
 
 // controlFile is MOUNTPOINT/socket, the socket(2) system call. Anyone may
 // create sockets, so it is 0666; each socket is its creator's.
-type controlFile struct{ fs *FS }
+type controlFile struct {
+	fixedAttrs
+	fs *FS
+}
 
 var (
 	_ fs.Node          = (*controlFile)(nil)
@@ -127,10 +130,6 @@ func (c *controlFile) Attr(ctx context.Context, a *fuse.Attr) error {
 func (c *controlFile) Open(ctx context.Context, req *fuse.OpenRequest, resp *fuse.OpenResponse) (fs.Handle, error) {
 	resp.Flags |= fuse.OpenDirectIO | fuse.OpenNonSeekable
 	return &controlHandle{fs: c.fs}, nil
-}
-
-func (c *controlFile) Setattr(ctx context.Context, req *fuse.SetattrRequest, resp *fuse.SetattrResponse) error {
-	return setattrIgnoreSize(req)
 }
 
 // controlHandle is one open of the control file: a simple_transaction file

@@ -265,7 +265,11 @@ func parseIno(name string) (uint64, bool) {
 
 // rootDir is the mount's root: the fixed entries and one directory per
 // live socket.
-type rootDir struct{ fs *FS }
+type rootDir struct {
+	fixedAttrs
+	fixedNames
+	fs *FS
+}
 
 var (
 	_ fs.Node                = (*rootDir)(nil)

@@ -16,6 +16,8 @@ import (
 // netDir is net/: the /proc/net tables the registered families created
 // (proc_create_net), read-only for everyone.
 type netDir struct {
+	fixedAttrs
+	fixedNames
 	fs *FS
 
 	mu    sync.Mutex
@@ -26,6 +28,7 @@ var (
 	_ fs.Node               = (*netDir)(nil)
 	_ fs.NodeStringLookuper = (*netDir)(nil)
 	_ fs.HandleReadDirAller = (*netDir)(nil)
+	_ fs.NodeRemover        = (*netDir)(nil)
 )
 
 func (n *netDir) Attr(ctx context.Context, a *fuse.Attr) error {
@@ -59,6 +62,17 @@ func (n *netDir) Lookup(ctx context.Context, name string) (fs.Node, error) {
 	return nil, syscall.ENOENT
 }
 
+// Remove is unlink of a table: EPERM, as /proc/net's files are the
+// kernel's to add and remove.
+func (n *netDir) Remove(ctx context.Context, req *fuse.RemoveRequest) error {
+	for _, pf := range n.fs.net.ProcNetFiles() {
+		if pf.Name == req.Name {
+			return syscall.EPERM
+		}
+	}
+	return syscall.ENOENT
+}
+
 func (n *netDir) ReadDirAll(ctx context.Context) ([]fuse.Dirent, error) {
 	pfs := n.fs.net.ProcNetFiles()
 	out := make([]fuse.Dirent, 0, len(pfs))
@@ -70,6 +84,7 @@ func (n *netDir) ReadDirAll(ctx context.Context) ([]fuse.Dirent, error) {
 
 // procNetNode is one net/ table.
 type procNetNode struct {
+	fixedAttrs
 	dir  *netDir
 	ino  uint64
 	show func(b *bytes.Buffer) // protected by dir.mu

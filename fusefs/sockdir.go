@@ -64,6 +64,8 @@ var sockFileOps = [nFileKinds]struct {
 // duration, and release, like the last fput, runs sock_release once no call
 // is left.
 type sockDir struct {
+	fixedAttrs
+	fixedNames
 	fs    *FS
 	sa    *inode.SocketAlloc
 	sock  *socket.Socket
@@ -256,6 +258,7 @@ func (d *sockDir) ReadDirAll(ctx context.Context) ([]fuse.Dirent, error) {
 
 // sockFile is one file of a socket's directory.
 type sockFile struct {
+	fixedAttrs
 	dir  *sockDir
 	kind fileKind
 	ino  uint64 // a privateInode file's own number (lookupPrivate); 0 for the rest
@@ -299,17 +302,4 @@ func (f *sockFile) Open(ctx context.Context, req *fuse.OpenRequest, resp *fuse.O
 	// cache, and no offsets.
 	resp.Flags |= fuse.OpenDirectIO | fuse.OpenNonSeekable
 	return sockFileOps[f.kind].open(f, req), nil
-}
-
-// Setattr accepts what shell redirections send (O_TRUNC's size 0, times)
-// and ignores it, as a socket's file has no size; ownership and mode stay.
-func (f *sockFile) Setattr(ctx context.Context, req *fuse.SetattrRequest, resp *fuse.SetattrResponse) error {
-	return setattrIgnoreSize(req)
-}
-
-func setattrIgnoreSize(req *fuse.SetattrRequest) error {
-	if req.Valid.Mode() || req.Valid.Uid() || req.Valid.Gid() {
-		return syscall.EPERM
-	}
-	return nil
 }

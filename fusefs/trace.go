@@ -39,7 +39,10 @@ const (
 // traceFile is the trace file's node. It is the daemon owner's alone (mode
 // 0400): the lines name every socket's addresses and data sizes, whoever
 // owns the socket, as the kernel keeps tracefs to root.
-type traceFile struct{ fs *FS }
+type traceFile struct {
+	fixedAttrs
+	fs *FS
+}
 
 var (
 	_ fs.Node       = (*traceFile)(nil)

@@ -114,3 +114,57 @@ teardown() { common_teardown; }
 	[[ $output == *"Operation not permitted"* ]]
 	ctl "$s" close
 }
+
+# eperm CMD...: CMD fails with "Operation not permitted" (EPERM), not EIO.
+eperm() {
+	run "$@"
+	[ "$status" -ne 0 ] || { echo "$* succeeded" >&2; return 1; }
+	[[ $output == *"Operation not permitted"* ]] || { echo "$*: $output" >&2; return 1; }
+}
+
+@test "net/ tables cannot be removed, renamed or linked to (EPERM, as /proc)" {
+	eperm rm "$M/net/tcp"
+	eperm rm -f "$M/net/tcp"
+	eperm mv "$M/net/tcp" "$M/net/tcp2"
+	eperm ln "$M/net/tcp" "$M/net/tcp2"
+	eperm rmdir "$M/net"
+	eperm rm "$M/trace"
+	[ -e "$M/net/tcp" ]
+	run rm "$M/net/nosuch"
+	[[ $output == *"No such file or directory"* ]]
+}
+
+@test "chmod and chown of a socket's directory, its files and the fixed files give EPERM and change nothing" {
+	s=$(mk_socket AF_INET SOCK_STREAM 6)
+	eperm chmod 777 "$M/$s"
+	eperm chmod 700 "$M/$s"
+	eperm chown 4242 "$M/$s"
+	eperm chgrp 4242 "$M/$s"
+	for f in data ctl accept local remote status; do
+		eperm chmod 666 "$M/$s/$f"
+		eperm chown 4242:4242 "$M/$s/$f"
+	done
+	eperm chmod 777 "$M/socket"
+	eperm chmod 777 "$M/net"
+	eperm chmod 666 "$M/net/tcp"
+	eperm chmod 777 "$M"
+	[ "$(stat -c '%a %u' "$M/$s")" = "700 0" ]
+	[ "$(stat -c '%a %u' "$M/$s/ctl")" = "600 0" ]
+	[ "$(stat -c '%a' "$M/net/tcp")" = 444 ]
+	ctl "$s" close
+}
+
+@test "ln, ln -s, mv and mknod in the tree give EPERM, not EIO" {
+	s=$(mk_socket AF_INET SOCK_STREAM 6)
+	eperm ln "$M/$s/ctl" "$M/$s/ctl2"
+	eperm ln -s ctl "$M/$s/ctl2"
+	eperm mv "$M/$s/ctl" "$M/$s/ctl2"
+	eperm mv "$M/$s" "$M/renamed"
+	eperm ln -s "$s" "$M/alias"
+	eperm ln "$M/socket" "$M/socket2"
+	eperm mknod "$M/fifo" p
+	eperm mknod "$M/$s/fifo" p
+	[ -e "$M/$s/ctl" ]
+	[ ! -e "$M/$s/ctl2" ]
+	ctl "$s" close
+}
