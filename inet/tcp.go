@@ -336,10 +336,10 @@ func tcpSendmsg(ctx context.Context, s socket.Sk, msg *socket.Msghdr, b []byte) 
 			if e := sk.SockError(); e != 0 {
 				return 0, e
 			}
-			if sk.Shutdown&socket.SEND_SHUTDOWN != 0 || tp.everConnected {
-				return 0, socket.EPIPE
-			}
-			return 0, socket.ENOTCONN
+			// Never connected, listening or closed: EPIPE, as
+			// sk_stream_wait_connect answers every state but the
+			// handshake's (recv says ENOTCONN instead).
+			return 0, socket.EPIPE
 		}
 	}
 

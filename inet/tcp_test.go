@@ -68,12 +68,13 @@ func TestTCPConnRefused(t *testing.T) {
 	if n != 0 || err != nil {
 		t.Fatalf("recv on refused socket: %d %v", n, err)
 	}
-	// A socket that never connected: ENOTCONN both ways.
+	// A socket that never connected: recv is ENOTCONN, send EPIPE (as
+	// Linux's sk_stream_wait_connect).
 	f := a.socket()
 	if _, err := socket.SockRecvmsg(context.Background(), f, &socket.Msghdr{}, make([]byte, 10), 0); !errors.Is(err, socket.ENOTCONN) {
 		t.Fatalf("recv on fresh socket: %v", err)
 	}
-	if _, err := socket.SockSendmsg(context.Background(), f, &socket.Msghdr{}, []byte("x")); !errors.Is(err, socket.ENOTCONN) {
+	if _, err := socket.SockSendmsg(context.Background(), f, &socket.Msghdr{}, []byte("x")); !errors.Is(err, socket.EPIPE) {
 		t.Fatalf("send on fresh socket: %v", err)
 	}
 }

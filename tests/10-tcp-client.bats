@@ -99,9 +99,47 @@ teardown() { common_teardown; }
 	[[ $output == *"Connection refused"* ]]
 }
 
-@test "writing data on an unconnected socket gives ENOTCONN" {
-	s=$(mk_socket AF_INET SOCK_STREAM 6)
-	run bash -c 'echo x > "$1"' _ "$M/$s/data"
-	[ "$status" -eq 1 ]
-	[[ $output == *"Transport endpoint is not connected"* ]]
+@test "data of a never-connected or listening socket: write EPIPE, read ENOTCONN, as the kernel's send and recv" {
+	port=$(test_port)
+	# the kernel reference: send and recv on a fresh and on a listening
+	# socket (MSG_NOSIGNAL: the EPIPE without the SIGPIPE)
+	run python3 - "$port" <<-'EOF'
+		import socket, sys
+		def try_(f):
+		    try:
+		        f(); return "ok"
+		    except OSError as e:
+		        return e.strerror
+		for listening in (False, True):
+		    s = socket.socket()
+		    if listening:
+		        s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen()
+		    print("write", try_(lambda: s.send(b"x\n", socket.MSG_NOSIGNAL)))
+		    print("read", try_(lambda: s.recv(10)))
+		    s.close()
+	EOF
+	echo "kernel: $output"
+	kernel=$output
+	[ "${lines[0]}" = "write Broken pipe" ]
+
+	out=()
+	for listening in 0 1; do
+		s=$(mk_socket AF_INET SOCK_STREAM 6)
+		((listening == 0)) || { ctl "$s" "bind 0.0.0.0:$port"; ctl "$s" listen; }
+		# bash ignores SIGPIPE here, so the errno is what it reports
+		if err=$(bash -c 'trap "" PIPE; echo x > "$1"' _ "$M/$s/data" 2>&1); then
+			out+=("write ok")
+		else
+			out+=("write ${err##*write error: }")
+		fi
+		if err=$(timeout 10 cat "$M/$s/data" 2>&1); then
+			out+=("read ok")
+		else
+			out+=("read ${err##*: }")
+		fi
+		ctl "$s" close
+	done
+	sockfs=$(printf '%s\n' "${out[@]}")
+	echo "sockfs: $sockfs"
+	[ "$sockfs" = "$kernel" ]
 }
