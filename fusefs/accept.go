@@ -48,7 +48,7 @@ func (h *acceptHandle) Read(ctx context.Context, req *fuse.ReadRequest, resp *fu
 		flags |= socket.O_NONBLOCK
 	}
 	var line []byte
-	err := h.dir.call(ctx, &req.Header, "accept", func(ctx context.Context) error {
+	err := h.dir.readCall(ctx, &req.Header, "accept", func(ctx context.Context) error {
 		newsock, err := socket.Accept(ctx, h.dir.fs.sb, h.dir.sock, flags)
 		if err != nil {
 			return err

@@ -236,7 +236,7 @@ func (h *ctlHandle) Write(ctx context.Context, req *fuse.WriteRequest, resp *fus
 	// close on the same open must not wait behind it.
 	h.setAnswer(nil, false)
 	if c.close {
-		if !h.dir.release() {
+		if !h.dir.release(false) {
 			return socket.EBADF
 		}
 		h.dir.fs.invalidateEntry(h.dir.name())

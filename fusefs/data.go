@@ -56,7 +56,7 @@ func (d *sockDir) sockReadIter(ctx context.Context, req *fuse.ReadRequest, resp 
 	if nonblocking(req.FileFlags) {
 		flags |= socket.MSG_DONTWAIT
 	}
-	return d.call(ctx, &req.Header, "read", func(ctx context.Context) error {
+	return d.readCall(ctx, &req.Header, "read", func(ctx context.Context) error {
 		var msg socket.Msghdr
 		n, err := socket.SockRecvmsg(ctx, d.sock, &msg, resp.Data[:req.Size], flags)
 		if n > 0 {

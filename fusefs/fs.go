@@ -144,7 +144,7 @@ func (f *FS) ReleaseAll() int {
 	slices.SortFunc(dirs, func(a, b *sockDir) int { return cmp.Compare(a.ino(), b.ino()) })
 	n := 0
 	for _, d := range dirs {
-		if d.release() {
+		if d.release(true) {
 			n++
 		}
 	}
@@ -166,7 +166,7 @@ func (f *FS) sockAttach(sock *socket.Socket) (*sockDir, error) {
 	f.mu.Lock()
 	if f.closing {
 		f.mu.Unlock()
-		d.release()
+		d.release(true)
 		return nil, syscall.ENOTCONN
 	}
 	f.socks[sa.Inode.Ino] = d
@@ -337,6 +337,6 @@ func (r *rootDir) Remove(ctx context.Context, req *fuse.RemoveRequest) error {
 	if err := permit(req.Uid, d.sa); err != nil {
 		return err
 	}
-	d.release()
+	d.release(false)
 	return nil
 }

@@ -417,6 +417,34 @@ func TestMountReadInterrupted(t *testing.T) {
 	}
 }
 
+// A read blocked when the daemon shuts down (ReleaseAll, before the
+// unmount) ends with end of file, not EBADF.
+func TestMountReadAtShutdown(t *testing.T) {
+	m := mountTest(t, inode.Config{})
+	// c is released before its peer (ReleaseAll goes in inode order), so
+	// its read is ended by its own release, not by the peer's end.
+	_, c, _ := m.connected(t)
+	cat := exec.Command("cat", fmt.Sprintf("%s/%d/data", m.dir, c))
+	var errb bytes.Buffer
+	cat.Stderr = &errb
+	if err := cat.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitIno(t, m.fam.recvWaits, c, "blocked read")
+	m.fs.ReleaseAll()
+	exited := make(chan error, 1)
+	go func() { exited <- cat.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("cat ended with %v, stderr %q; want end of file", err, errb.String())
+		}
+	case <-time.After(10 * time.Second):
+		cat.Process.Kill()
+		t.Fatal("blocked read did not end on ReleaseAll")
+	}
+}
+
 func TestMountPoll(t *testing.T) {
 	if _, err := exec.LookPath("python3"); err != nil {
 		t.Skip("no python3")

@@ -2,6 +2,7 @@ package fusefs
 
 import (
 	"context"
+	"errors"
 	"os"
 	"strconv"
 	"sync"
@@ -73,7 +74,7 @@ type sockDir struct {
 
 	// ctx is cancelled by release; every call in flight runs under a
 	// context derived from it, so a blocked recv, send, connect or accept
-	// ends (the socket layer returns EINTR, reported as EBADF).
+	// ends (the socket layer returns EINTR; see call for what is reported).
 	ctx    context.Context
 	cancel context.CancelFunc
 
@@ -81,6 +82,7 @@ type sockDir struct {
 	idle     sync.Cond // signalled when inflight drops to zero after release
 	inflight int       // protected by mu: calls holding a reference
 	released bool      // protected by mu
+	stopped  bool      // protected by mu: released by the daemon's shutdown, not by close
 }
 
 var (
@@ -111,15 +113,15 @@ func (d *sockDir) isReleased() bool {
 	return d.released
 }
 
-// fget takes a reference for one call: EBADF once the socket is released.
-// The returned context carries the caller's credentials and ends when
+// fget takes a reference for one call: errReleased once the socket is
+// released. The returned context carries the caller's credentials and ends when
 // either the request is interrupted or the socket is released; put must be
 // called when the call is done.
 func (d *sockDir) fget(ctx context.Context, h *fuse.Header) (context.Context, func(), error) {
 	d.mu.Lock()
 	if d.released {
 		d.mu.Unlock()
-		return nil, nil, socket.EBADF
+		return nil, nil, errReleased
 	}
 	d.inflight++
 	d.mu.Unlock()
@@ -141,10 +143,13 @@ func (d *sockDir) fput() {
 	d.mu.Unlock()
 }
 
-// call runs fn holding a reference, and turns its result into the errno
-// that crosses FUSE. A call ended by release rather than by the caller's
-// signal reports EBADF, as a system call on a closed descriptor would.
-func (d *sockDir) call(ctx context.Context, h *fuse.Header, op string, fn func(ctx context.Context) error) error {
+// errReleased is what fget and run report for a call that release ended
+// or that came after it; call turns it into the errno the user sees.
+var errReleased = errors.New("socket released")
+
+// run runs fn holding a reference. A call that release ended, rather than
+// the caller's signal, reports errReleased.
+func (d *sockDir) run(ctx context.Context, h *fuse.Header, fn func(ctx context.Context) error) error {
 	cctx, put, err := d.fget(ctx, h)
 	if err != nil {
 		return err
@@ -152,21 +157,59 @@ func (d *sockDir) call(ctx context.Context, h *fuse.Header, op string, fn func(c
 	err = fn(cctx)
 	put()
 	if err == socket.EINTR && ctx.Err() == nil {
-		err = socket.EBADF
+		err = errReleased
+	}
+	return err
+}
+
+// call runs fn holding a reference, and turns its result into the errno
+// that crosses FUSE. A call ended by close reports EBADF, as a system call
+// on a closed descriptor would; one ended by the daemon's shutdown reports
+// ENOTCONN, what every call on the mount gets once the daemon is gone.
+func (d *sockDir) call(ctx context.Context, h *fuse.Header, op string, fn func(ctx context.Context) error) error {
+	return d.callErrno(op, d.run(ctx, h, fn))
+}
+
+func (d *sockDir) callErrno(op string, err error) error {
+	if err == errReleased {
+		if d.isStopped() {
+			return syscall.ENOTCONN
+		}
+		return socket.EBADF
 	}
 	return d.fs.errno(op, err)
 }
 
+// readCall is call for the reads that may block (recv on data, accept):
+// one ended by the daemon's shutdown is end of file, so `cat data` and a
+// `while read` loop over accept end cleanly; fn must leave the reply
+// empty when it fails.
+func (d *sockDir) readCall(ctx context.Context, h *fuse.Header, op string, fn func(ctx context.Context) error) error {
+	if err := d.run(ctx, h, fn); err != errReleased || !d.isStopped() {
+		return d.callErrno(op, err)
+	}
+	return nil
+}
+
+func (d *sockDir) isStopped() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.stopped
+}
+
 // release is sock_close → sock_release, run once: no new call may start,
 // calls in flight are cancelled and waited for, then the protocol closes
-// the socket and its inode is freed. It reports whether this call did it.
-func (d *sockDir) release() bool {
+// the socket and its inode is freed. stopping says the daemon's shutdown
+// releases it rather than close or rmdir. It reports whether this call
+// did it.
+func (d *sockDir) release(stopping bool) bool {
 	d.mu.Lock()
 	if d.released {
 		d.mu.Unlock()
 		return false
 	}
 	d.released = true
+	d.stopped = stopping
 	d.cancel()
 	for d.inflight > 0 {
 		d.idle.Wait()

@@ -44,6 +44,41 @@ teardown() {
 	not is_mounted "$M"
 }
 
+# blocked_in_read PID: PID sleeps in read(2) waiting for the FUSE daemon's
+# answer (x86-64's read is system call 0).
+blocked_in_read() {
+	local nr
+	read -r nr _ </proc/"$1"/syscall 2>/dev/null || return 1
+	[[ $nr == 0 && $(</proc/"$1"/wchan) == request_wait_answer ]]
+}
+
+@test "reads blocked in data and accept at SIGTERM end with end of file, not EBADF" {
+	sockfsd_start sft-life "${FLAGS[@]}"
+	port=$(test_port)
+	nc -l 198.19.0.1 "$port" </dev/null >/dev/null 2>&1 3>&- &
+	NC_PID=$!
+	wait_until 5 bash -c "ss -Hltn 'sport = :$port' | grep -q ."
+	s=$(mk_socket AF_INET SOCK_STREAM 6)
+	ctl "$s" "connect 198.19.0.1:$port"
+	l=$(mk_socket AF_INET SOCK_STREAM 6)
+	ctl "$l" "listen"
+	# the kernel peer sends nothing and nobody connects: both reads block
+	cat "$M/$s/data" >/dev/null 2>"$BATS_TEST_TMPDIR/data.err" 3>&- &
+	data_pid=$!
+	cat "$M/$l/accept" >/dev/null 2>"$BATS_TEST_TMPDIR/accept.err" 3>&- &
+	accept_pid=$!
+	wait_until 10 blocked_in_read "$data_pid"
+	wait_until 10 blocked_in_read "$accept_pid"
+	sockfsd_stop
+	rc=0
+	wait "$data_pid" || rc=$?
+	cat "$BATS_TEST_TMPDIR/data.err"
+	[ "$rc" = 0 ]
+	wait "$accept_pid" || rc=$?
+	cat "$BATS_TEST_TMPDIR/accept.err"
+	[ "$rc" = 0 ]
+}
+
 @test "a stale mount left by a killed sockfsd is cleaned up at start" {
 	sockfsd_start sft-life "${FLAGS[@]}"
 	stale=$M
