@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,18 +25,53 @@ type badInput struct {
 
 func (e *badInput) Error() string { return e.why }
 
+// bad makes a badInput; string arguments are the user's words, so each
+// is clipped (see clip) where the format quotes it.
 func bad(errno syscall.Errno, format string, args ...any) error {
+	for i, a := range args {
+		if s, ok := a.(string); ok {
+			args[i] = clip(s)
+		}
+	}
 	return &badInput{errno: errno, why: fmt.Sprintf(format, args...)}
 }
 
-// inputErrno logs a parse failure of what file got and returns its errno.
-func (f *FS) inputErrno(file string, data []byte, err error) error {
+// inputErrno logs a parse failure of what file got in h's request and
+// returns its errno.
+func (f *FS) inputErrno(h *fuse.Header, file string, data []byte, err error) error {
 	var bi *badInput
 	if errors.As(err, &bi) {
-		f.logf("%s: bad request %q: %s", file, strings.TrimSuffix(string(data), "\n"), bi.why)
+		f.userLogf(h.Uid, "%s: bad request %q: %s", file, clip(strings.TrimSuffix(string(data), "\n")), bi.why)
 		return bi.errno
 	}
-	return f.errno(file, err)
+	return f.errno(h.Uid, file, err)
+}
+
+// clipMax bounds what a log line shows of one piece of the user's input:
+// that many bytes of it at most, quoted in no more than twice that.
+const clipMax = 32
+
+// clip is user input as a log line quotes it: a prefix of at most clipMax
+// bytes whose quoted form is at most 2*clipMax long, and when that is not
+// all of it, the whole length, so a 1 MiB write is one short line
+// ("xxxx"... (1048576 bytes)).
+type clip string
+
+func (c clip) Format(f fmt.State, verb rune) {
+	s := string(c)[:min(len(c), clipMax)]
+	q := strconv.Quote(s)
+	for len(q) > 2*clipMax+2 {
+		s = s[:len(s)-1]
+		q = strconv.Quote(s)
+	}
+	if verb == 'q' {
+		io.WriteString(f, q)
+	} else {
+		io.WriteString(f, s)
+	}
+	if len(s) < len(c) {
+		fmt.Fprintf(f, "... (%d bytes)", len(c))
+	}
 }
 
 // Symbolic names a socket(2) request may use, with Linux's numbers
@@ -151,11 +187,11 @@ var (
 func (h *controlHandle) Write(ctx context.Context, req *fuse.WriteRequest, resp *fuse.WriteResponse) error {
 	t, err := parseSocketTriple(string(req.Data))
 	if err != nil {
-		return h.fs.inputErrno("socket", req.Data, err)
+		return h.fs.inputErrno(&req.Header, "socket", req.Data, err)
 	}
 	sock, err := socket.SockCreate(credOf(ctx, &req.Header), h.fs.net, h.fs.sb, t.family, t.typ, t.protocol)
 	if err != nil {
-		return h.fs.errno("socket", err)
+		return h.fs.errno(req.Uid, "socket", err)
 	}
 	d, err := h.fs.sockAttach(sock)
 	if err != nil {

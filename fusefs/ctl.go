@@ -229,7 +229,7 @@ func openCtl(f *sockFile, req *fuse.OpenRequest) fs.Handle { return &ctlHandle{d
 func (h *ctlHandle) Write(ctx context.Context, req *fuse.WriteRequest, resp *fuse.WriteResponse) error {
 	c, a, err := parseCtl(string(req.Data))
 	if err != nil {
-		return h.dir.fs.inputErrno("ctl", req.Data, err)
+		return h.dir.fs.inputErrno(&req.Header, "ctl", req.Data, err)
 	}
 	// A new transaction replaces the answer of the last one. The lock is
 	// not held while the command runs: connect may block, and a read or a

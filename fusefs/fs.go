@@ -16,6 +16,7 @@ import (
 	"bazil.org/fuse/fs"
 
 	"sockfs/inode"
+	"sockfs/netdev/ktime"
 	"sockfs/socket"
 )
 
@@ -51,6 +52,9 @@ type Config struct {
 	// Logf writes one line to the daemon's log: bad input and errors that
 	// are not an errno. Nil means log.Printf.
 	Logf func(format string, args ...any)
+	// Clock times the log's rate limit (net_ratelimit). Nil means the
+	// wall clock.
+	Clock ktime.Clock
 }
 
 // FS is the mounted sockfs tree.
@@ -58,8 +62,10 @@ type FS struct {
 	net  *socket.Net
 	sb   *inode.SuperBlock
 	logf func(format string, args ...any)
-	uid  uint32 // owner of the fixed files: whoever runs the daemon
-	gid  uint32
+	// logLimit bounds the lines each user's requests put in the log.
+	logLimit *socket.NetRatelimit[uint32]
+	uid      uint32 // owner of the fixed files: whoever runs the daemon
+	gid      uint32
 
 	// srv is set once by Serve, before the first request; poll wakeups
 	// and entry invalidations go through it.
@@ -105,6 +111,11 @@ func New(cfg Config) *FS {
 	if f.logf == nil {
 		f.logf = log.Printf
 	}
+	clock := cfg.Clock
+	if clock == nil {
+		clock = ktime.NewReal()
+	}
+	f.logLimit = socket.NewNetRatelimit[uint32](clock)
 	f.root = &rootDir{fs: f}
 	f.control = &controlFile{fs: f}
 	f.netDir = &netDir{fs: f, files: make(map[string]*procNetNode)}
@@ -221,22 +232,36 @@ func (f *FS) invalidateEntry(name string) {
 	}
 }
 
-// errno turns a result into what crosses FUSE: bare errnos pass as they are
-// (the kernel's exact choice); anything else is a bug below, logged and
-// reported as EIO.
-func (f *FS) errno(op string, err error) error {
+// errno turns a result of uid's request into what crosses FUSE: bare
+// errnos pass as they are (the kernel's exact choice); anything else is a
+// bug below, logged and reported as EIO.
+func (f *FS) errno(uid uint32, op string, err error) error {
 	if err == nil {
 		return nil
 	}
 	var e syscall.Errno
 	if errors.As(err, &e) {
 		if e != err {
-			f.logf("%s: %v", op, err)
+			f.userLogf(uid, "%s: %v", op, err)
 		}
 		return e
 	}
-	f.logf("%s: %v", op, err)
+	f.userLogf(uid, "%s: %v", op, err)
 	return syscall.EIO
+}
+
+// userLogf logs a line on behalf of uid's request, under uid's own
+// net_ratelimit: a burst, then silence for the rest of the interval, then
+// the count of what was suppressed. Every line a user can cause goes
+// through here, so no user can flood the log or silence another's lines.
+func (f *FS) userLogf(uid uint32, format string, args ...any) {
+	ok, missed := f.logLimit.Ratelimit(uid)
+	if missed > 0 {
+		f.logf("net_ratelimit: %d callbacks suppressed (uid %d)", missed, uid)
+	}
+	if ok {
+		f.logf(format, args...)
+	}
 }
 
 // permit is the owner check of a socket's directory and files (mode 0700

@@ -167,17 +167,17 @@ func (d *sockDir) run(ctx context.Context, h *fuse.Header, fn func(ctx context.C
 // on a closed descriptor would; one ended by the daemon's shutdown reports
 // ENOTCONN, what every call on the mount gets once the daemon is gone.
 func (d *sockDir) call(ctx context.Context, h *fuse.Header, op string, fn func(ctx context.Context) error) error {
-	return d.callErrno(op, d.run(ctx, h, fn))
+	return d.callErrno(h, op, d.run(ctx, h, fn))
 }
 
-func (d *sockDir) callErrno(op string, err error) error {
+func (d *sockDir) callErrno(h *fuse.Header, op string, err error) error {
 	if err == errReleased {
 		if d.isStopped() {
 			return syscall.ENOTCONN
 		}
 		return socket.EBADF
 	}
-	return d.fs.errno(op, err)
+	return d.fs.errno(h.Uid, op, err)
 }
 
 // readCall is call for the reads that may block (recv on data, accept):
@@ -186,7 +186,7 @@ func (d *sockDir) callErrno(op string, err error) error {
 // empty when it fails.
 func (d *sockDir) readCall(ctx context.Context, h *fuse.Header, op string, fn func(ctx context.Context) error) error {
 	if err := d.run(ctx, h, fn); err != errReleased || !d.isStopped() {
-		return d.callErrno(op, err)
+		return d.callErrno(h, op, err)
 	}
 	return nil
 }

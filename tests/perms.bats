@@ -150,3 +150,33 @@ user_socket() {
 	[ "$status" -ne 0 ]
 	[[ $output == *"Permission denied"* ]]
 }
+
+@test "a 1 MiB garbage write to socket logs one short line; a user's flood is rate-limited without silencing another user" {
+	before=$(wc -l <"$SOCKFSD_LOG")
+	# 40 writes of 1 MiB of garbage as one user, each one write(2)
+	# (dd's fullblock gathers the MiB first), each EINVAL
+	run as $U2 bash -c '
+		fails=0
+		for ((i = 0; i < 40; i++)); do
+			head -c 1048576 /dev/zero | tr "\0" "\377" |
+				dd of="$1/socket" bs=1M count=1 iflag=fullblock status=none 2>&1 |
+				grep -q "Invalid argument" && ((++fails))
+		done
+		echo "$fails"' _ "$M"
+	echo "$output"
+	[ "$output" = 40 ]
+	# another user's bad request is still logged
+	run as $U1 bash -c 'echo "U1MARK SOCK_STREAM" > "$1/socket"' _ "$M"
+	[[ $output == *"Invalid argument"* ]]
+	wait_until 5 grep -q U1MARK "$SOCKFSD_LOG"
+	new=$(tail -n +$((before + 1)) "$SOCKFSD_LOG")
+	echo "$new" | cut -c1-200
+	# every line is short: the request is quoted by a prefix and its size
+	longest=$(echo "$new" | awk '{ if (length($0) > m) m = length($0) } END { print m + 0 }')
+	[ "$longest" -le 300 ]
+	[[ $new == *'"\xff\xff'*'"... ('*' bytes)'* ]]
+	# the flood costs a burst (net_ratelimit's 10 per 5 s), not 40 lines
+	flood=$(echo "$new" | grep -c '\\xff')
+	[ "$flood" -ge 10 ]
+	[ "$flood" -le 21 ]
+}
