@@ -144,7 +144,9 @@ func lookupName[T ~int](names map[string]T, alias, canon, tok string) (int, bool
 }
 
 // controlFile is MOUNTPOINT/socket, the socket(2) system call. Anyone may
-// create sockets, so it is 0666; each socket is its creator's.
+// create sockets, so it is 0666; each socket is its creator's. Every open
+// shares its one inode, whose writes the kernel serializes; that costs
+// nothing here because sock_create never waits (compare lookupPrivate).
 type controlFile struct {
 	fixedAttrs
 	fs *FS
