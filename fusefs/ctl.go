@@ -232,8 +232,10 @@ func (h *ctlHandle) Write(ctx context.Context, req *fuse.WriteRequest, resp *fus
 		return h.dir.fs.inputErrno(&req.Header, "ctl", req.Data, err)
 	}
 	// A new transaction replaces the answer of the last one. The lock is
-	// not held while the command runs: connect may block, and a read or a
-	// close on the same open must not wait behind it.
+	// not held while the command runs: connect may block, and a read of
+	// the same open must not wait behind it. (Another write to the same
+	// open waits in the kernel, which passes one write per inode at a
+	// time; other opens have inodes of their own, see lookupPrivate.)
 	h.setAnswer(nil, false)
 	if c.close {
 		if !h.dir.release(false) {

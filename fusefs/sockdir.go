@@ -114,9 +114,9 @@ func (d *sockDir) isReleased() bool {
 }
 
 // fget takes a reference for one call: errReleased once the socket is
-// released. The returned context carries the caller's credentials and ends when
-// either the request is interrupted or the socket is released; put must be
-// called when the call is done.
+// released. The returned context carries the caller's credentials and ends
+// when either the request is interrupted or the socket is released; put
+// must be called when the call is done.
 func (d *sockDir) fget(ctx context.Context, h *fuse.Header) (context.Context, func(), error) {
 	d.mu.Lock()
 	if d.released {
