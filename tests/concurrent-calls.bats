@@ -90,6 +90,7 @@ errtext() { sed -n 's/.*write error: //p' "$1"; }
 		print("shutdown ok")
 		t.join(10)
 		print("connect", res[0] if res else "still blocked")
+		print("after SO_ERROR", s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))
 	EOF
 	echo "kernel: $output"
 	kernel=$output
@@ -118,6 +119,8 @@ errtext() { sed -n 's/.*write error: //p' "$1"; }
 	wait_until 10 not pending
 	[ "$(<"$BATS_TEST_TMPDIR/connect.rc")" = 1 ]
 	out+=("connect $(errtext "$BATS_TEST_TMPDIR/connect.err")")
+	v=$(bash -c 'exec 4<>"$1"; echo "getsockopt SO_ERROR" >&4; read -r v <&4; echo "$v"' _ "$M/$s/ctl")
+	out+=("after SO_ERROR $v")
 	sockfs=$(printf '%s\n' "${out[@]}")
 	echo "sockfs: $sockfs"
 	[ "$sockfs" = "$kernel" ]
