@@ -222,7 +222,10 @@ func inetBind(ctx context.Context, sock *socket.Socket, addr netip.AddrPort) err
 		return socket.EAFNOSUPPORT
 	}
 	a := addr.Addr()
-	if !a.IsUnspecified() && !isk.in.inetAddrIsLocal(a) && !a.IsMulticast() && a != netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+	// inet_addr_valid_or_nonlocal: any, one of ours, a broadcast (the
+	// subnet's too) or a multicast group.
+	chkAddrRet := isk.in.inetAddrType(a)
+	if !a.IsUnspecified() && chkAddrRet == RTN_UNICAST {
 		return socket.EADDRNOTAVAIL
 	}
 	port := addr.Port()
@@ -236,11 +239,15 @@ func inetBind(ctx context.Context, sock *socket.Socket, addr netip.AddrPort) err
 	}
 	isk.RcvSaddr = a
 	isk.Saddr = a
-	if a.IsMulticast() {
-		isk.Saddr = netip.IPv4Unspecified()
+	if !a.IsUnspecified() {
+		sk.UserLocks |= socket.SOCK_BINDADDR_LOCK
+	}
+	if chkAddrRet == RTN_MULTICAST || chkAddrRet == RTN_BROADCAST {
+		isk.Saddr = netip.IPv4Unspecified() // use the device's
 	}
 	if err := sk.Prot.GetPort(s, port); err != nil {
 		isk.RcvSaddr, isk.Saddr = netip.Addr{}, netip.Addr{}
+		sk.UserLocks &^= socket.SOCK_BINDADDR_LOCK
 		return err
 	}
 	isk.Sport = isk.Num
@@ -267,11 +274,7 @@ func inetStreamConnect(ctx context.Context, sock *socket.Socket, addr netip.Addr
 	case socket.SS_CONNECTING:
 		if sk.State == TCP_CLOSE {
 			// A nonblocking connect that failed: report its error once.
-			sock.State = socket.SS_UNCONNECTED
-			if e := sk.SockError(); e != 0 {
-				return e
-			}
-			return socket.ECONNABORTED
+			return inetConnectSockError(sock, flags)
 		}
 		if (1<<sk.State)&(TCPF_SYN_SENT|TCPF_SYN_RECV) == 0 {
 			// The nonblocking connect has finished: this call reports
@@ -309,14 +312,27 @@ func inetStreamConnect(ctx context.Context, sock *socket.Socket, addr netip.Addr
 		return err
 	}
 	if sk.State == TCP_CLOSE {
-		sock.State = socket.SS_UNCONNECTED
-		if e := sk.SockError(); e != 0 {
-			return e
-		}
-		return socket.ECONNABORTED
+		return inetConnectSockError(sock, flags)
 	}
 	sock.State = socket.SS_CONNECTED
 	return nil
+}
+
+// inetConnectSockError is __inet_stream_connect's sock_error: a connect
+// that ended in CLOSE (RST, timeout, ICMP error) reports its error once and
+// disconnects the sock, which forgets the peer and the source address it
+// chose, so getsockname shows 0.0.0.0 and the port. Mu held.
+func inetConnectSockError(sock *socket.Socket, flags int) error {
+	sk := sock.Sk.SK()
+	err := error(socket.ECONNABORTED)
+	if e := sk.SockError(); e != 0 {
+		err = e
+	}
+	sock.State = socket.SS_UNCONNECTED
+	if sk.Prot.Disconnect(sock.Sk, flags) != nil {
+		sock.State = socket.SS_DISCONNECTING
+	}
+	return err
 }
 
 // inetAccept is inet_accept: take an established sock from the listener's
@@ -390,7 +406,36 @@ func inetSendmsg(ctx context.Context, sock *socket.Socket, msg *socket.Msghdr, b
 	if in := inetSk(s).in; in.traceOn() {
 		in.traceLen(sock, "sock_write_iter -> inet_sendmsg -> "+sendmsgName(s), len(b))
 	}
+	if err := inetSendPrepare(s); err != nil {
+		return 0, err
+	}
 	return s.SK().Prot.Sendmsg(ctx, s, msg, b)
+}
+
+// inetSendPrepare is inet_send_prepare: a datagram socket without a local
+// port gets one before anything else is checked, so even a send that
+// fails (EDESTADDRREQ, EMSGSIZE) leaves it bound, as in Linux.
+func inetSendPrepare(s socket.Sk) error {
+	sk := s.SK()
+	if sk.Prot.NoAutobind {
+		return nil
+	}
+	sk.Mu.Lock()
+	defer sk.Mu.Unlock()
+	return inetAutobind(s)
+}
+
+// inetAutobind is inet_autobind: take an ephemeral port if the socket has
+// none. EAGAIN when none is free. Mu held.
+func inetAutobind(s socket.Sk) error {
+	isk := inetSk(s)
+	if isk.Num == 0 {
+		if err := isk.Prot.GetPort(s, 0); err != nil {
+			return socket.EAGAIN
+		}
+		isk.Sport = isk.Num
+	}
+	return nil
 }
 
 // inetRecvmsg is inet_recvmsg.

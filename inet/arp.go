@@ -60,6 +60,10 @@ func (in *Net) neighOutput(dev *netdev.NetDevice, nexthop netip.Addr, skb *netde
 		netdev.EthHeaderPush(skb, dev.Broadcast, dev.HWAddr, netdev.ETH_P_IP)
 		return in.devQueueXmit(dev, skb)
 	}
+	if nexthop.IsMulticast() {
+		netdev.EthHeaderPush(skb, ipEthMcMap(nexthop), dev.HWAddr, netdev.ETH_P_IP)
+		return in.devQueueXmit(dev, skb)
+	}
 
 	t := &in.arp
 	now := in.clock.Now()
@@ -289,4 +293,11 @@ func (in *Net) devQueueXmit(dev *netdev.NetDevice, skb *netdev.SkBuff) error {
 		in.sn.Trace.Emitf(0, "dev_queue_xmit %s len=%d", dev.Name, skb.Len())
 	}
 	return dev.DevQueueXmit(skb)
+}
+
+// ipEthMcMap is ip_eth_mc_map (arp_mc_map): a group's Ethernet address is
+// 01:00:5e and the group's low 23 bits (RFC 1112 §6.4); no ARP is needed.
+func ipEthMcMap(group netip.Addr) [6]byte {
+	a := group.As4()
+	return [6]byte{0x01, 0x00, 0x5e, a[1] & 0x7f, a[2], a[3]}
 }

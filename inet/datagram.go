@@ -381,32 +381,31 @@ func inetDgramConnect(ctx context.Context, sock *socket.Socket, addr netip.AddrP
 	sk.Mu.Lock()
 	defer sk.Mu.Unlock()
 	isk := inetSk(s)
-	if isk.Num == 0 {
-		if err := sk.Prot.GetPort(s, 0); err != nil {
-			return socket.EAGAIN
-		}
-		isk.Sport = isk.Num
+	if err := inetAutobind(s); err != nil {
+		return err
 	}
 	isk.in.trace(sock, "inet_dgram_connect -> ip4_datagram_connect", addr.String())
 	return sk.Prot.Connect(ctx, s, addr, flags)
 }
 
 // ip4DatagramConnect is ip4_datagram_connect / __ip4_datagram_connect:
-// route to the peer, take the route's source address if the socket is
-// unbound, and remember the peer. Mu held.
+// route to the peer (the route lookup decides: no route is ENETUNREACH, a
+// broadcast route needs SO_BROADCAST, else EACCES), take the route's
+// source address if the socket is unbound, and remember the peer as the
+// route has it (0.0.0.0 is this host). Mu held.
 func ip4DatagramConnect(ctx context.Context, s socket.Sk, addr netip.AddrPort, flags int) error {
 	isk := inetSk(s)
 	in := isk.in
-	daddr := addr.Addr()
 	isk.rt = nil
-	if err := in.ipRouteConnect(isk, daddr); err != nil {
+	rt, fl4, err := in.ipRouteConnect(isk, addr.Addr())
+	if err != nil {
 		return err
 	}
-	if in.inetAddrIsBroadcast(daddr) {
-		isk.rt = nil
-		return socket.EACCES // no SO_BROADCAST
+	if rt.Flags&RTCF_BROADCAST != 0 && !isk.Broadcast {
+		return socket.EACCES
 	}
-	isk.Daddr = daddr
+	isk.skRouteSet(rt, fl4)
+	isk.Daddr = fl4.daddr
 	isk.Dport = addr.Port()
 	isk.State = TCP_ESTABLISHED
 	isk.ID = uint16(rand.Uint32())
@@ -429,30 +428,27 @@ func dgramDest(isk *InetSock, msg *socket.Msghdr) (netip.AddrPort, bool, error) 
 	return netip.AddrPortFrom(isk.Daddr, isk.Dport), true, nil
 }
 
-// dgramRoute finds the route and source address for a datagram: the
-// connected socket's cached route, or a lookup per send. Mu held.
-func dgramRoute(isk *InetSock, daddr netip.Addr, connected bool) (*Rtable, netip.Addr, error) {
-	in := isk.in
-	if connected {
-		if isk.rt == nil {
-			if err := in.ipRouteConnect(isk, daddr); err != nil {
-				return nil, netip.Addr{}, err
-			}
-		}
-		return isk.rt, isk.Saddr, nil
+// dgramRoute finds the route and the flow (source address, and the
+// destination as routed: 0.0.0.0 is this host) for a datagram: the
+// connected socket's cached route, or a lookup, which refuses a broadcast
+// route without SO_BROADCAST (EACCES), as udp_sendmsg, ping_v4_sendmsg and
+// raw_sendmsg do. Mu held.
+func dgramRoute(isk *InetSock, daddr netip.Addr, connected bool) (*Rtable, flowi4, error) {
+	fl4 := flowi4{daddr: daddr, saddr: isk.Saddr}
+	if connected && isk.rt != nil {
+		return isk.rt, fl4, nil
 	}
-	rt, err := in.ipRouteOutput(daddr, isk.Saddr)
+	rt, err := isk.in.ipRouteOutputKey(&fl4)
 	if err != nil {
-		return nil, netip.Addr{}, err
+		return nil, fl4, err
 	}
-	saddr := isk.Saddr
-	if anyAddr(saddr) {
-		saddr = rt.PrefSrc
-		if rt.Type == RTN_LOCAL && in.inetAddrIsLocal(daddr) {
-			saddr = daddr
-		}
+	if rt.Flags&RTCF_BROADCAST != 0 && !isk.Broadcast {
+		return nil, fl4, socket.EACCES
 	}
-	return rt, saddr, nil
+	if connected {
+		isk.skRouteSet(rt, fl4)
+	}
+	return rt, fl4, nil
 }
 
 // dgramDiag reports a datagram sock for the status file. Mu held.
@@ -573,9 +569,10 @@ func skbCloneNetwork(skb *netdev.SkBuff) *netdev.SkBuff {
 // ping_v4_sendmsg, raw_sendmsg), with Mu held: no sending after
 // shutdown(SHUT_WR), the destination (msg_name or the connected peer), a
 // pending error reported once (an ICMP port unreachable on a connected
-// socket, as sock_alloc_send_skb reports it), autobind to an ephemeral port
-// (a raw socket's number is its protocol, never 0), and the route and
-// source address. needPort refuses a zero destination port (UDP).
+// socket, as sock_alloc_send_skb reports it), and the route, source
+// address and routed destination. The local port was taken before, by
+// inet_send_prepare (a raw socket's number is its protocol). needPort
+// refuses a zero destination port (UDP).
 func dgramSendPrepare(s socket.Sk, msg *socket.Msghdr, needPort bool) (dst netip.AddrPort, rt *Rtable, saddr netip.Addr, err error) {
 	isk := inetSk(s)
 	sk := &isk.Sock
@@ -592,12 +589,6 @@ func dgramSendPrepare(s socket.Sk, msg *socket.Msghdr, needPort bool) (dst netip
 	if e := sk.SockError(); e != 0 {
 		return dst, nil, saddr, e
 	}
-	if isk.Num == 0 {
-		if err := sk.Prot.GetPort(s, 0); err != nil {
-			return dst, nil, saddr, socket.EAGAIN
-		}
-		isk.Sport = isk.Num
-	}
-	rt, saddr, err = dgramRoute(isk, dst.Addr(), connected)
-	return dst, rt, saddr, err
+	rt, fl4, err := dgramRoute(isk, dst.Addr(), connected)
+	return netip.AddrPortFrom(fl4.daddr, dst.Port()), rt, fl4.saddr, err
 }

@@ -61,11 +61,16 @@ func (in *Net) DevInetAdd(dev *netdev.NetDevice, pfx netip.Prefix) error {
 	in.devinet.mu.Unlock()
 
 	if dev.Flags&netdev.IFF_LOOPBACK != 0 {
-		in.fib.add(&Rtable{Dst: masked, Dev: dev, PrefSrc: local, Type: RTN_LOCAL, Scope: RT_SCOPE_HOST})
-		return nil
+		in.fib.add(&Rtable{Dst: masked, Dev: dev, PrefSrc: local, Type: RTN_LOCAL, Flags: RTCF_LOCAL, Scope: RT_SCOPE_HOST})
+	} else {
+		in.fib.add(&Rtable{Dst: netip.PrefixFrom(local, 32), Dev: in.loopbackDev(dev), PrefSrc: local, Type: RTN_LOCAL, Flags: RTCF_LOCAL, Scope: RT_SCOPE_HOST})
+		in.fib.add(&Rtable{Dst: masked, Dev: dev, PrefSrc: local, Type: RTN_UNICAST, Scope: RT_SCOPE_LINK})
 	}
-	in.fib.add(&Rtable{Dst: netip.PrefixFrom(local, 32), Dev: in.loopbackDev(dev), PrefSrc: local, Type: RTN_LOCAL, Scope: RT_SCOPE_HOST})
-	in.fib.add(&Rtable{Dst: masked, Dev: dev, PrefSrc: local, Type: RTN_UNICAST, Scope: RT_SCOPE_LINK})
+	// The subnet's broadcast address, in the local table, "when it makes
+	// sense" (not on /31 and /32, RFC 3021).
+	if masked.Bits() < 31 {
+		in.fib.add(&Rtable{Dst: netip.PrefixFrom(ifa.bcast, 32), Dev: dev, PrefSrc: local, Type: RTN_BROADCAST, Flags: RTCF_BROADCAST | RTCF_LOCAL, Scope: RT_SCOPE_LINK})
+	}
 	return nil
 }
 
@@ -104,6 +109,23 @@ func (in *Net) inetAddrIsLocal(a netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// inetAddrType is inet_addr_type: what address a is to this host.
+// 0.0.0.0/8 and 255.255.255.255 count as broadcast, as in Linux; otherwise
+// the local table says (our addresses, the subnet broadcasts), and anything
+// else is unicast.
+func (in *Net) inetAddrType(a netip.Addr) int {
+	switch {
+	case ipv4IsZeronet(a), a == addrLbcast:
+		return RTN_BROADCAST
+	case a.IsMulticast():
+		return RTN_MULTICAST
+	}
+	if rt := in.fib.lookup(a); rt != nil && rt.localTable() {
+		return rt.Type
+	}
+	return RTN_UNICAST
 }
 
 // inetAddrIsBroadcast reports whether a is the limited broadcast or a

@@ -97,10 +97,12 @@ func (lp *tcpSock) listenRcv(iph header.Iphdr, seg *tcpSegment) {
 	child.Daddr = iph.Src()
 	child.Num, child.Sport, child.Dport = lp.Num, lp.Num, seg.sport
 	child.userBound = true // the port is the listener's; the child never frees it for reuse
-	if err := in.ipRouteConnect(&child.InetSock, child.Daddr); err != nil {
+	rt, fl4, err := in.ipRouteConnect(&child.InetSock, child.Daddr)
+	if err != nil {
 		child.Prot.InUse.Add(-1)
 		return
 	}
+	child.skRouteSet(rt, fl4)
 	key := tcpHashKey{laddr: iph.Daddr(), raddr: iph.Saddr(), lport: seg.dport, rport: seg.sport}
 	child.iss = in.tcp.secureSeq(key, in.clock.Now())
 	child.connectInit()

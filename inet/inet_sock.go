@@ -42,6 +42,19 @@ func (isk *InetSock) ttl() uint8 {
 	return sysctlIPDefaultTTL
 }
 
+// ttlFor is the TTL of a datagram on rt: a multicast route's is mc_ttl
+// (IP_MULTICAST_TTL, 1 by default, so a group send stays on the link), as
+// __ip_make_skb chooses.
+func (isk *InetSock) ttlFor(rt *Rtable) uint8 {
+	if rt.Type == RTN_MULTICAST {
+		return ipMcTTLDefault
+	}
+	return isk.ttl()
+}
+
+// ipMcTTLDefault is inet_sock's mc_ttl at creation.
+const ipMcTTLDefault = 1
+
 // localAddr is the address getsockname reports.
 func (isk *InetSock) localAddr() netip.Addr {
 	if isk.RcvSaddr.IsValid() && !isk.RcvSaddr.IsUnspecified() {

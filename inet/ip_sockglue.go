@@ -21,7 +21,13 @@ func ipSetsockopt(s socket.Sk, optname, val int) error {
 		if val < 0 || val > 255 {
 			return socket.EINVAL
 		}
-		isk.Tos = uint8(val) &^ 3 // the ECN bits belong to TCP (RFC 3168)
+		tos := uint8(val)
+		if isk.Type == socket.SOCK_STREAM {
+			// TCP owns the ECN field (RFC 3168): keep its bits, as
+			// __ip_sock_set_tos does; other types set all eight.
+			tos = tos&^3 | isk.Tos&3
+		}
+		isk.Tos = tos
 	default:
 		return socket.ENOPROTOOPT
 	}
@@ -40,4 +46,12 @@ func ipGetsockopt(s socket.Sk, optname int) (int, error) {
 		return int(isk.Tos), nil
 	}
 	return 0, socket.ENOPROTOOPT
+}
+
+// ipGetsockoptOther is ip_getsockopt reached with a level that is not
+// SOL_IP: what the datagram protocols (udp_getsockopt, ping's and raw's)
+// answer for another layer's option, such as TCP_MAXSEG on a UDP socket.
+// do_ip_getsockopt says EOPNOTSUPP where do_ip_setsockopt says ENOPROTOOPT.
+func ipGetsockoptOther(s socket.Sk, level, optname int) (int, error) {
+	return 0, socket.EOPNOTSUPP
 }

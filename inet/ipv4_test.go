@@ -201,8 +201,8 @@ func TestRouteOutput(t *testing.T) {
 	if err != nil || rt.Gateway != ipv4(10, 0, 0, 1) || rt.nexthop(ipv4(192, 0, 2, 1)) != ipv4(10, 0, 0, 1) {
 		t.Fatalf("default route wrong: %+v %v", rt, err)
 	}
-	if _, err := in.ipRouteOutput(ipv4(10, 0, 0, 7), ipv4(10, 0, 0, 50)); err != socket.EADDRNOTAVAIL {
-		t.Fatalf("foreign source: got %v, want EADDRNOTAVAIL", err)
+	if _, err := in.ipRouteOutput(ipv4(10, 0, 0, 7), ipv4(10, 0, 0, 50)); err != socket.ENETUNREACH {
+		t.Fatalf("foreign source: got %v, want ENETUNREACH", err)
 	}
 	if rt, _ := in.ipRouteOutput(ipv4(10, 0, 0, 2), netip.Addr{}); rt == nil || rt.Type != RTN_LOCAL {
 		t.Fatalf("own address not routed locally: %+v", rt)

@@ -38,6 +38,7 @@ func (in *Net) pingInit() {
 		Close:      dgramClose,
 		Connect:    ip4DatagramConnect,
 		Disconnect: udpDisconnect,
+		Getsockopt: ipGetsockoptOther,
 		Sendmsg:    pingV4Sendmsg,
 		Recvmsg:    pingRecvmsg,
 		GetPort:    in.pingGetPort,
@@ -93,7 +94,7 @@ func (in *Net) dgramSendIP(rt *Rtable, skb *netdev.SkBuff, saddr, daddr netip.Ad
 	if protocol == IPPROTO_ICMP && skb.Len() > 0 {
 		typ = skb.Data()[0]
 	}
-	if err := in.ipSendSkb(rt, skb, saddr, daddr, protocol, isk.ttl(), isk.Tos, 0, false); err != nil {
+	if err := in.ipSendSkb(rt, skb, saddr, daddr, protocol, isk.ttlFor(rt), isk.Tos, 0, false); err != nil {
 		if e, ok := err.(socket.Errno); ok {
 			return 0, e
 		}

@@ -37,6 +37,7 @@ func (in *Net) rawInit() {
 		Close:      dgramClose,
 		Connect:    ip4DatagramConnect,
 		Disconnect: udpDisconnect,
+		Getsockopt: ipGetsockoptOther,
 		Sendmsg:    rawSendmsg,
 		Recvmsg:    rawRecvmsg,
 		Bind:       rawBind,

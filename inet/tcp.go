@@ -180,6 +180,7 @@ func seqAfter(a, b uint32) bool  { return int32(b-a) < 0 }
 func newTCPProt() *socket.Proto {
 	return &socket.Proto{
 		Name:       "TCP",
+		NoAutobind: true,
 		Alloc:      func() socket.Sk { return new(tcpSock) },
 		Init:       tcpInitSock,
 		Close:      tcpClose,
@@ -616,6 +617,7 @@ func (tp *tcpSock) tcpDisconnectLocked() {
 	sk.Shutdown = 0
 	sk.Done = false
 	tp.Daddr, tp.Dport = netipZero, 0
+	tp.inetResetSaddr()
 	tp.srtt, tp.rttvar, tp.rto, tp.backoff = 0, 0, tcpTimeoutInit, 0
 	tp.sndCwnd, tp.sndSsthresh, tp.caState = tcpInitCwnd, tcpInfiniteSsthr, tcpCAOpen
 	tp.retransmits, tp.probesOut = 0, 0
@@ -628,6 +630,14 @@ func (tp *tcpSock) tcpDisconnectLocked() {
 			c.abortChild()
 		}
 		sk.Mu.Lock()
+	}
+}
+
+// inetResetSaddr is inet_bhash2_reset_saddr: a disconnected sock forgets
+// the source address connect chose, unless the user bound one. Mu held.
+func (tp *tcpSock) inetResetSaddr() {
+	if tp.UserLocks&socket.SOCK_BINDADDR_LOCK == 0 {
+		tp.Saddr, tp.RcvSaddr = netipZero, netipZero
 	}
 }
 
@@ -773,15 +783,22 @@ func tcpDiag(s socket.Sk, emit func(key, value string)) {
 	i := strconv.Itoa
 	emit("sk_state", tcpStateName(tp.State))
 	emit("local", netipAddrPort(tp.localAddr(), tp.Sport))
-	if tp.Dport != 0 {
+	// A closed sock has no peer and nothing to send, whatever its fields
+	// still hold: remote and tx_queue agree with getpeername (ENOTCONN) and
+	// the purged write queue.
+	if tp.Dport != 0 && tp.State != TCP_CLOSE {
 		emit("remote", netipAddrPort(addrOr0(tp.Daddr), tp.Dport))
 	} else {
 		emit("remote", "0.0.0.0:0")
 	}
-	if tp.State == TCP_LISTEN {
+	switch tp.State {
+	case TCP_LISTEN:
 		emit("rx_queue", i(len(tp.acceptQ)))
 		emit("tx_queue", i(tp.backlog))
-	} else {
+	case TCP_CLOSE:
+		emit("rx_queue", u(tp.rcvNxt-tp.copiedSeq))
+		emit("tx_queue", "0")
+	default:
 		emit("rx_queue", u(tp.rcvNxt-tp.copiedSeq))
 		emit("tx_queue", u(tp.writeSeq-tp.sndUna))
 	}

@@ -315,15 +315,21 @@ func (in *Net) tcpV4Err(skb *netdev.SkBuff, typ, code uint8, info uint32) {
 func tcpV4Connect(ctx context.Context, s socket.Sk, addr netip.AddrPort, flags int) error {
 	tp := tcpSk(s)
 	in := tp.in
-	daddr := addr.Addr()
-	if err := in.ipRouteConnect(&tp.InetSock, daddr); err != nil {
+	rt, fl4, err := in.ipRouteConnect(&tp.InetSock, addr.Addr())
+	if err != nil {
 		return err
 	}
+	if rt.Flags&(RTCF_MULTICAST|RTCF_BROADCAST) != 0 {
+		return socket.ENETUNREACH // TCP is unicast only: no SYN leaves
+	}
+	tp.skRouteSet(rt, fl4)
+	daddr := fl4.daddr // 0.0.0.0 is this host
 	tp.Daddr = daddr
 	tp.Dport = addr.Port()
 	if err := tp.hashConnect(); err != nil {
 		tp.Daddr, tp.Dport = netip.Addr{}, 0
 		tp.rt = nil
+		tp.inetResetSaddr()
 		return err
 	}
 	tp.tcpSetState(TCP_SYN_SENT)

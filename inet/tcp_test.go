@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"net/netip"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -63,10 +64,22 @@ func TestTCPConnRefused(t *testing.T) {
 	if a.in.mib.Tcp.AttemptFails.Load() != 1 {
 		t.Fatalf("AttemptFails %d", a.in.mib.Tcp.AttemptFails.Load())
 	}
-	// As Linux, the refused socket is shut down both ways: reads see EOF.
+	// As Linux, connect's sock_error disconnects the refused socket: it
+	// is unconnected again (reads: ENOTCONN), keeps its port and forgets
+	// the source address and the peer.
 	n, err := socket.SockRecvmsg(context.Background(), s, &socket.Msghdr{}, make([]byte, 10), 0)
-	if n != 0 || err != nil {
-		t.Fatalf("recv on refused socket: %d %v", n, err)
+	if n != 0 || !errors.Is(err, socket.ENOTCONN) {
+		t.Fatalf("recv on refused socket: %d %v, want ENOTCONN", n, err)
+	}
+	if la, _ := s.Ops.Getname(s, false); !la.Addr().IsUnspecified() || la.Port() == 0 {
+		t.Fatalf("getsockname after refusal %v, want 0.0.0.0:PORT", la)
+	}
+	if _, err := s.Ops.Getname(s, true); !errors.Is(err, socket.ENOTCONN) {
+		t.Fatalf("getpeername after refusal: %v, want ENOTCONN", err)
+	}
+	st := statusOf(s)
+	if st["remote"] != "0.0.0.0:0" || st["tx_queue"] != "0" || st["local"] != "0.0.0.0:"+strconv.Itoa(int(inetSk(s.Sk).Sport)) {
+		t.Fatalf("status after refusal disagrees with the files: %v", st)
 	}
 	// A socket that never connected: recv is ENOTCONN, send EPIPE (as
 	// Linux's sk_stream_wait_connect).

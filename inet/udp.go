@@ -42,6 +42,7 @@ func (in *Net) udpInit() {
 		Close:      dgramClose,
 		Connect:    ip4DatagramConnect,
 		Disconnect: udpDisconnect,
+		Getsockopt: ipGetsockoptOther,
 		Sendmsg:    udpSendmsg,
 		Recvmsg:    udpRecvmsg,
 		GetPort:    in.udpGetPort,
@@ -89,7 +90,7 @@ func udpSendmsg(ctx context.Context, s socket.Sk, msg *socket.Msghdr, b []byte) 
 	if in.traceOn() {
 		in.traceSk(s, "udp_send_skb %v:%d -> %v len=%d -> ip_send_skb", saddr, isk.Sport, dst, len(b))
 	}
-	if err := in.ipSendSkb(rt, skb, saddr, dst.Addr(), IPPROTO_UDP, isk.ttl(), isk.Tos, 0, false); err != nil {
+	if err := in.ipSendSkb(rt, skb, saddr, dst.Addr(), IPPROTO_UDP, isk.ttlFor(rt), isk.Tos, 0, false); err != nil {
 		if e, ok := err.(syscall.Errno); ok {
 			return 0, e
 		}

@@ -43,6 +43,10 @@ type Proto struct {
 	Unhash     func(sk Sk)
 	GetPort    func(sk Sk, port uint16) error
 
+	// NoAutobind is no_autobind: a send does not first bind the sock to
+	// an ephemeral port (TCP binds at connect instead).
+	NoAutobind bool
+
 	// Diag reports the protocol's view of the sock for the status file
 	// (inet_diag / tcp_get_info), one key and value per call of emit, with
 	// the sock's Mu held: sk_state, local, remote, rx_queue, tx_queue,
@@ -92,6 +96,7 @@ type Sock struct {
 	SndTimeo      time.Duration // sk_sndtimeo
 	Reuse         bool          // sk_reuse (SO_REUSEADDR)
 	KeepOpen      bool          // SOCK_KEEPOPEN (SO_KEEPALIVE)
+	Broadcast     bool          // SOCK_BROADCAST (SO_BROADCAST): datagrams may go to a broadcast route
 	Linger        bool          // SOCK_LINGER
 	LingerTime    time.Duration // sk_lingertime
 	Priority      int
@@ -123,6 +128,9 @@ func (sk *Sock) SK() *Sock { return sk }
 const (
 	SOCK_SNDBUF_LOCK = 1
 	SOCK_RCVBUF_LOCK = 2
+	// SOCK_BINDADDR_LOCK: the user bound an address, which a disconnect
+	// keeps (inet_reset_saddr is skipped).
+	SOCK_BINDADDR_LOCK = 4
 )
 
 // SkAlloc is sk_alloc: it takes a new protocol sock from prot and binds the

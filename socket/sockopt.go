@@ -15,6 +15,7 @@ const (
 	SO_ERROR     = 4
 	SO_SNDBUF    = 7
 	SO_RCVBUF    = 8
+	SO_BROADCAST = 6
 	SO_KEEPALIVE = 9
 	SO_LINGER    = 13
 	SO_RCVTIMEO  = 20
@@ -43,6 +44,7 @@ type SockoptName struct {
 var Sockopts = []SockoptName{
 	{"SO_REUSEADDR", SOL_SOCKET, SO_REUSEADDR},
 	{"SO_KEEPALIVE", SOL_SOCKET, SO_KEEPALIVE},
+	{"SO_BROADCAST", SOL_SOCKET, SO_BROADCAST},
 	{"SO_LINGER", SOL_SOCKET, SO_LINGER},
 	{"SO_RCVBUF", SOL_SOCKET, SO_RCVBUF},
 	{"SO_SNDBUF", SOL_SOCKET, SO_SNDBUF},
@@ -102,6 +104,8 @@ func SockSetsockopt(sock *Socket, optname, val int) error {
 			sk.Prot.Keepalive(s, val != 0)
 		}
 		sk.KeepOpen = val != 0
+	case SO_BROADCAST:
+		sk.Broadcast = val != 0
 	case SO_LINGER:
 		if val < 0 {
 			sk.Linger = false
@@ -156,6 +160,8 @@ func SockGetsockopt(sock *Socket, optname int) (int, error) {
 		return b(sk.Reuse), nil
 	case SO_KEEPALIVE:
 		return b(sk.KeepOpen), nil
+	case SO_BROADCAST:
+		return b(sk.Broadcast), nil
 	case SO_LINGER:
 		if !sk.Linger {
 			return -1, nil
