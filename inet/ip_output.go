@@ -151,17 +151,20 @@ func (in *Net) ipFragment(rt *Rtable, daddr netip.Addr, skb *netdev.SkBuff) erro
 	return nil
 }
 
-// ipLinkFailure is ip_link_failure: a packet we sent could not be
-// delivered to its next hop (ARP went unanswered). Its sender hears of it
-// as the kernel's would, through the protocol's ICMP error handler with
-// host unreachable. skb holds the whole outgoing frame with its Ethernet
-// header not yet pushed; the caller frees it.
+// ipLinkFailure is ip_link_failure (ipv4_send_dest_unreach): a packet we
+// sent could not be delivered to its next hop (ARP went unanswered). As in
+// Linux, icmp_send answers it with host unreachable, addressed to the
+// packet's source, which is this host: the message goes out and comes back
+// through lo, is counted on both sides (Icmp OutMsgs and InMsgs), and
+// icmp_rcv hands it to the sender's protocol like any ICMP error. skb
+// holds the packet from its IP header, the Ethernet header not yet pushed;
+// the caller frees it.
 func (in *Net) ipLinkFailure(skb *netdev.SkBuff) {
-	iph, ok := header.ParseIphdr(skb.Data())
-	if ok != header.IPOk {
+	if _, ok := header.ParseIphdr(skb.Data()); ok != header.IPOk {
 		return
 	}
-	in.icmpErrDeliver(iph, header.ICMP_DEST_UNREACH, header.ICMP_HOST_UNREACH, 0)
+	skb.NetworkHeader = skb.Offset()
+	in.icmpSend(skb, header.ICMP_DEST_UNREACH, header.ICMP_HOST_UNREACH, 0)
 }
 
 // ipHdr returns the IPv4 header of a received skb: the view runs from the

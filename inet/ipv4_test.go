@@ -65,6 +65,7 @@ func newIPTestStack(t *testing.T, clock ktime.Clock) (*Net, *netdev.NetDevice, *
 	sn := socket.NewNet()
 	nd := netdev.NewNet()
 	in := Init(sn, nd, clock)
+	addTestLoopback(t, in, nd)
 	dev := &netdev.NetDevice{Name: "eth0", MTU: 1500, HWAddr: [6]byte{0x02, 0, 0, 0, 0, 0x02}, HardHeaderLen: netdev.EthHlen}
 	nd.RegisterNetdevice(dev, a)
 	dev.DevOpen()
@@ -179,6 +180,14 @@ func TestARPFailureReportsHostUnreachable(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("error handler never called")
+	}
+	// icmp_send's message went to ourselves through lo: counted sent and
+	// received, as Linux's netstat -s shows it.
+	ic := &in.mib.Icmp
+	if ic.OutMsgs.Load() != 1 || ic.InMsgs.Load() != 1 || ic.InErrors.Load() != 0 ||
+		ic.OutType[header.ICMP_DEST_UNREACH].Load() != 1 || ic.InType[header.ICMP_DEST_UNREACH].Load() != 1 {
+		t.Fatalf("Icmp OutMsgs %d InMsgs %d InErrors %d OutDestUnreachs %d InDestUnreachs %d, want 1 1 0 1 1",
+			ic.OutMsgs.Load(), ic.InMsgs.Load(), ic.InErrors.Load(), ic.OutType[header.ICMP_DEST_UNREACH].Load(), ic.InType[header.ICMP_DEST_UNREACH].Load())
 	}
 }
 

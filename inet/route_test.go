@@ -287,3 +287,18 @@ func TestDgramGetsockoptTCPLevel(t *testing.T) {
 		}
 	}
 }
+
+// addTestLoopback gives a test stack lo with 127.0.0.1/8, as the daemon's
+// has, before its other devices get addresses (their local routes go
+// through lo): what a stack sends itself, such as ip_link_failure's ICMP
+// error, travels through it.
+func addTestLoopback(t testing.TB, in *Net, nd *netdev.Net) {
+	t.Helper()
+	lo := &netdev.NetDevice{Name: "lo", MTU: 65536, Flags: netdev.IFF_LOOPBACK, HardHeaderLen: netdev.EthHlen}
+	nd.RegisterNetdevice(lo, netdev.NewLoopback())
+	lo.DevOpen()
+	if err := in.DevInetAdd(lo, netip.MustParsePrefix("127.0.0.1/8")); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lo.DevClose() })
+}

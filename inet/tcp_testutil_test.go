@@ -80,6 +80,7 @@ func newTCPPairTB(t testing.TB, o tcpPairOpts) (a, b *tcpHost) {
 		if o.rtoMin > 0 {
 			in.SetTCPTimers(o.rtoMin, 0)
 		}
+		addTestLoopback(t, in, nd)
 		dev := &netdev.NetDevice{Name: "eth0", MTU: o.mtu, HWAddr: [6]byte{0x02, 0, 0, 0, 0, last}, HardHeaderLen: netdev.EthHlen}
 		nd.RegisterNetdevice(dev, drv)
 		dev.DevOpen()

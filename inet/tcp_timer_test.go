@@ -223,10 +223,11 @@ func TestTCPConnectHostUnreach(t *testing.T) {
 	if !errors.Is(err, socket.EINPROGRESS) {
 		t.Fatal(err)
 	}
-	for i := 0; i < 10 && stateOf(skOf(s)) == TCP_SYN_SENT; i++ {
-		clk.Advance(time.Second)
+	for i := 0; i < sysctlNeighMcastSolicit; i++ {
+		clk.Advance(sysctlNeighRetransTimeMs * time.Millisecond)
 	}
-	mustState(t, skOf(s), TCP_CLOSE)
+	// The host unreachable comes back through lo, on its own goroutine.
+	tcpWaitFor(t, "CLOSE after the ARP failure", 5*time.Second, func() bool { return stateOf(skOf(s)) == TCP_CLOSE })
 	if err := socket.Connect(ctx, s, netip.MustParseAddrPort("10.0.0.99:80"), socket.O_NONBLOCK); !errors.Is(err, socket.EHOSTUNREACH) {
 		t.Fatalf("connect result %v", err)
 	}
