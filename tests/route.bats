@@ -48,6 +48,7 @@ errno_name() {
 	*"Connection refused"*) echo ECONNREFUSED ;;
 	*"Cannot assign requested address"*) echo EADDRNOTAVAIL ;;
 	*"Operation not supported"*) echo EOPNOTSUPP ;;
+	*"No route to host"*) echo EHOSTUNREACH ;;
 	*) echo "?$1" ;;
 	esac
 }
@@ -240,5 +241,37 @@ print(s.getsockopt(socket.IPPROTO_IP, socket.IP_TOS))")
 	run bash -c "echo x >'$M/$s/data'"
 	[[ $output == *"Destination address required"* ]]
 	[[ $(cat "$M/$s/local") == 0.0.0.0:* && $(cat "$M/$s/local") != 0.0.0.0:0 ]]
+	ctl "$s" close
+}
+
+# icmp_field FILE NAME prints FILE's (net/snmp's layout) Icmp counter NAME.
+icmp_field() {
+	awk -v k="$2" '$1 == "Icmp:" { if (!n) { for (i = 2; i <= NF; i++) col[$i] = i; n = 1 } else print $col[k] }' "$1"
+}
+
+# icmp_counts_agree FILE IN OUT ERR: since the counts IN OUT ERR were read,
+# FILE's Icmp counters rose by as many messages received as sent (each
+# error went out and came back through lo), at least one, and every error
+# that found no socket (InErrors) is among the messages received.
+icmp_counts_agree() {
+	local din dout derr
+	din=$(($(icmp_field "$1" InMsgs) - $2))
+	dout=$(($(icmp_field "$1" OutMsgs) - $3))
+	derr=$(($(icmp_field "$1" InErrors) - $4))
+	echo "$1: InMsgs +$din OutMsgs +$dout InErrors +$derr" >&2
+	((din >= 1 && din == dout && derr < din))
+}
+
+@test "an unanswered ARP: EHOSTUNREACH, and net/snmp counts each ICMP error sent and received (as the kernel)" {
+	port=$(test_port)
+	k=/proc/net/snmp
+	read -r kin kout kerr < <(echo "$(icmp_field $k InMsgs) $(icmp_field $k OutMsgs) $(icmp_field $k InErrors)")
+	[ "$(kernel_try "socket.socket().connect(('198.18.0.78', $port))")" = EHOSTUNREACH ]
+	icmp_counts_agree $k "$kin" "$kout" "$kerr"
+	f=$M/net/snmp
+	read -r in out err < <(echo "$(icmp_field "$f" InMsgs) $(icmp_field "$f" OutMsgs) $(icmp_field "$f" InErrors)")
+	s=$(mk_socket AF_INET SOCK_STREAM 6)
+	[ "$(sockfs_try "$s" "connect 198.18.0.77:$port")" = EHOSTUNREACH ]
+	icmp_counts_agree "$f" "$in" "$out" "$err"
 	ctl "$s" close
 }
