@@ -25,10 +25,17 @@ var _ Driver = (*Pcap)(nil)
 
 // Pcap wraps a Driver and writes every frame it sends and receives to a
 // libpcap file, as a packet socket tapping the device (dev_queue_xmit_nit
-// and the ptype_all taps of net/core/dev.c) would for tcpdump -w. Sent
-// frames are recorded once the inner Xmit has accepted them, received ones
-// before rx gets them. A failing writer never stops the stack: errors are
-// counted, and logged the first time.
+// and the ptype_all taps of net/core/dev.c) would for tcpdump -w. Wrap the
+// device driver itself, inside any Netem, so the file shows what crosses
+// the wire: sent frames after netem has dropped, delayed or corrupted them,
+// received ones as the device delivers them, before netem and protocol
+// processing see them.
+//
+// A sent frame is stamped when it is handed to inner and recorded once
+// inner has taken it (a refused frame did not cross); the lock held across
+// both keeps a received frame's record, a reply perhaps, from being stamped
+// or written before the frame it answers. A failing writer never stops the
+// stack: errors are counted, and logged the first time.
 type Pcap struct {
 	inner Driver
 	now   func() time.Time // wall clock; tests fix it
@@ -58,19 +65,25 @@ func NewPcap(inner Driver, w io.Writer) (*Pcap, error) {
 	return &Pcap{inner: inner, w: w, now: time.Now}, nil
 }
 
-// Xmit sends through inner and records the frame if inner took it.
+// Xmit stamps the frame, sends it through inner and records it if inner
+// took it.
 func (p *Pcap) Xmit(skb *SkBuff) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ts := p.now()
 	if err := p.inner.Xmit(skb); err != nil {
 		return err
 	}
-	p.record(skb.Data())
+	p.recordLocked(ts, skb.Data())
 	return nil
 }
 
 // Receive runs inner's receive loop, recording each frame before rx.
 func (p *Pcap) Receive(rx func(*SkBuff)) error {
 	return p.inner.Receive(func(skb *SkBuff) {
-		p.record(skb.Data())
+		p.mu.Lock()
+		p.recordLocked(p.now(), skb.Data())
+		p.mu.Unlock()
 		rx(skb)
 	})
 }
@@ -91,13 +104,10 @@ func (p *Pcap) Close() error {
 // Errors is the number of failed writes.
 func (p *Pcap) Errors() uint64 { return p.errors.Load() }
 
-// record writes one frame's record header and its bytes, cut at the
-// snaplen.
-func (p *Pcap) record(frame []byte) {
-	ts := p.now()
+// recordLocked writes one frame's record header, stamped ts, and its
+// bytes, cut at the snaplen. mu held.
+func (p *Pcap) recordLocked(ts time.Time, frame []byte) {
 	caplen := min(len(frame), PcapSnaplen)
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	ne := binary.NativeEndian
 	ne.PutUint32(p.rec[0:], uint32(ts.Unix()))
 	ne.PutUint32(p.rec[4:], uint32(ts.Nanosecond()/1000))

@@ -79,9 +79,9 @@ func newStack(cfg *config) (_ *stack, err error) {
 		return nil, err
 	}
 	st.driver = st.tap
-	if cfg.netem != nil {
-		st.driver = netdev.NewNetem(st.driver, *cfg.netem, cfg.netemSeed, clock)
-	}
+	// The capture wraps the TAP itself and netem wraps the capture, as
+	// Linux's packet taps sit past the qdisc: the file shows the frames
+	// that cross the wire, not those netem dropped.
 	if cfg.pcap != "" {
 		if st.pcap, err = os.Create(cfg.pcap); err != nil {
 			return nil, fmt.Errorf("--pcap: %v", err)
@@ -89,6 +89,9 @@ func newStack(cfg *config) (_ *stack, err error) {
 		if st.driver, err = netdev.NewPcap(st.driver, st.pcap); err != nil {
 			return nil, fmt.Errorf("--pcap %s: %v", cfg.pcap, err)
 		}
+	}
+	if cfg.netem != nil {
+		st.driver = netdev.NewNetem(st.driver, *cfg.netem, cfg.netemSeed, clock)
 	}
 	// lo first, as in Linux (ifindex 1): DevInetAdd routes the TAP
 	// address's local route through the loopback device registered then.
