@@ -95,8 +95,16 @@ func (in *Net) ipSendSkb(rt *Rtable, skb *netdev.SkBuff, saddr, daddr netip.Addr
 
 // ipOutput is ip_output / ip_finish_output: fragment what is larger than
 // the device MTU (unless DF), then hand each packet to the neighbour layer.
+// A broadcast is also looped back to this host through lo first, as
+// ip_mc_output does (dev_loopback_xmit), so local sockets bound to its
+// port get it too.
 func (in *Net) ipOutput(rt *Rtable, daddr netip.Addr, skb *netdev.SkBuff) error {
 	in.mib.Ip.OutRequests.Add(1)
+	if rt.Flags&RTCF_BROADCAST != 0 {
+		if lo := in.loopbackDev(nil); lo != nil && lo != rt.Dev {
+			in.neighOutput(lo, daddr, skb) // lo copies the frame
+		}
+	}
 	if skb.Len() > rt.MTU() {
 		iph := header.Iphdr(skb.Data())
 		if iph.FragOff()&header.IP_DF != 0 {

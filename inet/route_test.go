@@ -302,3 +302,28 @@ func addTestLoopback(t testing.TB, in *Net, nd *netdev.Net) {
 	}
 	t.Cleanup(func() { lo.DevClose() })
 }
+
+// TestBroadcastLoopsBack: a broadcast reaches the wire and, through lo,
+// this host's own sockets bound to its port, the sender's included (as
+// ip_mc_output loops it back with IP_MULTICAST_LOOP's default on).
+func TestBroadcastLoopsBack(t *testing.T) {
+	a, b := newDgPair(t, ktime.NewReal())
+	local := b.socket(t, socket.SOCK_DGRAM, 0)
+	if err := socket.Bind(t.Context(), local, ap("0.0.0.0:7005")); err != nil {
+		t.Fatal(err)
+	}
+	remote := a.socket(t, socket.SOCK_DGRAM, 0)
+	if err := socket.Bind(t.Context(), remote, ap("0.0.0.0:7005")); err != nil {
+		t.Fatal(err)
+	}
+	s := b.socket(t, socket.SOCK_DGRAM, 0)
+	if err := socket.Setsockopt(s, socket.SOL_SOCKET, socket.SO_BROADCAST, 1); err != nil {
+		t.Fatal(err)
+	}
+	sendto(t, s, "10.0.0.255:7005", []byte("all"))
+	for _, r := range []*socket.Socket{local, remote} {
+		if got, msg := recvfrom(t, r, 100); string(got) != "all" || msg.Name.Addr() != ipv4(10, 0, 0, 2) {
+			t.Fatalf("read %q from %v", got, msg.Name)
+		}
+	}
+}
