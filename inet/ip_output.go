@@ -11,9 +11,8 @@ import (
 )
 
 var (
-	errENETUNREACH   = socket.ENETUNREACH
-	errEADDRNOTAVAIL = socket.EADDRNOTAVAIL
-	errEMSGSIZE      = socket.EMSGSIZE
+	errENETUNREACH = socket.ENETUNREACH
+	errEMSGSIZE    = socket.EMSGSIZE
 )
 
 // ipIdent is the IP ID generator for packets without a connected socket
