@@ -3,8 +3,9 @@
 // struct sk_buff (SkBuff).
 //
 // A NetDevice sits on a Driver — the TAP device (water), the loopback, or an
-// in-memory pair for tests — optionally wrapped by Netem (impairment) and Pcap
-// (capture). Output goes through DevQueueXmit; input arrives on the device's
+// in-memory pair for tests — optionally wrapped by Pcap (capture) and that by
+// Netem (impairment), so the capture sees the wire past the impairment, as
+// Linux's packet taps sit past the qdisc. Output goes through DevQueueXmit; input arrives on the device's
 // one receive loop (which plays the softirq), is stripped of its Ethernet
 // header (eth_type_trans) and handed by NetifReceiveSkb to the packet-type
 // handler registered for its EtherType (ip_rcv, arp_rcv).

@@ -193,6 +193,7 @@ var _ Driver = (*Netem)(nil)
 // sends (Xmit) and the frames it receives (Receive) alike, so both ends of a
 // connection see a lossy, reordering, slow link even when the peer is the
 // Linux kernel behind a TAP (this machine's kernel has no netem qdisc).
+// A Pcap goes inside it, next to the device, to record what crosses the wire.
 //
 // Each frame passes, in sch_netem's order: loss, duplication (the duplicate
 // goes first, uncorrupted), corruption of one random bit, reordering (the
