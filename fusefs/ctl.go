@@ -161,11 +161,13 @@ func optValue(args []string) (ctlArgs, error) {
 	if err != nil {
 		return ctlArgs{}, err
 	}
-	v, err := strconv.Atoi(args[1])
+	// setsockopt's optval is a C int: a value beyond it is EINVAL, as
+	// the kernel's copy of an optlen-4 int cannot carry it.
+	v, err := strconv.ParseInt(args[1], 10, 32)
 	if err != nil {
-		return ctlArgs{}, bad(syscall.EINVAL, "value %q: not a number", args[1])
+		return ctlArgs{}, bad(syscall.EINVAL, "value %.20q: not a 32-bit integer", args[1])
 	}
-	return ctlArgs{opt: o, n: v}, nil
+	return ctlArgs{opt: o, n: int(v)}, nil
 }
 
 func optName(args []string) (ctlArgs, error) {

@@ -114,6 +114,7 @@ func TestParseCtl(t *testing.T) {
 		{"shutdown rdwr", "shutdown", ctlArgs{n: socket.SHUT_RDWR}},
 		{"shutdown SHUT_WR", "shutdown", ctlArgs{n: socket.SHUT_WR}},
 		{"setsockopt SO_RCVBUF 65536", "setsockopt", ctlArgs{opt: rcvbuf, n: 65536}},
+		{"setsockopt SO_RCVBUF 2147483647", "setsockopt", ctlArgs{opt: rcvbuf, n: 2147483647}},
 		{"setsockopt SO_LINGER -1", "setsockopt", ctlArgs{opt: mustOpt(t, "SO_LINGER"), n: -1}},
 		{"getsockopt TCP_NODELAY\n", "getsockopt", ctlArgs{opt: nodelay}},
 		{"close", "close", ctlArgs{}},
@@ -143,6 +144,9 @@ func TestParseCtl(t *testing.T) {
 		{"shutdown both", syscall.EINVAL},
 		{"setsockopt SO_RCVBUF", syscall.EINVAL},
 		{"setsockopt SO_RCVBUF big", syscall.EINVAL},
+		{"setsockopt SO_RCVBUF 99999999999", syscall.EINVAL}, // beyond a C int
+		{"setsockopt SO_RCVBUF 2147483648", syscall.EINVAL},
+		{"setsockopt SO_RCVBUF -2147483649", syscall.EINVAL},
 		{"setsockopt SO_BOGUS 1", syscall.ENOPROTOOPT},
 		{"getsockopt SO_BOGUS", syscall.ENOPROTOOPT},
 		{"getsockopt", syscall.EINVAL},

@@ -222,8 +222,10 @@ func TestSockoptsRoundTrip(t *testing.T) {
 		{"SO_KEEPALIVE", 1, 1, nil},
 		{"SO_LINGER", 5, 5, nil},
 		{"SO_LINGER", -1, -1, nil},
-		{"SO_RCVBUF", 10000, 20000, nil},       // doubled, as Linux
-		{"SO_SNDBUF", 100, SockMinSndbuf, nil}, // floored
+		{"SO_RCVBUF", 10000, 20000, nil},               // doubled, as Linux
+		{"SO_SNDBUF", 100, SockMinSndbuf, nil},         // floored
+		{"SO_RCVBUF", 1 << 30, 2 * SysctlRmemMax, nil}, // capped silently
+		{"SO_SNDBUF", -1, 2 * SysctlWmemMax, nil},      // a u32 compare: capped too
 		{"SO_RCVTIMEO", 250, 250, nil},
 		{"SO_SNDTIMEO", -5, 0, EINVAL},
 	} {

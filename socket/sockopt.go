@@ -89,7 +89,7 @@ func Getsockopt(sock *Socket, level, optname int) (int, error) {
 }
 
 // SockSetsockopt is sock_setsockopt (net/core/sock.c). Integer values as the
-// ctl file carries them: booleans 0/1, SO_LINGER in seconds (negative turns
+// ctl file carries them (a C int: the ctl parser refuses what does not fit): booleans 0/1, SO_LINGER in seconds (negative turns
 // lingering off), SO_RCVTIMEO/SO_SNDTIMEO in milliseconds.
 func SockSetsockopt(sock *Socket, optname, val int) error {
 	s := sock.Sk
@@ -116,13 +116,14 @@ func SockSetsockopt(sock *Socket, optname, val int) error {
 		}
 	case SO_SNDBUF:
 		// As Linux: the value is doubled for bookkeeping overhead, capped
-		// by wmem_max, floored at SOCK_MIN_SNDBUF.
-		v := min(max(val, 0), SysctlWmemMax)
+		// by wmem_max, floored at SOCK_MIN_SNDBUF. It is compared as a
+		// u32 (min_t(u32, val, wmem_max)), so a negative one caps too.
+		v := int(min(uint32(val), uint32(SysctlWmemMax)))
 		sk.UserLocks |= SOCK_SNDBUF_LOCK
 		sk.SndBuf = max(v*2, SockMinSndbuf)
 		sk.WriteSpace(sk)
 	case SO_RCVBUF:
-		v := min(max(val, 0), SysctlRmemMax)
+		v := int(min(uint32(val), uint32(SysctlRmemMax)))
 		sk.UserLocks |= SOCK_RCVBUF_LOCK
 		sk.RcvBuf = max(v*2, SockMinRcvbuf)
 	case SO_RCVTIMEO:
