@@ -24,12 +24,17 @@ type Net struct {
 	inetsw [socket.SOCK_MAX][]InetProtosw // protected by mu
 	protos [256]*NetProtocol              // protected by mu; inet_protos
 
-	devinet devinet       // interface addresses (devinet.go)
-	fib     fibTable      // routes (route.go)
-	arp     neighTable    // ARP cache (arp.go)
-	mib     mib           // SNMP counters (snmp.go)
-	ipIdent ipIdent       // IP ID generator (ip_output.go)
-	icmpRL  icmpRateLimit // icmp_global (icmp.go)
+	devinet devinet          // interface addresses (devinet.go)
+	fib     fibTable         // routes (route.go)
+	arp     neighTable       // ARP cache (arp.go)
+	mib     mib              // SNMP counters (snmp.go)
+	ipIdent ipIdent          // IP ID generator (ip_output.go)
+	icmpRL  icmpRateLimit    // icmp_global (icmp.go)
+	rtStat  rtCacheStat      // route input statistics (route_input.go)
+	oowMib  tcpAckSkippedMib // TcpExt counters of the out-of-window ACK limits (tcp_oow.go)
+
+	netRL ratelimitState                   // net_ratelimit (ratelimit.go)
+	logFn func(format string, args ...any) // set before traffic (SetLogf)
 
 	tcp   tcpNet   // TCP's hash tables and per-namespace state (tcp_ipv4.go)
 	dgram dgramNet // UDP, ping and raw tables, IP reassembly (datagram.go)
@@ -56,6 +61,7 @@ type NetProtocol struct {
 // and ARP packet handlers, and the /proc/net tables.
 func Init(sn *socket.Net, nd *netdev.Net, clock ktime.Clock) *Net {
 	in := &Net{sn: sn, nd: nd, clock: clock}
+	in.netRL = ratelimitState{interval: netMsgCost, burst: netMsgBurst}
 	in.arp.init(in)
 	in.ipIdent.init()
 

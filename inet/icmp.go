@@ -214,6 +214,9 @@ func (in *Net) icmpSend(skb *netdev.SkBuff, typ, code uint8, info uint32) {
 	if typ == header.ICMP_DEST_UNREACH && code == header.ICMP_FRAG_NEEDED {
 		f.Sequence = uint16(info)
 	}
+	if typ == header.ICMP_PARAMETERPROB {
+		f.ID = uint16(info >> 16) // the pointer is the first byte of the rest of the header
+	}
 	h.Encode(f)
 	copy(b[header.ICMPLen:], iph[:quote])
 	h.SetChecksum()

@@ -6,8 +6,9 @@ import (
 )
 
 // ipRcv is ip_rcv / ip_rcv_core / ip_rcv_finish: validate the header, trim
-// link-layer padding, and deliver what is addressed to us. This host does
-// not forward: a packet for another address is counted and dropped.
+// link-layer padding, drop martians from a link (route_input.go), check the
+// options, and deliver what is addressed to us. This host does not
+// forward: a packet for another address is counted and dropped.
 func (in *Net) ipRcv(skb *netdev.SkBuff) {
 	in.mib.Ip.InReceives.Add(1)
 	iph, perr := header.ParseIphdr(skb.Data())
@@ -30,6 +31,13 @@ func (in *Net) ipRcv(skb *netdev.SkBuff) {
 	skb.NetworkHeader = skb.Offset()
 
 	dst := iph.Dst()
+	if skb.Dev.Flags&netdev.IFF_LOOPBACK == 0 {
+		if m := in.ipRouteInputMartian(iph.Src(), dst); m != martianNone {
+			in.ipHandleMartian(m, skb, iph.Src(), dst)
+			skb.Free()
+			return
+		}
+	}
 	switch {
 	case in.inetAddrIsLocal(dst), in.inetAddrIsBroadcast(dst):
 	case dst.IsMulticast():
@@ -41,8 +49,7 @@ func (in *Net) ipRcv(skb *netdev.SkBuff) {
 		skb.Free()
 		return
 	}
-	if src := iph.Src(); src.IsMulticast() || src == bcastAll {
-		in.mib.Ip.InAddrErrors.Add(1) // martian source
+	if iph.Ihl() > header.IPv4MinLen && in.ipRcvOptions(skb, iph) {
 		skb.Free()
 		return
 	}
@@ -55,7 +62,8 @@ func (in *Net) ipRcv(skb *netdev.SkBuff) {
 var bcastAll = ipv4(255, 255, 255, 255)
 
 // ipLocalDeliver is ip_local_deliver / ip_local_deliver_finish: reassemble
-// fragments, strip the IP header (options are skipped, not acted on), and
+// fragments, strip the IP header (options, already validated, are not
+// acted on), and
 // hand the payload to raw sockets and to the transport's handler; a
 // protocol nobody handles gets ICMP protocol unreachable.
 func (in *Net) ipLocalDeliver(skb *netdev.SkBuff) {

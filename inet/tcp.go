@@ -119,6 +119,7 @@ type tcpSock struct {
 	quickAcks  int
 	ato        time.Duration
 	lastRcv    time.Duration // icsk_ack.lrcvtime
+	lastOowAck oowLimit      // last_oow_ack_time (tcp_oow.go)
 	lastAck    time.Duration // when the peer last acked something
 
 	// Timers (tcp_timer.go): one of each kind per sock.

@@ -57,12 +57,21 @@ func (tp *tcpSock) rcvStateProcess(skb *netdev.SkBuff, seg *tcpSegment) bool {
 	// stale and no longer protects (§5.5).
 	if tp.tstampOk && seg.opts.HasTS && seg.flags&tcpFlagRST == 0 &&
 		seqBefore(seg.opts.TSVal, tp.tsRecent) && now-tp.tsRecentStamp < 24*24*time.Hour {
-		tp.sendAck()
+		if !tp.tcpOowRateLimited(seg, tp.oowMib(&tp.in.oowMib.TCPACKSkippedPAWS)) {
+			tp.sendAck()
+		}
 		return false
 	}
 	// First: the sequence number must fall in the window (tcp_sequence).
+	// Outside it a SYN is challenged (RFC 5961 §4.2), anything else but a
+	// RST gets a duplicate ACK; both rate-limited (tcp_oow.go).
 	if !tp.sequenceOK(seg) {
-		if seg.flags&tcpFlagRST == 0 {
+		switch {
+		case seg.flags&tcpFlagRST != 0:
+		case seg.flags&tcpFlagSYN != 0 && tp.State != TCP_SYN_RECV:
+			tp.in.oowMib.TCPSYNChallenge.Add(1)
+			tp.sendChallengeAck()
+		case !tp.tcpOowRateLimited(seg, tp.oowMib(&tp.in.oowMib.TCPACKSkippedSeq)):
 			tp.sendAck()
 		}
 		return false
@@ -92,11 +101,15 @@ func (tp *tcpSock) rcvStateProcess(skb *netdev.SkBuff, seg *tcpSegment) bool {
 		// (A SYN-ACK in SYN-RECEIVED after a simultaneous open is the
 		// peer's answer to our SYN-ACK: it passes as an ACK, as Linux.)
 		if tp.State == TCP_SYN_RECV && seg.seq == tp.irs {
-			if head := tp.writeQueue.Peek(); head != nil && head.Cb.TCPFlags&tcpFlagSYN != 0 {
+			// tcp_check_req: the SYN-ACK again, at most once per
+			// tcp_invalid_ratelimit.
+			if head := tp.writeQueue.Peek(); head != nil && head.Cb.TCPFlags&tcpFlagSYN != 0 &&
+				!tp.tcpOowRateLimited(seg, &tp.in.oowMib.TCPACKSkippedSynRecv) {
 				tp.retransmitSkb(head)
 			}
 			return false
 		}
+		tp.in.oowMib.TCPSYNChallenge.Add(1)
 		tp.sendChallengeAck()
 		return false
 	}
@@ -303,11 +316,14 @@ func (tp *tcpSock) tcpReset() {
 }
 
 // sendChallengeAck is tcp_send_challenge_ack (RFC 5961 §3.2, §4.2, §5.2),
-// limited per namespace as §7 asks.
+// limited per socket as §7 asks (__tcp_oow_rate_limited, whatever the
+// segment carries); Linux's namespace-wide limit is off by default.
 func (tp *tcpSock) sendChallengeAck() {
-	if tp.in.tcp.challengeAllowed(tp.in.clock.Now()) {
-		tp.sendAck()
+	if tp.lastOowAck.rateLimited(tp.in.clock.Now(), &tp.in.oowMib.TCPACKSkippedChallenge) {
+		return
 	}
+	tp.in.oowMib.TCPChallengeACK.Add(1)
+	tp.sendAck()
 }
 
 // sendResetSeq answers an unacceptable segment of a connection with
@@ -869,13 +885,13 @@ func (tp *tcpSock) timewaitRcv(seg *tcpSegment) bool {
 	case seg.flags&tcpFlagSYN != 0:
 		// An old SYN: ACK the old connection (TCP_TW_ACK); a new peer
 		// answers with a RST that ends TIME-WAIT.
-		tp.sendAck()
+		tp.timewaitAck(seg)
 	case seg.flags&tcpFlagFIN != 0:
 		// The peer did not get our last ACK: repeat it and restart 2 MSL.
-		tp.sendAck()
+		tp.timewaitAck(seg)
 		tp.resetSkTimer(tp.in.tcp.timeWaitLen)
 	case seg.flags&tcpFlagACK != 0 && seg.dataLen > 0:
-		tp.sendAck()
+		tp.timewaitAck(seg)
 	}
 	return false
 }

@@ -43,15 +43,8 @@ type tcpNet struct {
 	// The option sysctls: tcp_sack, tcp_timestamps, tcp_window_scaling.
 	sysctlSack, sysctlTimestamps, sysctlWindowScaling bool
 
-	challengeMu    sync.Mutex
-	challengeStamp time.Duration // protected by challengeMu
-	challengeCount int           // protected by challengeMu
-
 	prot *socket.Proto
 }
-
-// tcpChallengeAckLimit is RFC 5961 §7's rate: challenge ACKs per second.
-const tcpChallengeAckLimit = 1000
 
 // tcpInit is tcp_init + tcp_v4_init + tcp4_proc_init: the tables, tcp_prot
 // in inetsw, the receive and error handlers in inet_protos, net/tcp.
@@ -112,21 +105,6 @@ func (t *tcpNet) secureSeq(k tcpHashKey, now time.Duration) uint32 {
 	binary.BigEndian.PutUint16(b[42:], k.rport)
 	h := sha256.Sum256(b[:])
 	return binary.BigEndian.Uint32(h[:]) + uint32(now/(4*time.Microsecond))
-}
-
-// challengeAllowed is the namespace-wide challenge ACK limit (RFC 5961 §7).
-func (t *tcpNet) challengeAllowed(now time.Duration) bool {
-	t.challengeMu.Lock()
-	defer t.challengeMu.Unlock()
-	if now-t.challengeStamp >= time.Second {
-		t.challengeStamp = now
-		t.challengeCount = 0
-	}
-	if t.challengeCount >= tcpChallengeAckLimit {
-		return false
-	}
-	t.challengeCount++
-	return true
 }
 
 // tcpV4Rcv is tcp_v4_rcv: validate, checksum (RFC 9293 §3.1 with the

@@ -12,10 +12,14 @@ import (
 // RFC 5961: blind in-window RSTs and SYNs draw a challenge ACK instead of
 // killing the connection; only a RST at exactly RCV.NXT resets.
 func TestTCPRFC5961(t *testing.T) {
-	_, a, b := manualPair(t)
+	clk, a, b := manualPair(t)
 	cs, ss, _ := tcpConnPair(t, a, b, 80)
 	stp := skOf(ss)
 	waitState(t, stp, time.Second, TCP_ESTABLISHED)
+	// Challenge ACKs are limited per socket (tcp_oow.go): each case
+	// starts past the limit's interval.
+	b.arpSettle(a)
+	next := func() { clk.Advance(sysctlTCPInvalidRatelimit) }
 	cport := withSk(skOf(cs), func(tp *tcpSock) uint16 { return tp.Sport })
 	rcvNxt := withSk(stp, func(tp *tcpSock) uint32 { return tp.rcvNxt })
 	sndNxt := withSk(stp, func(tp *tcpSock) uint32 { return tp.sndNxt })
@@ -39,6 +43,7 @@ func TestTCPRFC5961(t *testing.T) {
 	expectChallenge("in-window RST", n)
 
 	// A SYN on an established connection (RFC 5961 §4).
+	next()
 	n = b.gate.count()
 	b.inject(a, cport, 80, rcvNxt+5, 0, tcpFlagSYN, 1000, nil)
 	expectChallenge("SYN", n)
@@ -52,6 +57,7 @@ func TestTCPRFC5961(t *testing.T) {
 	}
 
 	// An ACK for data never sent (RFC 5961 §5) is challenged and dropped.
+	next()
 	n = b.gate.count()
 	b.inject(a, cport, 80, rcvNxt, sndNxt+1<<20, tcpFlagACK, 1000, nil)
 	expectChallenge("ACK of unsent data", n)

@@ -70,6 +70,7 @@ func newStack(cfg *config) (_ *stack, err error) {
 	st.sn = socket.NewNet()
 	st.nd = netdev.NewNet()
 	st.in = inet.Init(st.sn, st.nd, clock)
+	st.in.SetLogf(logf)
 	if err := st.in.SetTCPCongestionControl(cfg.congestion); err != nil {
 		return nil, fmt.Errorf("--tcp-congestion %s: %v", cfg.congestion, err)
 	}
