@@ -50,8 +50,8 @@ func (lp *tcpSock) synBacklog() int { return max(int(lp.maxBacklog.Load()), 1) }
 func (lp *tcpSock) acceptqFull() bool { return lp.acceptQlen.Load() > lp.maxBacklog.Load() }
 
 // listenRcv is tcp_v4_conn_request and the LISTEN arm of RFC 9293
-// §3.10.7.2 (listener's Mu held): RST ignored, ACK answered with RST, SYN
-// makes a child in SYN_RECV that sends the SYN-ACK.
+// §3.10.7.2 (listener's Mu held): RST ignored, ACK answered with RST,
+// SYN+FIN discarded, SYN makes a child in SYN_RECV that sends the SYN-ACK.
 func (lp *tcpSock) listenRcv(iph header.Iphdr, seg *tcpSegment) {
 	in := lp.in
 	switch {
@@ -61,6 +61,10 @@ func (lp *tcpSock) listenRcv(iph header.Iphdr, seg *tcpSegment) {
 		in.tcpV4SendReset(iph, seg)
 		return
 	case seg.flags&tcpFlagSYN == 0:
+		return
+	case seg.flags&tcpFlagFIN != 0:
+		// SYN+FIN is no opening a peer sends: discarded, as Linux's
+		// tcp_rcv_state_process does (SKB_DROP_REASON_TCP_FLAGS).
 		return
 	}
 	// SYN queue and accept queue full: drop the SYN; the peer retries
