@@ -251,7 +251,7 @@ func (in *Net) arpRcv(skb *netdev.SkBuff) {
 		// martian source, and no entry for our own address exists to
 		// update); we also say so, rate-limited.
 		if in.netRatelimit() {
-			in.logf("arp: %x on %s claims our address %v", sha, dev.Name, sip)
+			in.logf("arp: %s on %s claims our address %v", llHeader(sha[:]), dev.Name, sip)
 		}
 		return
 	}

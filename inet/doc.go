@@ -7,15 +7,19 @@
 //
 // Files follow the kernel's split: af_inet.go (inet_create, the ops tables,
 // bind/connect/accept/shutdown/getname), inet_sock.go, ip_input.go,
-// ip_output.go, route.go (fib and routing), arp.go (neighbour), icmp.go,
+// ip_output.go, ip_options.go, route.go (fib and routing), route_input.go
+// (ip_route_input_slow's martian checks), arp.go (neighbour), icmp.go,
 // devinet.go (interface addresses), snmp.go (MIB counters), proc.go (the
 // /proc/net tables), and tcp*.go for TCP: tcp.go (tcp_prot, sendmsg,
-// recvmsg, close), tcp_input.go, tcp_output.go, tcp_timer.go, tcp_ipv4.go
-// (tcp_v4_rcv, connect), tcp_cong.go (Reno, CUBIC), tcp_proc.go (net/tcp),
+// recvmsg, close), tcp_input.go, tcp_oow.go (tcp_oow_rate_limited),
+// tcp_output.go, tcp_timer.go, tcp_ipv4.go (tcp_v4_rcv, connect),
+// tcp_cong.go (Reno, CUBIC), tcp_proc.go (net/tcp),
 // inet_connection_sock.go (listen, the SYN and accept queues, accept) and
 // inet_hashtables.go (bind, established and listening hashes, ephemeral
 // ports). The datagram protocols: udp.go, ping.go, raw.go and datagram.go
 // (inet_dgram_ops, ip4_datagram_connect); ip_fragment.go reassembles.
+// ratelimit.go is lib/ratelimit.c's net_ratelimit for the log lines that
+// packets from the network can cause.
 //
 // Locking: each sock's Mu (socket.Sock) is lock_sock and bh_lock_sock in
 // one; the device receive loop (softirq) and FUSE requests (process

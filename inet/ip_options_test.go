@@ -94,3 +94,29 @@ func TestIPOptionsBadDrawsParameterProblem(t *testing.T) {
 		t.Fatalf("a good option got type %d", icmp.Type())
 	}
 }
+
+// FuzzIPOptionsCompile: any option bytes, in a header of any legal length,
+// are judged without a panic; a failure points inside the options.
+func FuzzIPOptionsCompile(f *testing.F) {
+	for _, o := range [][]byte{
+		{1, 1, 1, 0}, {7, 0, 0, 0}, {68, 8, 5, 1, 0, 0, 0, 0}, {131, 7, 4, 10, 0, 0, 9, 0},
+		{134, 8, 0, 0, 0, 1, 0, 0}, {148, 4, 0, 0}, {68, 4, 5, 0xf0},
+	} {
+		f.Add(o)
+	}
+	f.Fuzz(func(t *testing.T, opts []byte) {
+		opts = opts[:min(len(opts), 40)]
+		for len(opts)%4 != 0 {
+			opts = append(opts, 0)
+		}
+		ip := make([]byte, header.IPv4MinLen+len(opts))
+		header.Iphdr(ip).Encode(header.IPFields{TotLen: len(ip), TTL: 1, Protocol: IPPROTO_UDP, Options: opts})
+		ok, srr, ptr := ipOptionsCompile(header.Iphdr(ip))
+		switch {
+		case ok && ptr != 0:
+			t.Fatalf("ok with a pointer %d", ptr)
+		case !ok && (srr || ptr < header.IPv4MinLen || ptr >= len(ip)):
+			t.Fatalf("failure at %d (srr %v) outside the options of %d bytes", ptr, srr, len(opts))
+		}
+	})
+}
