@@ -61,6 +61,40 @@ sockfs_listener() {
 	ctl "$l" close
 }
 
+# kernel_martian_src: the kernel's in_martian_src, summed over CPUs
+# (/proc/net/stat/rt_cache; the counter is the machine's, not the
+# namespace's, so it can only be asked to rise).
+kernel_martian_src() {
+	local n=0 f
+	while read -r -a f; do
+		[[ ${f[0]} == entries ]] && continue
+		n=$((n + 16#${f[7]}))
+	done </proc/net/stat/rt_cache
+	echo "$n"
+}
+martians_above() { (($(kernel_martian_src) > $1)); }
+
+@test "the kernel, the reference, drops the same LAND SYN as a martian source" {
+	port=$(test_port)
+	kref_up
+	timeout 20 python3 -c '
+import socket, sys, time
+l = socket.socket()
+l.bind((sys.argv[1], int(sys.argv[2])))
+l.listen(8)
+print("up", flush=True)
+time.sleep(30)
+' "$KREF_ADDR" "$port" >"$BATS_TEST_TMPDIR/k" 3>&- &
+	KPID=$!
+	wait_until 5 file_has "$BATS_TEST_TMPDIR/k" up
+	before=$(kernel_martian_src)
+	run kframes tcp --src "$KREF_ADDR:$port" --dst "$KREF_ADDR:$port" --seg S:1000
+	[ "$status" -eq 0 ]
+	wait_until 5 martians_above "$before"
+	# No half-open connection from ourselves to ourselves.
+	[ -z "$(ss -Htn state syn-recv "sport = :$port")" ]
+}
+
 @test "SYN+FIN to a listener gets no answer; the SYN after it does" {
 	port=$(test_port)
 	l=$(sockfs_listener "$port")
