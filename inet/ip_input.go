@@ -31,15 +31,17 @@ func (in *Net) ipRcv(skb *netdev.SkBuff) {
 	skb.NetworkHeader = skb.Offset()
 
 	dst := iph.Dst()
+	// RTN_LOCAL or RTN_BROADCAST: addressed to this host.
+	forUs := in.inetAddrIsLocal(dst) || in.inetAddrIsBroadcast(dst)
 	if skb.Dev.Flags&netdev.IFF_LOOPBACK == 0 {
-		if m := in.ipRouteInputMartian(iph.Src(), dst); m != martianNone {
+		if m := in.ipRouteInputMartian(iph.Src(), dst, forUs); m != martianNone {
 			in.ipHandleMartian(m, skb, iph.Src(), dst)
 			skb.Free()
 			return
 		}
 	}
 	switch {
-	case in.inetAddrIsLocal(dst), in.inetAddrIsBroadcast(dst):
+	case forUs:
 	case dst.IsMulticast():
 		// No multicast groups are joined: nothing listens.
 		skb.Free()

@@ -46,10 +46,11 @@ func (m martian) String() string {
 
 // ipRouteInputMartian is the martian half of ip_route_input_slow for a
 // packet from saddr to daddr received on a link (packets that loop back
-// carry their route and are never checked, as in Linux). It does not
-// decide delivery: a unicast destination that is not ours is ipRcv's
-// business (IpInAddrErrors).
-func (in *Net) ipRouteInputMartian(saddr, daddr netip.Addr) martian {
+// carry their route and are never checked, as in Linux). forUs is the
+// destination's route type being RTN_LOCAL or RTN_BROADCAST, which ipRcv
+// has looked up. It does not decide delivery: a unicast destination that
+// is not ours is ipRcv's business (IpInAddrErrors).
+func (in *Net) ipRouteInputMartian(saddr, daddr netip.Addr, forUs bool) martian {
 	// The weirdest martians, before any lookup.
 	if saddr.IsMulticast() || saddr == bcastAll {
 		return martianSource
@@ -76,7 +77,7 @@ func (in *Net) ipRouteInputMartian(saddr, daddr netip.Addr) martian {
 		return martianSource
 	}
 	// RTN_LOCAL and RTN_BROADCAST destinations validate the source.
-	if (in.inetAddrIsLocal(daddr) || in.inetAddrIsBroadcast(daddr)) && in.fibValidateSource(saddr) {
+	if forUs && in.fibValidateSource(saddr) {
 		return martianSource
 	}
 	return martianNone

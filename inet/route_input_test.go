@@ -46,7 +46,8 @@ func TestIPRouteInputMartian(t *testing.T) {
 		{"127.0.0.1", "127.0.0.1", martianDestination}, // destination checked first
 		{"10.0.0.2", "10.0.0.99", martianNone},         // not ours: ip_rcv's InAddrErrors
 	} {
-		got := n.in.ipRouteInputMartian(netip.MustParseAddr(c.src), netip.MustParseAddr(c.dst))
+		src, dst := netip.MustParseAddr(c.src), netip.MustParseAddr(c.dst)
+		got := n.in.ipRouteInputMartian(src, dst, n.in.inetAddrIsLocal(dst) || n.in.inetAddrIsBroadcast(dst))
 		if got != c.want {
 			t.Errorf("%s -> %s: %v, want %v", c.src, c.dst, got, c.want)
 		}
