@@ -168,3 +168,35 @@ arp_has() { grep -qiF -- "$1" "$M/net/arp"; }
 	arp_has "$HOST_ADDR "
 	grep -q "claims our address $STACK_ADDR" "$SOCKFSD_LOG"
 }
+
+# tcp_outsegs: the stack's Tcp OutSegs (net/snmp).
+tcp_outsegs() {
+	awk '$1 == "Tcp:" && $2 ~ /^[0-9]/ { print $12 }' "$M/net/snmp"
+}
+
+@test "out-of-window ACKs at a connection draw one duplicate ACK per 500 ms, not one each" {
+	port=$(test_port)
+	kernel_listen "$port" "$BATS_TEST_TMPDIR/got"
+	s=$(tcp_client "$port")
+	sport=$(status_field "$s" local)
+	sport=${sport##*:}
+	kport=$(ss -Htn "dst $STACK_ADDR:$sport" | awk '{ split($4, a, ":"); print a[2] }')
+	[ -n "$kport" ]
+	# One probe: its duplicate ACK says RCV.NXT (its ack field).
+	run frames tcp --src "$HOST_ADDR:$kport" --dst "$STACK_ADDR:$sport" --seg A:123456789:0 --replies 1
+	echo "$output"
+	[[ $output =~ ack=([0-9]+)$ ]]
+	far=$(((BASH_REMATCH[1] + (1 << 30)) % (1 << 32)))
+	before=$(tcp_outsegs)
+	# Twenty bare ACKs a quarter of the sequence space away: outside any
+	# window. The ping's reply comes after all of them are handled.
+	run frames tcp --src "$HOST_ADDR:$kport" --dst "$STACK_ADDR:$sport" --seg "A:$far:0" --count 20
+	[ "$status" -eq 0 ]
+	timeout 10 ping -n -c 1 -W 2 "$STACK_ADDR" >/dev/null
+	after=$(tcp_outsegs)
+	echo "OutSegs $before -> $after"
+	# At most one: the probe's may still be within the last 500 ms.
+	((after - before <= 1))
+	[ "$(status_field "$s" sk_state)" = ESTABLISHED ]
+	ctl "$s" close
+}
