@@ -64,10 +64,9 @@ func (in *Net) ipRcv(skb *netdev.SkBuff) {
 var bcastAll = ipv4(255, 255, 255, 255)
 
 // ipLocalDeliver is ip_local_deliver / ip_local_deliver_finish: reassemble
-// fragments, strip the IP header (options, already validated, are not
-// acted on), and
-// hand the payload to raw sockets and to the transport's handler; a
-// protocol nobody handles gets ICMP protocol unreachable.
+// fragments, strip the IP header (its options, validated by ipRcv, are not
+// acted on), and hand the payload to raw sockets and to the transport's
+// handler; a protocol nobody handles gets ICMP protocol unreachable.
 func (in *Net) ipLocalDeliver(skb *netdev.SkBuff) {
 	if ipHdr(skb).IsFragment() {
 		skb = in.ipDefrag(skb)
