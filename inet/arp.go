@@ -245,7 +245,7 @@ func (in *Net) arpRcv(skb *netdev.SkBuff) {
 	if sha[0]&1 != 0 || sip.IsUnspecified() && arp.Op() != header.ARPOP_REQUEST {
 		return // a multicast sender address is bogus
 	}
-	if !sip.IsUnspecified() && in.fibValidateSource(sip) {
+	if !sip.IsUnspecified() && in.inetLookupIfaddr(sip) {
 		// Someone claims one of our addresses. Linux never lets it into
 		// the table (arp_process's ip_route_input_noref fails on the
 		// martian source, and no entry for our own address exists to

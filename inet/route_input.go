@@ -58,7 +58,7 @@ func (in *Net) ipRouteInputMartian(saddr, daddr netip.Addr, forUs bool) martian 
 	if daddr == bcastAll || saddr.IsUnspecified() && daddr.IsUnspecified() {
 		// brd_input: 0.0.0.0 may send to the limited broadcast (DHCP);
 		// any other source must pass fib_validate_source.
-		if !saddr.IsUnspecified() && in.fibValidateSource(saddr) {
+		if !saddr.IsUnspecified() && in.inetLookupIfaddr(saddr) {
 			return martianSource
 		}
 		return martianNone
@@ -76,21 +76,22 @@ func (in *Net) ipRouteInputMartian(saddr, daddr netip.Addr, forUs bool) martian 
 	if isLoopback4(saddr) {
 		return martianSource
 	}
-	// RTN_LOCAL and RTN_BROADCAST destinations validate the source.
-	if forUs && in.fibValidateSource(saddr) {
+	// RTN_LOCAL and RTN_BROADCAST destinations validate the source
+	// (fib_validate_source).
+	if forUs && in.inetLookupIfaddr(saddr) {
 		return martianSource
 	}
 	return martianNone
 }
 
-// fibValidateSource is fib_validate_source's verdict with rp_filter and
-// accept_local off: a source that is one of our own interface addresses
-// (inet_lookup_ifaddr_rcu) is a martian. It reports true for a martian.
-func (in *Net) fibValidateSource(saddr netip.Addr) bool {
+// inetLookupIfaddr is inet_lookup_ifaddr_rcu as fib_validate_source uses
+// it with rp_filter and accept_local off: whether a is one of our
+// interface addresses, which makes it a martian source.
+func (in *Net) inetLookupIfaddr(a netip.Addr) bool {
 	in.devinet.mu.RLock()
 	defer in.devinet.mu.RUnlock()
 	for _, ifa := range in.devinet.addrs {
-		if ifa.local == saddr {
+		if ifa.local == a {
 			return true
 		}
 	}
