@@ -33,7 +33,7 @@ type Net struct {
 	rtStat  rtCacheStat      // route input statistics (route_input.go)
 	oowMib  tcpAckSkippedMib // TcpExt counters of the out-of-window ACK limits (tcp_oow.go)
 
-	netRL ratelimitState                   // net_ratelimit (ratelimit.go)
+	netRL socket.RatelimitState            // net_ratelimit (ratelimit.go)
 	logFn func(format string, args ...any) // set before traffic (SetLogf)
 
 	tcp   tcpNet   // TCP's hash tables and per-namespace state (tcp_ipv4.go)
@@ -61,7 +61,7 @@ type NetProtocol struct {
 // and ARP packet handlers, and the /proc/net tables.
 func Init(sn *socket.Net, nd *netdev.Net, clock ktime.Clock) *Net {
 	in := &Net{sn: sn, nd: nd, clock: clock}
-	in.netRL = ratelimitState{interval: netMsgCost, burst: netMsgBurst}
+	in.netRL = socket.RatelimitState{Interval: socket.NetMsgCost, Burst: socket.NetMsgBurst}
 	in.arp.init(in)
 	in.ipIdent.init()
 

@@ -203,10 +203,10 @@ func TestMartianLogRateLimited(t *testing.T) {
 	if v := in.rtStat.InMartianSrc.Load(); v != 100 {
 		t.Fatalf("InMartianSrc = %d", v)
 	}
-	if got := logs.count("martian source"); got != netMsgBurst {
+	if got := logs.count("martian source"); got != socket.NetMsgBurst {
 		t.Fatalf("%d lines logged for 100 martians", got)
 	}
-	clk.Advance(netMsgCost)
+	clk.Advance(socket.NetMsgCost)
 	rcvIP(in, dev, p)
 	if got := logs.count("net_ratelimit: 90 callbacks suppressed"); got != 1 {
 		t.Fatalf("no suppression count: %q", logs.lines[len(logs.lines)-2:])
