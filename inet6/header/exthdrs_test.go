@@ -45,6 +45,13 @@ func TestIpv6OptHdrHopByHop(t *testing.T) {
 	if !bytes.Equal(h.Options(), []byte{5, 2, 0, 0, 1, 0}) {
 		t.Fatalf("Options % x", h.Options())
 	}
+	// Behind it, the MLDv2 report, to the link-scope group of MLDv2
+	// routers with hop limit 1 (RFC 3810 §5).
+	m := mustICMP6(t, frameMLDReport)
+	if m.Type() != header.ICMPV6_MLD2_REPORT || m.IsError() || ip.HopLimit() != 1 ||
+		header.Ipv6AddrSrcScope(ip.Daddr()) != header.IPV6_ADDR_SCOPE_LINKLOCAL {
+		t.Fatalf("MLD report type %d", m.Type())
+	}
 }
 
 // TestIpv6OptHdrDestOpts reads the two destination options headers A sent
