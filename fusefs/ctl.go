@@ -38,6 +38,7 @@ type ctlCommand struct {
 var ctlCommands = []ctlCommand{
 	{name: "bind", parse: oneAddr, run: ctlBind},
 	{name: "connect", parse: oneAddr, run: ctlConnect},
+	{name: "disconnect", parse: noArgs, run: ctlDisconnect},
 	{name: "listen", parse: backlogArg, run: ctlListen},
 	{name: "shutdown", parse: howArg, run: ctlShutdown},
 	{name: "setsockopt", parse: optValue, run: ctlSetsockopt},
@@ -188,6 +189,15 @@ func ctlConnect(ctx context.Context, sock *socket.Socket, req *fuse.WriteRequest
 		flags |= socket.O_NONBLOCK
 	}
 	return nil, socket.Connect(ctx, sock, a.addr, flags)
+}
+
+// ctlDisconnect is connect(2) with AF_UNSPEC.
+func ctlDisconnect(ctx context.Context, sock *socket.Socket, req *fuse.WriteRequest, a ctlArgs) ([]byte, error) {
+	flags := 0
+	if nonblocking(req.FileFlags) {
+		flags |= socket.O_NONBLOCK
+	}
+	return nil, socket.Disconnect(ctx, sock, flags)
 }
 
 func ctlListen(ctx context.Context, sock *socket.Socket, req *fuse.WriteRequest, a ctlArgs) ([]byte, error) {

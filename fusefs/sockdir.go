@@ -25,6 +25,7 @@ const (
 	fileLocal
 	fileRemote
 	fileStatus
+	fileMsg
 	nFileKinds
 )
 
@@ -46,18 +47,23 @@ const (
 )
 
 // sockFileOps is socket_file_ops spread over the directory: each file's
-// name, how it is numbered and what opening it gives.
+// name, how it is numbered, what opening it gives, and, for a file only
+// some sockets support, the check its open makes first.
 var sockFileOps = [nFileKinds]struct {
 	name  string
 	inode inodeKind
 	open  func(f *sockFile, req *fuse.OpenRequest) fs.Handle
+	check func(sock *socket.Socket) error
 }{
-	fileData:   {"data", privateInode, openData},
-	fileCtl:    {"ctl", privateInode, openCtl},
-	fileAccept: {"accept", sharedInode, openAccept},
-	fileLocal:  {"local", sharedInode, openLocal},
-	fileRemote: {"remote", sharedInode, openRemote},
-	fileStatus: {"status", sharedInode, openStatus},
+	fileData:   {"data", privateInode, openData, nil},
+	fileCtl:    {"ctl", privateInode, openCtl, nil},
+	fileAccept: {"accept", sharedInode, openAccept, nil},
+	fileLocal:  {"local", sharedInode, openLocal, nil},
+	fileRemote: {"remote", sharedInode, openRemote, nil},
+	fileStatus: {"status", sharedInode, openStatus, nil},
+	// msg's sends never wait, but each open is a file of its own as a
+	// socket's every open file is, like data's.
+	fileMsg: {"msg", privateInode, openMsg, msgSupported},
 }
 
 // sockDir is a live socket's directory, INO/. It stands for the socket's
@@ -340,6 +346,11 @@ func (f *sockFile) Open(ctx context.Context, req *fuse.OpenRequest, resp *fuse.O
 	}
 	if f.dir.isReleased() {
 		return nil, syscall.ENOENT
+	}
+	if check := sockFileOps[f.kind].check; check != nil {
+		if err := check(f.dir.sock); err != nil {
+			return nil, err
+		}
 	}
 	// Every read and write goes to the socket as it is made: no page
 	// cache, and no offsets.

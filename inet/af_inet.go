@@ -2,6 +2,7 @@ package inet
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"sync"
 
@@ -256,6 +257,12 @@ func inetBind(ctx context.Context, sock *socket.Socket, addr netip.AddrPort) err
 		sk.UserLocks &^= socket.SOCK_BINDADDR_LOCK
 		return err
 	}
+	if !a.IsUnspecified() {
+		isk.userlocks |= sockBindAddrLock
+	}
+	if port != 0 {
+		isk.userlocks |= sockBindPortLock
+	}
 	isk.Sport = isk.Num
 	isk.Daddr = netip.Addr{}
 	isk.Dport = 0
@@ -265,12 +272,19 @@ func inetBind(ctx context.Context, sock *socket.Socket, addr netip.AddrPort) err
 
 // inetStreamConnect is inet_stream_connect / __inet_stream_connect: start
 // the protocol's connect and wait for it to finish, unless the file is
-// nonblocking (EINPROGRESS).
+// nonblocking (EINPROGRESS). An AF_UNSPEC address (the zero AddrPort) is
+// the protocol's disconnect, in any state: TCP aborts to CLOSE.
 func inetStreamConnect(ctx context.Context, sock *socket.Socket, addr netip.AddrPort, flags int) error {
 	s := sock.Sk
 	sk := s.SK()
 	sk.Mu.Lock()
 	defer sk.Mu.Unlock()
+	if !addr.IsValid() {
+		inetSk(s).in.trace(sock, "inet_stream_connect -> tcp_disconnect", "")
+		err := sk.Prot.Disconnect(s, flags)
+		sock.State = stateAfterDisconnect(err)
+		return err
+	}
 	if !addr.Addr().Is4() {
 		return socket.EAFNOSUPPORT
 	}
@@ -410,7 +424,11 @@ func inetSendmsg(ctx context.Context, sock *socket.Socket, msg *socket.Msghdr, b
 	// Guarded here, not only inside traceLen: building the path string
 	// allocates, and a stack nobody traces must not pay for it.
 	if in := inetSk(s).in; in.traceOn() {
-		in.traceLen(sock, "sock_write_iter -> inet_sendmsg -> "+sendmsgName(s), len(b))
+		if msg.Sendto {
+			in.trace(sock, "__sys_sendto -> inet_sendmsg -> "+sendmsgName(s), fmt.Sprintf("to=%v len=%d", msg.Name, len(b)))
+		} else {
+			in.traceLen(sock, "sock_write_iter -> inet_sendmsg -> "+sendmsgName(s), len(b))
+		}
 	}
 	if err := inetSendPrepare(s); err != nil {
 		return 0, err
@@ -449,7 +467,11 @@ func inetRecvmsg(ctx context.Context, sock *socket.Socket, msg *socket.Msghdr, b
 	s := sock.Sk
 	n, err := s.SK().Prot.Recvmsg(ctx, s, msg, b, flags)
 	if in := inetSk(s).in; err == nil && in.traceOn() {
-		in.traceLen(sock, "sock_read_iter -> inet_recvmsg -> "+recvmsgName(s), n)
+		if msg.Recvfrom {
+			in.trace(sock, "__sys_recvfrom -> inet_recvmsg -> "+recvmsgName(s), fmt.Sprintf("from=%v len=%d", msg.Name, n))
+		} else {
+			in.traceLen(sock, "sock_read_iter -> inet_recvmsg -> "+recvmsgName(s), n)
+		}
 	}
 	return n, err
 }

@@ -371,16 +371,23 @@ func datagramPoll(sock *socket.Socket) uint32 {
 // inetDgramConnect is inet_dgram_connect: bind a local port first if the
 // socket has none (inet_autobind), then the proto's connect
 // (ip4_datagram_connect). The socket's state stays SS_UNCONNECTED, as in
-// Linux; sk_state becomes ESTABLISHED.
+// Linux; sk_state becomes ESTABLISHED. An AF_UNSPEC address (the zero
+// AddrPort) is the proto's disconnect instead.
 func inetDgramConnect(ctx context.Context, sock *socket.Socket, addr netip.AddrPort, flags int) error {
 	s := sock.Sk
 	sk := s.SK()
+	isk := inetSk(s)
+	if !addr.IsValid() {
+		sk.Mu.Lock()
+		defer sk.Mu.Unlock()
+		isk.in.trace(sock, "inet_dgram_connect -> udp_disconnect", "")
+		return sk.Prot.Disconnect(s, flags)
+	}
 	if !addr.Addr().Is4() {
 		return socket.EAFNOSUPPORT
 	}
 	sk.Mu.Lock()
 	defer sk.Mu.Unlock()
-	isk := inetSk(s)
 	if err := inetAutobind(s); err != nil {
 		return err
 	}
@@ -510,16 +517,34 @@ func dgramClose(s socket.Sk) {
 	sk.Prot.InUse.Add(-1)
 }
 
-// udpDisconnect is udp_disconnect: forget the peer. The source address
-// stays, as if bound (inet_bind does not record SOCK_BINDADDR_LOCK here).
+// udpDisconnect is __udp_disconnect (UDP's, ping's and raw's disconnect):
+// forget the peer. What the user bound stays; what connect chose goes, as
+// Linux 6.18 measures: a source address connect picked is reset
+// (inet_reset_saddr), and a port autobind picked is given back (the proto's
+// unhash), so `local` reads 0.0.0.0:0 again and the next send autobinds
+// anew. A raw sock is unhashed too and hears nothing more, as in Linux.
 // Mu held.
 func udpDisconnect(s socket.Sk, flags int) error {
 	isk := inetSk(s)
 	isk.State = TCP_CLOSE
 	isk.Daddr, isk.Dport = netip.Addr{}, 0
+	if isk.userlocks&sockBindAddrLock == 0 {
+		isk.Saddr, isk.RcvSaddr = netip.Addr{}, netip.Addr{}
+		rehash(s)
+	}
+	if isk.userlocks&sockBindPortLock == 0 {
+		isk.Prot.Unhash(s)
+		isk.Sport = 0
+	}
 	isk.rt = nil
-	rehash(s)
 	return nil
+}
+
+// udpLibUnhash is udp_lib_unhash (and ping_unhash): out of the table, and
+// the port is free again (inet_num = 0).
+func udpLibUnhash(s socket.Sk) {
+	unhash(s)
+	inetSk(s).Num = 0
 }
 
 // dgramIcmpErr is the shared body of __udp4_lib_err, ping_err and raw_err:

@@ -23,7 +23,17 @@ type InetSock struct {
 	Tos      uint8
 	ID       uint16 // inet_id: IP ID counter of a connected socket
 	rt       *Rtable
+
+	// userlocks is sk_userlocks' bind bits: what the user bound
+	// explicitly, which a datagram disconnect keeps (__udp_disconnect).
+	userlocks uint8
 }
+
+// The sk_userlocks bits bind sets.
+const (
+	sockBindAddrLock = 4 // SOCK_BINDADDR_LOCK: bound to an address
+	sockBindPortLock = 8 // SOCK_BINDPORT_LOCK: bound to a port
+)
 
 // inetSocker is satisfied by every protocol sock through its embedded
 // InetSock: inet_sk()'s cast.

@@ -42,7 +42,7 @@ func (in *Net) pingInit() {
 		Sendmsg:    pingV4Sendmsg,
 		Recvmsg:    pingRecvmsg,
 		GetPort:    in.pingGetPort,
-		Unhash:     unhash,
+		Unhash:     udpLibUnhash,
 		Diag:       dgramDiag,
 	}
 	in.inetRegisterProtosw(InetProtosw{Type: socket.SOCK_DGRAM, Protocol: IPPROTO_ICMP, Prot: prot, Ops: &inetDgramOps})

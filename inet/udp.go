@@ -46,7 +46,7 @@ func (in *Net) udpInit() {
 		Sendmsg:    udpSendmsg,
 		Recvmsg:    udpRecvmsg,
 		GetPort:    in.udpGetPort,
-		Unhash:     unhash,
+		Unhash:     udpLibUnhash,
 		Diag:       udpDiag,
 	}
 	in.inetRegisterProtosw(InetProtosw{Type: socket.SOCK_DGRAM, Protocol: IPPROTO_UDP, Prot: prot, Ops: &inetDgramOps})
@@ -177,11 +177,16 @@ func (in *Net) udpMcastDeliver(skb *netdev.SkBuff, saddr netip.Addr, sport uint1
 }
 
 // udpQueueRcvSkb is udp_queue_rcv_skb: onto the socket's receive queue,
-// unless its receive buffer is full.
+// unless its receive buffer is full. Its trace line carries the receiving
+// socket's ino, so a reader can tell which of several sockets got it.
 func (in *Net) udpQueueRcvSkb(s socket.Sk, skb *netdev.SkBuff) {
 	us := s.(*udpSock)
 	sk := &us.Sock
 	sk.Mu.Lock()
+	if in.traceOn() {
+		uh := header.Udphdr(skb.Data())
+		in.traceSk(s, "udp_queue_rcv_skb from=%v:%d len=%d", ipHdr(skb).Src(), uh.Source(), len(uh)-header.UDPLen)
+	}
 	if !dgramQueueRcvSkb(sk, skb) {
 		us.drops++
 		sk.Mu.Unlock()

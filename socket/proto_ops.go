@@ -8,10 +8,14 @@ import (
 
 // Msghdr is struct msghdr reduced to what crosses this layer: the peer
 // address (msg_name; for AF_INET a netip.AddrPort, zero when absent) and the
-// flags (MSG_DONTWAIT in on send; MSG_TRUNC out on receive).
+// flags (MSG_DONTWAIT in on send; MSG_TRUNC out on receive). Sendto and
+// Recvfrom mark a call that came through __sys_sendto / __sys_recvfrom (the
+// msg file), for the trace line's path.
 type Msghdr struct {
-	Name  netip.AddrPort
-	Flags int
+	Name     netip.AddrPort
+	Flags    int
+	Sendto   bool
+	Recvfrom bool
 }
 
 // ProtoOps is struct proto_ops: the family- and type-level operations that
@@ -25,8 +29,10 @@ type Msghdr struct {
 type ProtoOps struct {
 	Family int
 
-	Release    func(sock *Socket) error
-	Bind       func(ctx context.Context, sock *Socket, addr netip.AddrPort) error
+	Release func(sock *Socket) error
+	Bind    func(ctx context.Context, sock *Socket, addr netip.AddrPort) error
+	// Connect with the zero AddrPort is connect(2) with AF_UNSPEC: the
+	// protocol's disconnect.
 	Connect    func(ctx context.Context, sock *Socket, addr netip.AddrPort, flags int) error
 	Accept     func(ctx context.Context, sock, newsock *Socket, flags int) error
 	Getname    func(sock *Socket, peer bool) (netip.AddrPort, error)

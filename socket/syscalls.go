@@ -20,6 +20,26 @@ func Connect(ctx context.Context, sock *Socket, addr netip.AddrPort, flags int) 
 	return sock.Ops.Connect(ctx, sock, addr, flags)
 }
 
+// Disconnect is __sys_connect with an AF_UNSPEC address: a datagram socket
+// forgets its peer, a TCP socket aborts to CLOSE.
+func Disconnect(ctx context.Context, sock *Socket, flags int) error {
+	return sock.Ops.Connect(ctx, sock, netip.AddrPort{}, flags)
+}
+
+// Sendto is __sys_sendto: one datagram to to (the connected peer when to is
+// the zero AddrPort), through sock_sendmsg.
+func Sendto(ctx context.Context, sock *Socket, b []byte, flags int, to netip.AddrPort) (int, error) {
+	msg := Msghdr{Name: to, Flags: flags, Sendto: true}
+	return SockSendmsg(ctx, sock, &msg, b)
+}
+
+// Recvfrom is __sys_recvfrom: one datagram into b, and who sent it.
+func Recvfrom(ctx context.Context, sock *Socket, b []byte, flags int) (int, netip.AddrPort, error) {
+	msg := Msghdr{Recvfrom: true}
+	n, err := SockRecvmsg(ctx, sock, &msg, b, flags)
+	return n, msg.Name, err
+}
+
 // Listen is __sys_listen. A negative or oversized backlog is clamped to
 // somaxconn (4096), as the kernel does.
 func Listen(sock *Socket, backlog int) error {
