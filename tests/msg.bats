@@ -210,7 +210,7 @@ s.sendto(b"", (sys.argv[3], int(sys.argv[4])))
 	ctl "$s" close
 }
 
-@test "msg: a read blocked on msg does not hold up another process's write to msg" {
+@test "msg: a write goes out while another process's read of msg is blocked; each lookup is its own inode" {
 	kport=$(test_port)
 	s=$(mk_socket AF_INET SOCK_DGRAM 0)
 	ctl "$s" "bind 0.0.0.0:$(test_port 1)"
