@@ -217,7 +217,7 @@ stat -c '%%a %%F' $M/$s/data $M/$s/ctl
 stat -c '%%a' $M/socket
 ls $M/$s | tr '\n' ' '; echo
 ls $M | tr '\n' ' '`, s[0]))
-	want := fmt.Sprintf("%d 700 0 0 directory\n600 regular empty file\n600 regular empty file\n666\naccept ctl data local remote status \n", s[0])
+	want := fmt.Sprintf("%d 700 0 0 directory\n600 regular empty file\n600 regular empty file\n666\naccept ctl data local msg remote status \n", s[0])
 	if !strings.HasPrefix(out, want) {
 		t.Fatalf("got\n%s\nwant prefix\n%s", out, want)
 	}

@@ -25,7 +25,7 @@ teardown() { common_teardown; }
 	[[ $s =~ ^[0-9]+$ ]]
 	[ -d "$M/$s" ]
 	[ "$(stat -c %i "$M/$s")" = "$s" ]
-	for f in data ctl local remote status; do
+	for f in data ctl msg local remote status; do
 		[ -e "$M/$s/$f" ] || { echo "missing $M/$s/$f" >&2; false; }
 	done
 	[ "$(status_field "$s" state)" = SS_UNCONNECTED ]

@@ -39,7 +39,7 @@ user_socket() {
 @test "a socket belongs to its creator: 0700 directory, 0600 files, creator's uid and gid" {
 	s=$(user_socket $U1 AF_INET SOCK_STREAM 6)
 	[ "$(stat -c '%u %g %a' "$M/$s")" = "$U1 $U1 700" ]
-	for f in data ctl accept local remote status; do
+	for f in data ctl accept msg local remote status; do
 		[ "$(stat -c '%u %g %a' "$M/$s/$f")" = "$U1 $U1 600" ] || { stat "$M/$s/$f" >&2; false; }
 	done
 	# its owner uses it
@@ -57,7 +57,7 @@ user_socket() {
 	run as $U2 ls "$M/$s"
 	[ "$status" -ne 0 ]
 	[[ $output == *"Permission denied"* ]]
-	for f in data ctl status local remote accept; do
+	for f in data ctl status local remote accept msg; do
 		run as $U2 cat "$M/$s/$f"
 		[ "$status" -ne 0 ]
 		[[ $output == *"Permission denied"* ]] || { echo "$f: $output" >&2; false; }
