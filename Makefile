@@ -20,9 +20,9 @@ BENCHTIME  ?= 200ms
 
 # Debian packages the run, the tests and the benchmarks call: fusermount3,
 # bats, ip/ss, netstat/arp/route (net-tools), nc, curl, socat, tcpdump, ping,
-# python3 (kernel-side peers in a few tests) and util-linux (unshare, nsenter,
-# setpriv).
-PKGS       := fuse3 bats iproute2 net-tools netcat-openbsd curl socat tcpdump iputils-ping python3 util-linux
+# dig (dnsutils), python3 (kernel-side peers in a few tests) and util-linux
+# (unshare, nsenter, setpriv).
+PKGS       := fuse3 bats iproute2 net-tools netcat-openbsd curl socat tcpdump iputils-ping dnsutils python3 util-linux
 BENCH_PKGS := $(PKGS) iperf3
 
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)

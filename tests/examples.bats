@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # Every script in examples/ runs green against the Linux kernel's own
-# tools (nc, curl) on the far side of the TAP.
+# tools (nc, curl, dig, ping replies) on the far side of the TAP.
 
 load helpers
 
@@ -145,21 +145,63 @@ connected_count_is() { [[ $(connected_on "$1") == "$2" ]]; }
 	wait_until 10 connected_count_is "$port" 0
 }
 
-@test "udp-echo.sh sends every datagram back to its peer" {
+# bound_on PORT: one of our sockets has local port PORT.
+bound_on() {
+	local d loc
+	for d in "$M"/[0-9]*; do
+		read -r loc 2>/dev/null <"$d/local" || continue
+		[[ ${loc##*:} == "$1" ]] && return 0
+	done
+	return 1
+}
+
+@test "udp-echo.sh answers several kernel nc -u clients at once, each its own datagrams" {
 	port=$(test_port)
-	cport=$(test_port 1)
 	d=$BATS_TEST_TMPDIR
-	bg env SOCKFS="$M" "$EX/udp-echo.sh" "$port" "$HOST_ADDR:$cport"
-	wait_until 10 connected_count_is "$port" 1
-	mkfifo "$d/in"
-	bg bash -c 'exec nc -u -s "$1" -p "$2" "$3" "$4" <"$5" >"$6"' _ "$HOST_ADDR" "$cport" "$STACK_ADDR" "$port" "$d/in" "$d/out"
-	exec {in}>"$d/in"
-	echo "first datagram" >&"$in"
-	wait_until 10 file_has "$d/out" "first datagram"
-	echo "second datagram" >&"$in"
-	wait_until 10 file_has "$d/out" "second datagram"
-	exec {in}>&-
-	[ "$(cat "$d/out")" = "$(printf 'first datagram\nsecond datagram')" ]
+	bg env SOCKFS="$M" "$EX/udp-echo.sh" "$port"
+	wait_until 10 bound_on "$port"
+	pids=()
+	for i in 1 2 3; do
+		printf 'client %d, first\nclient %d, second\n' "$i" "$i" >"$d/in$i"
+		# -w2: nc -u ends two seconds after the last reply
+		timeout 20 nc -u -w2 "$STACK_ADDR" "$port" <"$d/in$i" >"$d/out$i" 3>&- &
+		pids+=($!)
+	done
+	for i in 1 2 3; do
+		wait "${pids[i - 1]}" || true
+		same_file "$d/in$i" "$d/out$i"
+	done
+}
+
+@test "dns-responder.sh answers dig: an A record, NXDOMAIN, and names case-insensitively" {
+	port=$(test_port)
+	printf 'www.test 198.18.0.80\nmail.test 198.18.0.25\n' >"$BATS_TEST_TMPDIR/hosts"
+	bg env SOCKFS="$M" "$EX/dns-responder.sh" "$port" "$BATS_TEST_TMPDIR/hosts"
+	wait_until 10 bound_on "$port"
+	q() { timeout 10 dig @"$STACK_ADDR" -p "$port" +tries=1 +time=3 "$@"; }
+	[ "$(q +short www.test)" = 198.18.0.80 ]
+	[ "$(q +short MAIL.Test)" = 198.18.0.25 ]
+	run q nope.test
+	[[ $output == *"status: NXDOMAIN"* ]]
+	# the name exists, not as an MX: an empty answer, no error
+	run q www.test MX
+	[[ $output == *"status: NOERROR"* && $output == *"ANSWER: 0"* ]]
+}
+
+@test "ping.sh pings the kernel through a ping socket and prints RTTs like ping(8)" {
+	run env SOCKFS="$M" PING_INTERVAL=0.1 timeout 30 "$EX/ping.sh" "$HOST_ADDR" 3
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "PING $HOST_ADDR 56(84) bytes of data." ]
+	for seq in 1 2 3; do
+		[[ ${lines[seq]} =~ ^64\ bytes\ from\ $HOST_ADDR:\ icmp_seq=$seq\ time=[0-9]+\.[0-9]{3}\ ms$ ]]
+	done
+	[[ $output == *"3 packets transmitted, 3 received, 0% packet loss"* ]]
+	[[ $output =~ rtt\ min/avg/max\ =\ [0-9.]+/[0-9.]+/[0-9.]+\ ms ]]
+	# an address nobody has: every request lost, and ping.sh fails as ping does
+	run env SOCKFS="$M" PING_INTERVAL=0.1 timeout 30 "$EX/ping.sh" 198.18.0.77 1
+	[ "$status" -eq 1 ]
+	[[ $output == *"1 packets transmitted, 0 received, 100% packet loss"* ]]
 }
 
 @test "portscan.sh finds exactly the kernel's open ports" {
