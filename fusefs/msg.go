@@ -20,11 +20,14 @@ type msgHandle struct {
 	dir *sockDir
 	key uint64 // this open's poller on the socket's wait queue
 
-	// mu is held across a read, blocked recvfrom included, so that reads
-	// on one open take whole records in turn; a signal still ends the
-	// blocked one at once (EINTR).
+	// reading is held (a one-slot semaphore) by the read in progress,
+	// blocked recvfrom included, so that reads on one open take whole
+	// records in turn; a second reader waiting for it still ends at once
+	// on a signal (EINTR).
+	reading chan struct{}
+	buf     []byte // owned by the holder of reading: the record being read, allocated at the first read
+
 	mu      sync.Mutex
-	buf     []byte // protected by mu: the record being read, allocated at the first read
 	pending []byte // protected by mu: what of the record in buf is not yet read
 }
 
@@ -44,7 +47,11 @@ const msgMaxData = 0xffff
 const msgHeadRoom = 32
 
 func openMsg(f *sockFile, req *fuse.OpenRequest) fs.Handle {
-	return &msgHandle{dir: f.dir, key: f.dir.fs.pollKeys.Add(1)}
+	return newMsgHandle(f.dir, f.dir.fs.pollKeys.Add(1))
+}
+
+func newMsgHandle(d *sockDir, key uint64) *msgHandle {
+	return &msgHandle{dir: d, key: key, reading: make(chan struct{}, 1)}
 }
 
 // msgSupported is the open check of msg: datagram and raw sockets have
@@ -60,38 +67,58 @@ func msgSupported(sock *socket.Socket) error {
 // Read returns the rest of the record a short read left, or receives the
 // next datagram as one record, "ADDR:PORT LEN\n" then LEN bytes.
 func (h *msgHandle) Read(ctx context.Context, req *fuse.ReadRequest, resp *fuse.ReadResponse) error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if len(h.pending) == 0 {
-		if h.buf == nil {
-			h.buf = make([]byte, msgHeadRoom+msgMaxData)
-		}
-		flags := 0
-		if nonblocking(req.FileFlags) {
-			flags |= socket.MSG_DONTWAIT
-		}
-		var n int
-		var from netip.AddrPort
-		err := h.dir.call(ctx, &req.Header, "read", func(ctx context.Context) error {
-			var err error
-			n, from, err = socket.Recvfrom(ctx, h.dir.sock, h.buf[msgHeadRoom:], flags)
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		if !from.IsValid() { // shut down for reading: end of file
-			resp.Data = resp.Data[:0]
-			return nil
-		}
-		var line [msgHeadRoom]byte
-		head := appendMsgHeader(line[:0], from, n)
-		start := msgHeadRoom - len(head)
-		copy(h.buf[start:], head)
-		h.pending = h.buf[start : msgHeadRoom+n]
+	select {
+	case h.reading <- struct{}{}:
+	case <-ctx.Done():
+		return socket.EINTR
 	}
+	defer func() { <-h.reading }()
+	h.mu.Lock()
+	rest := len(h.pending) > 0
+	h.mu.Unlock()
+	if !rest {
+		rec, err := h.recvRecord(ctx, req)
+		if err != nil || rec == nil {
+			resp.Data = resp.Data[:0]
+			return err
+		}
+		h.mu.Lock()
+		h.pending = rec
+		h.mu.Unlock()
+	}
+	h.mu.Lock()
 	h.pending = readFrom(h.pending, req, resp)
+	h.mu.Unlock()
 	return nil
+}
+
+// recvRecord receives one datagram into buf and frames it as a record in
+// place: the header line is copied just before the payload, so nothing is
+// copied twice. A nil record is end of file (the socket was shut down for
+// reading). The caller holds reading.
+func (h *msgHandle) recvRecord(ctx context.Context, req *fuse.ReadRequest) ([]byte, error) {
+	if h.buf == nil {
+		h.buf = make([]byte, msgHeadRoom+msgMaxData)
+	}
+	flags := 0
+	if nonblocking(req.FileFlags) {
+		flags |= socket.MSG_DONTWAIT
+	}
+	var n int
+	var from netip.AddrPort
+	err := h.dir.call(ctx, &req.Header, "read", func(ctx context.Context) error {
+		var err error
+		n, from, err = socket.Recvfrom(ctx, h.dir.sock, h.buf[msgHeadRoom:], flags)
+		return err
+	})
+	if err != nil || !from.IsValid() {
+		return nil, err
+	}
+	var line [msgHeadRoom]byte
+	head := appendMsgHeader(line[:0], from, n)
+	start := msgHeadRoom - len(head)
+	copy(h.buf[start:], head)
+	return h.buf[start : msgHeadRoom+n], nil
 }
 
 // appendMsgHeader appends a record's header line, "ADDR:PORT LEN\n".

@@ -77,7 +77,7 @@ func msgPair(t *testing.T) (h *msgHandle, a *socket.Socket, b *socket.Socket) {
 	if err := socket.Bind(t.Context(), b, netip.MustParseAddrPort("198.18.0.2:6000")); err != nil {
 		t.Fatal(err)
 	}
-	return &msgHandle{dir: d, key: 1}, a, b
+	return newMsgHandle(d, 1), a, b
 }
 
 func msgCtx(t *testing.T) context.Context {
@@ -280,4 +280,53 @@ func TestMsgHeaderLongest(t *testing.T) {
 	if got := fmt.Sprint(string(h)); got != "255.255.255.255:65535 65535\n" {
 		t.Fatalf("%q", got)
 	}
+}
+
+// A read blocked for a datagram holds the open's read turn, but neither a
+// poll nor a second reader that gets a signal waits for it; the rest of a
+// record read short polls readable.
+func TestMsgBlockedReadBlocksNobodyElse(t *testing.T) {
+	h, a, b := msgPair(t)
+	if err := socket.Bind(t.Context(), a, netip.MustParseAddrPort("0.0.0.0:5000")); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan []byte, 1)
+	go func() {
+		resp := &fuse.ReadResponse{Data: make([]byte, 0, 4)}
+		if err := h.Read(msgCtx(t), &fuse.ReadRequest{Size: 4}, resp); err != nil {
+			t.Errorf("blocked read: %v", err)
+		}
+		got <- resp.Data
+	}()
+	for len(h.reading) == 0 { // the goroutine holds the read turn
+		time.Sleep(time.Millisecond)
+	}
+	presp := &fuse.PollResponse{}
+	if err := h.Poll(t.Context(), &fuse.PollRequest{}, presp); err != nil || presp.REvents&fuse.PollIn != 0 {
+		t.Fatalf("poll with nothing queued: %v, %v", presp.REvents, err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel() // a signal to the second reader
+	if _, err := msgReadCtx(ctx, h, 10); err != syscall.EINTR {
+		t.Fatalf("second reader, interrupted: %v, want EINTR", err)
+	}
+	if _, err := socket.Sendto(t.Context(), b, []byte("wake"), 0, netip.MustParseAddrPort("198.18.0.1:5000")); err != nil {
+		t.Fatal(err)
+	}
+	if rec := <-got; string(rec) != "198." {
+		t.Fatalf("first read got %q", rec)
+	}
+	presp = &fuse.PollResponse{}
+	if err := h.Poll(t.Context(), &fuse.PollRequest{}, presp); err != nil || presp.REvents&fuse.PollIn == 0 {
+		t.Fatalf("poll with a record's rest pending: %v, %v", presp.REvents, err)
+	}
+	if rest := msgReadOK(t, h, 100); string(rest) != "18.0.2:6000 4\nwake" {
+		t.Fatalf("rest %q", rest)
+	}
+}
+
+func msgReadCtx(ctx context.Context, h *msgHandle, size int) ([]byte, error) {
+	resp := &fuse.ReadResponse{Data: make([]byte, 0, size)}
+	err := h.Read(ctx, &fuse.ReadRequest{Size: size}, resp)
+	return resp.Data, err
 }
