@@ -10,10 +10,11 @@
 //   - each live socket is a directory named by its inode number; its files
 //     are the socket's file operations, socket_file_ops: data's read and
 //     write are sock_read_iter and sock_write_iter, its poll is sock_poll;
-//     ctl carries the other system calls (bind, connect, listen, shutdown,
-//     setsockopt, getsockopt, close) one per write, also transaction-style;
-//     accept is accept(2); local, remote and status are getsockname,
-//     getpeername and the socket's diagnostics.
+//     ctl carries the other system calls (bind, connect, disconnect,
+//     listen, shutdown, setsockopt, getsockopt, close) one per write, also
+//     transaction-style; accept is accept(2); msg is __sys_recvfrom and
+//     __sys_sendto, each datagram a record with its address; local, remote
+//     and status are getsockname, getpeername and the socket's diagnostics.
 //   - closing a socket (ctl "close", rmdir) is sock_close → sock_release.
 //     In the kernel that happens on the last fput of the file; here the
 //     directory stands for the file, so the file layer keeps its own count
