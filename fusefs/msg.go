@@ -95,7 +95,8 @@ func (h *msgHandle) Read(ctx context.Context, req *fuse.ReadRequest, resp *fuse.
 // recvRecord receives one datagram into buf and frames it as a record in
 // place: the header line is copied just before the payload, so nothing is
 // copied twice. A nil record is end of file (the socket was shut down for
-// reading). The caller holds reading.
+// reading, or the daemon is shutting down: readCall). The caller holds
+// reading.
 func (h *msgHandle) recvRecord(ctx context.Context, req *fuse.ReadRequest) ([]byte, error) {
 	if h.buf == nil {
 		h.buf = make([]byte, msgHeadRoom+msgMaxData)
@@ -106,7 +107,7 @@ func (h *msgHandle) recvRecord(ctx context.Context, req *fuse.ReadRequest) ([]by
 	}
 	var n int
 	var from netip.AddrPort
-	err := h.dir.call(ctx, &req.Header, "read", func(ctx context.Context) error {
+	err := h.dir.readCall(ctx, &req.Header, "read", func(ctx context.Context) error {
 		var err error
 		n, from, err = socket.Recvfrom(ctx, h.dir.sock, h.buf[msgHeadRoom:], flags)
 		return err
