@@ -337,3 +337,16 @@ ours_disconnect() {
 	grep -qE "ino=$s udp_queue_rcv_skb from=$HOST_ADDR:[0-9]+ len=3\$" "$t"
 	ctl "$s" close
 }
+
+@test "msg: poll wakes a reader when a datagram arrives (socat)" {
+	port=$(test_port)
+	s=$(mk_socket AF_INET SOCK_DGRAM 0)
+	ctl "$s" "bind 0.0.0.0:$port"
+	out=$BATS_TEST_TMPDIR/out
+	# socat polls the open before each read
+	bg timeout 20 socat -u "OPEN:$M/$s/msg,rdonly" "OPEN:$out,creat,trunc"
+	echo polled | nc -u -w1 -q0 "$STACK_ADDR" "$port"
+	wait_until 10 file_has "$out" "polled"
+	grep -qE "^$HOST_ADDR:[0-9]+ 7\$" "$out"
+	ctl "$s" close
+}
