@@ -249,15 +249,15 @@ func TestMsgConnectedOverrideAndDisconnect(t *testing.T) {
 	if err := socket.Disconnect(t.Context(), a, 0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := socket.SockSendmsg(t.Context(), a, &socket.Msghdr{}, []byte("x")); err != syscall.EDESTADDRREQ {
-		t.Fatalf("send after disconnect: %v, want EDESTADDRREQ", err)
-	}
 	if _, err := socket.Getname(a, true); err != syscall.ENOTCONN {
 		t.Fatalf("getpeername after disconnect: %v, want ENOTCONN", err)
 	}
 	// connect had autobound the port; disconnect gives it back, as Linux.
 	if local, _ := socket.Getname(a, false); local != netip.MustParseAddrPort("0.0.0.0:0") {
 		t.Fatalf("local after disconnect: %v, want 0.0.0.0:0", local)
+	}
+	if _, err := socket.SockSendmsg(t.Context(), a, &socket.Msghdr{}, []byte("x")); err != syscall.EDESTADDRREQ {
+		t.Fatalf("send after disconnect: %v, want EDESTADDRREQ", err)
 	}
 }
 

@@ -284,10 +284,13 @@ ours_disconnect() {
 	ctl "$s" disconnect
 	[[ $(status_field "$s" sk_state) == CLOSE ]]
 	not cat "$M/$s/remote" 2>/dev/null
-	if echo x 2>/dev/null >"$M/$s/data"; then
-		echo "$(cat "$M/$s/local") sent"
-	elif [[ $(bash -c 'echo x >"$1"' _ "$M/$s/data" 2>&1) == *"Destination address required"* ]]; then
-		echo "$(cat "$M/$s/local") EDESTADDRREQ"
+	local loc err
+	loc=$(cat "$M/$s/local")
+	err=$(bash -c 'echo x >"$1"' _ "$M/$s/data" 2>&1) || true
+	if [[ -z $err ]]; then
+		echo "$loc sent"
+	elif [[ $err == *"Destination address required"* ]]; then
+		echo "$loc EDESTADDRREQ"
 	fi
 	ctl "$s" close
 }
@@ -348,5 +351,29 @@ ours_disconnect() {
 	echo polled | nc -u -w1 -q0 "$STACK_ADDR" "$port"
 	wait_until 10 file_has "$out" "polled"
 	grep -qE "^$HOST_ADDR:[0-9]+ 7\$" "$out"
+	ctl "$s" close
+}
+
+@test "msg: a send to the subnet broadcast is EACCES without SO_BROADCAST, delivered with it" {
+	port=$(test_port)
+	bcast=198.18.0.255
+	python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.settimeout(20)
+open(sys.argv[3], "wb").write(s.recv(100))
+' "$bcast" "$port" "$BATS_TEST_TMPDIR/got" 3>&- &
+	NC_PID=$!
+	wait_until 5 bash -c "ss -Hlun 'sport = :$port' | grep -q ."
+	echo "to all" >"$BATS_TEST_TMPDIR/p"
+	s=$(mk_socket AF_INET SOCK_DGRAM 0)
+	run send_msg "$s" "$bcast:$port" "$BATS_TEST_TMPDIR/p"
+	[ "$status" -ne 0 ]
+	[[ $output == *"Permission denied"* ]]
+	ctl "$s" "setsockopt SO_BROADCAST 1"
+	send_msg "$s" "$bcast:$port" "$BATS_TEST_TMPDIR/p"
+	wait_exit "$NC_PID" 10
+	[ "$(cat "$BATS_TEST_TMPDIR/got")" = "to all" ]
 	ctl "$s" close
 }
