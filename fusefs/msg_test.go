@@ -330,3 +330,37 @@ func msgReadCtx(ctx context.Context, h *msgHandle, size int) ([]byte, error) {
 	err := h.Read(ctx, &fuse.ReadRequest{Size: size}, resp)
 	return resp.Data, err
 }
+
+// FuzzMsgWrite: any write parses without panicking; one that parses has a
+// destination line ending at its first newline and the rest as payload,
+// and the header a read would give for that address parses back the same.
+func FuzzMsgWrite(f *testing.F) {
+	f.Add([]byte("198.18.0.1:53\nquery"))
+	f.Add([]byte("198.18.0.1:0\n"))
+	f.Add([]byte("*:7\n\x00\n"))
+	f.Add([]byte("198.18.0.1:65536\nx"))
+	f.Add([]byte("no newline"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		to, payload, err := parseMsgWrite(b)
+		if err != nil {
+			return
+		}
+		i := bytes.IndexByte(b, '\n')
+		if !bytes.Equal(payload, b[i+1:]) {
+			t.Fatalf("payload %q of %q", payload, b)
+		}
+		head := appendMsgHeader(nil, to, len(payload))
+		if len(head) > msgHeadRoom {
+			t.Fatalf("header %q longer than msgHeadRoom", head)
+		}
+		var back netip.AddrPort
+		var n int
+		if _, err := fmt.Sscanf(string(head), "%s %d\n", new(string), &n); err != nil || n != len(payload) {
+			t.Fatalf("header %q: %v", head, err)
+		}
+		back, _, err = parseMsgWrite(append([]byte(strings.Fields(string(head))[0]), '\n'))
+		if err != nil || back != to {
+			t.Fatalf("header %q reads back as %v, %v; want %v", head, back, err, to)
+		}
+	})
+}
