@@ -27,7 +27,7 @@ BENCH_PKGS := $(PKGS) iperf3
 
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: all build deps bench-deps run test vet gotest e2e bench gobench e2e-bench fuzz clean
+.PHONY: all build deps bench-deps run test vet gotest e2e bench gobench e2e-bench gvisor-peer fuzz clean
 
 all: build
 
@@ -95,7 +95,14 @@ run: deps build
 gobench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
 
-e2e-bench: build
+# gVisor's netstack beside sockfs in the bench: a module of its own under
+# tests/bench/gvisor, so the daemon's go.mod stays lean; its first build
+# downloads gvisor.dev/gvisor through the Go module proxy. make test never
+# builds it.
+gvisor-peer:
+	cd tests/bench/gvisor && $(GO) build -o ../../../bin/gvisor-peer .
+
+e2e-bench: build gvisor-peer
 	tests/bench/e2e.sh
 
 bench: bench-deps build gobench e2e-bench

@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
 # tests/bench/e2e.sh — sockfs end to end against the kernel's own TCP, each
-# figure next to the kernel-to-kernel figure over a veth pair measured in the
-# same run on the same machine, and printed as a ratio to it.
+# figure next to gVisor's netstack on a TAP of its own (tests/bench/gvisor,
+# driven by the same kernel-side peers with the same bytes) and the
+# kernel-to-kernel figure over a veth pair, all measured in the same run on
+# the same machine, with the ratios sockfs/gVisor and sockfs/kernel.
 #
 #   bulk       SIZE_MIB (20) through INO/data each way, a kernel nc on the
-#              other end of the TAP, sha256 verified, timed with date +%s%N;
-#              kernel to kernel: iperf3 for VETH_SECS (3) s when installed,
-#              and the same nc piping VETH_MIB (1024) MiB of /dev/zero.
+#              other end of the TAP, sha256 verified, timed with date +%s%N,
+#              once per MTU in MTUS ("1500 65000"); gVisor: the same nc and
+#              bytes, its peer writing and reading in 128 KiB calls as dd
+#              does on INO/data (its send clock includes the connect, one
+#              round trip); kernel to kernel: iperf3 for VETH_SECS (3) s
+#              when installed, and the same nc piping VETH_MIB (1024) MiB of
+#              /dev/zero, at the same MTU.
+#   ping       PING_N (200) pings from the kernel, PING_I (0.005) s apart;
+#              the median RTT (first MTU only, as the two rows below).
 #   req/resp   RR_N (10000) 1-byte ping-pongs on one connection: a kernel
 #              client (python3, TCP_NODELAY) against an echo server reading
 #              and writing INO/data; kernel to kernel: the same client
@@ -20,8 +28,9 @@
 # program for both sides of each comparison. Each figure is the median of
 # REPEAT (3) runs. Everything runs in network namespaces this script creates
 # and deletes on exit; every step is bounded by a timeout. Environment:
-# SOCKFSD (bin/sockfsd), SIZE_MIB, VETH_MIB, VETH_SECS, RR_N, CONN_N, REPEAT,
-# MTU (1500).
+# SOCKFSD (bin/sockfsd), GVISOR_PEER (bin/gvisor-peer, built by make
+# bench), SIZE_MIB, VETH_MIB, VETH_SECS, RR_N, CONN_N, PING_N, PING_I,
+# REPEAT, MTUS.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -31,37 +40,40 @@ VETH_MIB=${VETH_MIB:-1024}
 VETH_SECS=${VETH_SECS:-3}
 RR_N=${RR_N:-10000}
 CONN_N=${CONN_N:-500}
+PING_N=${PING_N:-200}
+PING_I=${PING_I:-0.005}
 REPEAT=${REPEAT:-3}
-MTU=${MTU:-1500}
+MTUS=${MTUS:-${MTU:-1500 65000}}
+GVISOR_PEER=${GVISOR_PEER:-$root/bin/gvisor-peer}
 PEERS=$root/tests/bench/tcp_peers.py
 
 [[ -x $SOCKFSD ]] || { echo "bench: $SOCKFSD is missing: make build" >&2; exit 1; }
-for tool in ip nc ss sha256sum nsenter timeout python3; do
+[[ -x $GVISOR_PEER ]] || { echo "bench: $GVISOR_PEER is missing: make gvisor-peer" >&2; exit 1; }
+for tool in ip nc ss sha256sum nsenter timeout python3 ping; do
 	command -v "$tool" >/dev/null || { echo "bench: $tool is missing (make deps)" >&2; exit 1; }
 done
 
 # Namespace names carry the pid so two runs cannot meet.
 ns_tap=sfb-tap-$$
+ns_gv=sfb-gv-$$
 ns_a=sfb-a-$$
 ns_b=sfb-b-$$
 tap=sfb$$
 tap=${tap:0:15}
+gvtap=gvb$$
+gvtap=${gvtap:0:15}
 work=$(mktemp -d /tmp/sockfs-bench.XXXXXX)
 mnt=$work/mnt
 daemon_pid=
+gv_pid=
 bg_pids=()
 
 cleanup() {
 	local p
 	for p in "${bg_pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	if [[ -n $daemon_pid ]]; then
-		kill -TERM "$daemon_pid" 2>/dev/null || true
-		wait_gone "$daemon_pid" 10 || kill -KILL "$daemon_pid" 2>/dev/null || true
-	fi
-	if awk -v d="$mnt" '$2 == d { f = 1 } END { exit !f }' /proc/mounts; then
-		fusermount3 -uz "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || true
-	fi
-	for n in "$ns_tap" "$ns_a" "$ns_b"; do ip netns del "$n" 2>/dev/null || true; done
+	stop_sockfsd
+	stop_gvisor
+	for n in "$ns_tap" "$ns_gv" "$ns_a" "$ns_b"; do ip netns del "$n" 2>/dev/null || true; done
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -93,8 +105,12 @@ ip -n "$ns_b" link set lo up
 ip link add veth-a netns "$ns_a" type veth peer name veth-b netns "$ns_b"
 ip -n "$ns_a" addr add 198.18.1.1/24 dev veth-a
 ip -n "$ns_b" addr add 198.18.1.2/24 dev veth-b
-ip -n "$ns_a" link set veth-a mtu "$MTU" up
-ip -n "$ns_b" link set veth-b mtu "$MTU" up
+ip -n "$ns_a" link set veth-a up
+ip -n "$ns_b" link set veth-b up
+veth_mtu() {
+	ip -n "$ns_a" link set veth-a mtu "$1"
+	ip -n "$ns_b" link set veth-b mtu "$1"
+}
 
 # veth_nc: VETH_MIB of zeros through nc, A to B; prints elapsed ns.
 veth_nc() {
@@ -124,20 +140,87 @@ veth_iperf3() {
 		END { m = (u ~ /^G/) ? 1e9 : (u ~ /^M/) ? 1e6 : (u ~ /^K/) ? 1e3 : 1; printf "%.0f\n", v * m }' <<<"$out"
 }
 
-# ---- sockfs over its TAP -----------------------------------------------------
+# ---- sockfs over its TAP, gVisor over another --------------------------------
 
+# Both stacks sit at 198.18.0.2 behind a TAP whose kernel side is
+# 198.18.0.1/24, each in a namespace of its own, so every kernel-side command
+# below is the same for both: only the namespace differs ($ns_tap, $ns_gv).
 ip netns add "$ns_tap"
 ip -n "$ns_tap" link set lo up
+ip netns add "$ns_gv"
+ip -n "$ns_gv" link set lo up
 mkdir "$mnt"
-# nsenter enters the network namespace alone, so the mount stays visible here.
-nsenter --net="/run/netns/$ns_tap" "$SOCKFSD" --tap "$tap" --mtu "$MTU" "$mnt" \
-	</dev/null 2>"$work/sockfsd.log" &
-daemon_pid=$!
-if ! wait_until 10 grep -q "sockfsd: serving" "$work/sockfsd.log"; then
-	echo "bench: sockfsd did not start; its log:" >&2
-	cat "$work/sockfsd.log" >&2
-	exit 1
-fi
+
+# start_sockfsd MTU: sockfsd on a fresh TAP; nsenter enters the network
+# namespace alone, so the mount stays visible here.
+start_sockfsd() {
+	: >"$work/sockfsd.log"
+	nsenter --net="/run/netns/$ns_tap" "$SOCKFSD" --tap "$tap" --mtu "$1" "$mnt" \
+		</dev/null 2>"$work/sockfsd.log" &
+	daemon_pid=$!
+	if ! wait_until 10 grep -q "sockfsd: serving" "$work/sockfsd.log"; then
+		echo "bench: sockfsd did not start; its log:" >&2
+		cat "$work/sockfsd.log" >&2
+		exit 1
+	fi
+}
+
+stop_sockfsd() {
+	if [[ -n $daemon_pid ]]; then
+		kill -TERM "$daemon_pid" 2>/dev/null || true
+		wait_gone "$daemon_pid" 10 || kill -KILL "$daemon_pid" 2>/dev/null || true
+		daemon_pid=
+	fi
+	if awk -v d="$mnt" '$2 == d { f = 1 } END { exit !f }' /proc/mounts; then
+		fusermount3 -uz "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || true
+	fi
+}
+
+# start_gvisor MTU: the gVisor peer as a coprocess on a fresh TAP, which it
+# creates; the kernel's side is configured here once it says "ready".
+start_gvisor() {
+	local line
+	coproc GV { exec nsenter --net="/run/netns/$ns_gv" timeout 900 "$GVISOR_PEER" -tap "$gvtap" -mtu "$1" 2>>"$work/gvisor.log"; }
+	gv_pid=$GV_PID
+	# Own copies of the pipe ends, the coproc's closed, so that closing
+	# gv_in alone gives the peer EOF on stdin, which ends it.
+	exec {gv_in}>&"${GV[1]}" {gv_out}<&"${GV[0]}"
+	eval "exec ${GV[1]}>&- ${GV[0]}<&-"
+	read -r -t 10 line <&"$gv_out" || { echo "bench: gvisor-peer did not start: $(cat "$work/gvisor.log")" >&2; exit 1; }
+	ip -n "$ns_gv" addr add 198.18.0.1/24 dev "$gvtap"
+	ip -n "$ns_gv" link set "$gvtap" mtu "$1" up
+}
+
+stop_gvisor() {
+	if [[ -n $gv_pid ]]; then
+		exec {gv_in}>&- {gv_out}<&-
+		wait_gone "$gv_pid" 10 || kill -KILL "$gv_pid" 2>/dev/null || true
+		gv_pid=
+	fi
+}
+
+# gv CMD...: one command to the gVisor peer; waits for its "ok".
+gv() {
+	local line
+	echo "$*" >&"$gv_in"
+	read -r -t 90 line <&"$gv_out" || { echo "bench: gvisor-peer: no answer to $*: $(cat "$work/gvisor.log")" >&2; exit 1; }
+	[[ $line == ok ]] || { echo "bench: gvisor-peer: $* answered $line" >&2; exit 1; }
+}
+
+# gv_done: waits for the "ok" that ends a listening command.
+gv_done() {
+	local line
+	read -r -t 90 line <&"$gv_out" || { echo "bench: gvisor-peer: no answer: $(cat "$work/gvisor.log")" >&2; exit 1; }
+	[[ $line == ok ]] || { echo "bench: gvisor-peer answered $line" >&2; exit 1; }
+}
+
+# gv_listen CMD...: a listening command; returns once the peer listens.
+gv_listen() {
+	local line
+	echo "$*" >&"$gv_in"
+	read -r -t 20 line <&"$gv_out" || { echo "bench: gvisor-peer: no answer to $*: $(cat "$work/gvisor.log")" >&2; exit 1; }
+	[[ $line == listening ]] || { echo "bench: gvisor-peer: $* answered $line" >&2; exit 1; }
+}
 
 head -c $((SIZE_MIB << 20)) /dev/urandom >"$work/payload"
 payload_sum=$(sha256sum <"$work/payload" | cut -d' ' -f1)
@@ -197,6 +280,44 @@ sockfs_recv() {
 	echo $((t1 - t0))
 }
 
+# gvisor_send, gvisor_recv: the same two transfers with gVisor's stack on
+# the other end of its TAP: the same kernel nc, the same payload, the same
+# checks. Print elapsed ns.
+gvisor_send() {
+	local port=$1 t0 t1 rpid
+	ip netns exec "$ns_gv" timeout 60 nc -l 198.18.0.1 "$port" >"$work/got" </dev/null &
+	rpid=$!
+	bg_pids+=("$rpid")
+	wait_until 5 listening_in "$ns_gv" 198.18.0.1 "$port"
+	t0=$(now_ns)
+	gv send 198.18.0.1 "$port" "$work/payload"
+	wait "$rpid"
+	t1=$(now_ns)
+	check_sum "$work/got" "gVisor -> kernel"
+	echo $((t1 - t0))
+}
+
+gvisor_recv() {
+	local port=$1 t0 t1 rpid
+	ip netns exec "$ns_gv" timeout 60 nc -N -l 198.18.0.1 "$port" <"$work/payload" >/dev/null &
+	rpid=$!
+	bg_pids+=("$rpid")
+	wait_until 5 listening_in "$ns_gv" 198.18.0.1 "$port"
+	t0=$(now_ns)
+	gv recv 198.18.0.1 "$port" "$work/got"
+	t1=$(now_ns)
+	wait "$rpid" || true
+	check_sum "$work/got" "kernel -> gVisor"
+	echo $((t1 - t0))
+}
+
+# ping_rtt NS ADDR: the median RTT in microseconds of PING_N pings from the
+# kernel in NS to ADDR.
+ping_rtt() {
+	ip netns exec "$1" timeout 60 ping -n -c "$PING_N" -i "$PING_I" "$2" |
+		sed -n 's/.* time=\([0-9.]*\) ms.*/\1/p' | awk '{ printf "%.0f\n", $1 * 1000 }' | median
+}
+
 # ---- request/response and connections ---------------------------------------
 
 # sockfs_listener PORT: a sockfs TCP socket listening on 0.0.0.0:PORT; prints
@@ -233,6 +354,15 @@ sockfs_rr() {
 	echo "$rate"
 }
 
+# gvisor_rr PORT: the same client against gVisor's echo server.
+gvisor_rr() {
+	local port=$1 rate
+	gv_listen echo "$port"
+	rate=$(peer "$ns_gv" rr-client 198.18.0.2 "$port" "$RR_N")
+	gv_done
+	echo "$rate"
+}
+
 # veth_rr PORT: the same client against a kernel echo server over veth.
 veth_rr() {
 	local port=$1 spid rate
@@ -259,6 +389,15 @@ sockfs_conn() {
 	echo "$rate"
 }
 
+# gvisor_conn PORT: the same client against gVisor's accept-and-close loop.
+gvisor_conn() {
+	local port=$1 rate
+	gv_listen accept "$port" "$CONN_N"
+	rate=$(peer "$ns_gv" conn-client 198.18.0.2 "$port" "$CONN_N")
+	gv_done
+	echo "$rate"
+}
+
 # veth_conn PORT: the same client against a kernel accept-and-close loop.
 veth_conn() {
 	local port=$1 spid rate
@@ -273,53 +412,101 @@ veth_conn() {
 
 # ---- measure -----------------------------------------------------------------
 
-send_ns=() recv_ns=() vnc_ns=() vip_bps=() rr=() vrr=() conn=() vconn=()
-for ((i = 0; i < REPEAT; i++)); do
-	send_ns+=("$(sockfs_send $((31000 + 2 * i)))")
-	recv_ns+=("$(sockfs_recv $((31001 + 2 * i)))")
-	vnc_ns+=("$(veth_nc $((32000 + i)))")
-	if command -v iperf3 >/dev/null; then
-		vip_bps+=("$(veth_iperf3)")
-	fi
-	rr+=("$(sockfs_rr $((33000 + i)))")
-	vrr+=("$(veth_rr $((33100 + i)))")
-	conn+=("$(sockfs_conn $((34000 + i)))")
-	vconn+=("$(veth_conn $((34100 + i)))")
-done
-
+# Per MTU: bulk each way for the three stacks. At the first MTU also ping,
+# request/response and connections. Both user-space stacks run side by side
+# for the whole MTU, each in its own namespace.
+declare -A res
 med() { printf '%s\n' "$@" | median; }
-size_bits=$((size * 8))
+size_bits=$(((SIZE_MIB << 20) * 8))
 veth_bits=$(((VETH_MIB << 20) * 8))
 # bits per second from bits and nanoseconds
 bps() { awk -v b="$1" -v ns="$2" 'BEGIN { printf "%.0f\n", b / (ns / 1e9) }'; }
-send_bps=$(bps "$size_bits" "$(med "${send_ns[@]}")")
-recv_bps=$(bps "$size_bits" "$(med "${recv_ns[@]}")")
-vnc_bps=$(bps "$veth_bits" "$(med "${vnc_ns[@]}")")
-ref_bps=$vnc_bps
-ref_name="nc over veth"
-if ((${#vip_bps[@]})); then
-	ref_bps=$(med "${vip_bps[@]}")
-	ref_name="iperf3 over veth"
-fi
-rr_med=$(med "${rr[@]}")
-vrr_med=$(med "${vrr[@]}")
-conn_med=$(med "${conn[@]}")
-vconn_med=$(med "${vconn[@]}")
+first=1
+# ports: 20 per repetition, 1000 per MTU, none reused
+port=31000
+for mtu in $MTUS; do
+	start_sockfsd "$mtu"
+	start_gvisor "$mtu"
+	veth_mtu "$mtu"
+	s_send=() s_recv=() g_send=() g_recv=() vnc_ns=() vip_bps=()
+	s_ping=() g_ping=() v_ping=() rr=() grr=() vrr=() conn=() gconn=() vconn=()
+	for ((i = 0; i < REPEAT; i++)); do
+		p=$((port + 20 * i))
+		s_send+=("$(sockfs_send $((p + 0)))")
+		g_send+=("$(gvisor_send $((p + 1)))")
+		s_recv+=("$(sockfs_recv $((p + 2)))")
+		g_recv+=("$(gvisor_recv $((p + 3)))")
+		vnc_ns+=("$(veth_nc $((p + 4)))")
+		if command -v iperf3 >/dev/null; then
+			vip_bps+=("$(veth_iperf3)")
+		fi
+		((first)) || continue
+		s_ping+=("$(ping_rtt "$ns_tap" 198.18.0.2)")
+		g_ping+=("$(ping_rtt "$ns_gv" 198.18.0.2)")
+		v_ping+=("$(ping_rtt "$ns_a" 198.18.1.2)")
+		rr+=("$(sockfs_rr $((p + 5)))")
+		grr+=("$(gvisor_rr $((p + 6)))")
+		vrr+=("$(veth_rr $((p + 7)))")
+		conn+=("$(sockfs_conn $((p + 8)))")
+		gconn+=("$(gvisor_conn $((p + 9)))")
+		vconn+=("$(veth_conn $((p + 10)))")
+	done
+	stop_sockfsd
+	stop_gvisor
+	port=$((port + 1000))
+	res[send,s,$mtu]=$(bps "$size_bits" "$(med "${s_send[@]}")")
+	res[send,g,$mtu]=$(bps "$size_bits" "$(med "${g_send[@]}")")
+	res[recv,s,$mtu]=$(bps "$size_bits" "$(med "${s_recv[@]}")")
+	res[recv,g,$mtu]=$(bps "$size_bits" "$(med "${g_recv[@]}")")
+	res[vnc,$mtu]=$(bps "$veth_bits" "$(med "${vnc_ns[@]}")")
+	res[ref,$mtu]=${res[vnc,$mtu]}
+	ref_name="nc over veth"
+	if ((${#vip_bps[@]})); then
+		res[ref,$mtu]=$(med "${vip_bps[@]}")
+		ref_name="iperf3 over veth"
+	fi
+	if ((first)); then
+		res[ping,s]=$(med "${s_ping[@]}") res[ping,g]=$(med "${g_ping[@]}") res[ping,v]=$(med "${v_ping[@]}")
+		res[rr,s]=$(med "${rr[@]}") res[rr,g]=$(med "${grr[@]}") res[rr,v]=$(med "${vrr[@]}")
+		res[conn,s]=$(med "${conn[@]}") res[conn,g]=$(med "${gconn[@]}") res[conn,v]=$(med "${vconn[@]}")
+		first_mtu=$mtu
+	fi
+	first=0
+done
 
 gbit() { awk -v b="$1" 'BEGIN { printf "%.3f Gbit/s", b / 1e9 }'; }
 per_s() { awk -v r="$1" 'BEGIN { printf "%.0f /s", r }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f%%", 100 * a / b }'; }
-row() { printf '  %-44s %16s %16s %8s\n' "$@"; }
+usec() { awk -v r="$1" 'BEGIN { printf "%.0f us", r }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+row() { printf '  %-40s %14s %14s %14s %9s %9s\n' "$@"; }
+# brow NAME KEY MTU: one bulk row.
+brow() {
+	local s=${res[$2,s,$3]} g=${res[$2,g,$3]} k=${res[ref,$3]}
+	row "$1" "$(gbit "$s")" "$(gbit "$g")" "$(gbit "$k")" "$(ratio "$s" "$g")" "$(ratio "$s" "$k")"
+}
+# orow NAME KEY FMT: one row of the first MTU's other measures.
+orow() {
+	local s=${res[$2,s]} g=${res[$2,g]} k=${res[$2,v]}
+	row "$1" "$($3 "$s")" "$($3 "$g")" "$($3 "$k")" "$(ratio "$s" "$g")" "$(ratio "$s" "$k")"
+}
 
 echo
-echo "sockfs end to end against the kernel over its TAP, MTU $MTU, median of $REPEAT runs;"
-echo "ratio = sockfs / kernel-to-kernel over a veth pair, measured in this run"
+echo "sockfs, gVisor's netstack and the kernel end to end against the kernel's TCP, median of $REPEAT runs,"
+echo "measured side by side in this run: sockfs and gVisor each over a TAP, the kernel over a veth pair"
 echo
-row "measure" "sockfs" "kernel (veth)" "ratio"
-row "bulk sockfs -> kernel ($SIZE_MIB MiB, sha256 ok)" "$(gbit "$send_bps")" "$(gbit "$ref_bps")" "$(ratio "$send_bps" "$ref_bps")"
-row "bulk kernel -> sockfs ($SIZE_MIB MiB, sha256 ok)" "$(gbit "$recv_bps")" "$(gbit "$ref_bps")" "$(ratio "$recv_bps" "$ref_bps")"
-row "request/response, 1 byte, 1 connection" "$(per_s "$rr_med")" "$(per_s "$vrr_med")" "$(ratio "$rr_med" "$vrr_med")"
-row "new connections accepted (and closed)" "$(per_s "$conn_med")" "$(per_s "$vconn_med")" "$(ratio "$conn_med" "$vconn_med")"
+row "measure" "sockfs" "gVisor" "kernel" "s/gVisor" "s/kernel"
+for mtu in $MTUS; do
+	brow "bulk sockfs -> kernel, MTU $mtu" send "$mtu"
+	brow "bulk kernel -> sockfs, MTU $mtu" recv "$mtu"
+done
+orow "ping RTT from the kernel (median)" ping usec
+orow "request/response, 1 byte, 1 connection" rr per_s
+orow "new connections accepted (and closed)" conn per_s
 echo
-echo "  bulk reference: kernel $ref_name; kernel nc over veth ($VETH_MIB MiB) ran at $(gbit "$vnc_bps")"
-echo "  request/response: $RR_N round trips; connections: $CONN_N, one after another; peers: tests/bench/tcp_peers.py"
+echo "  bulk: $SIZE_MIB MiB each way, sha256 checked; the kernel column is $ref_name"
+for mtu in $MTUS; do
+	echo "    (at MTU $mtu, kernel nc over veth, $VETH_MIB MiB, ran at $(gbit "${res[vnc,$mtu]}"))"
+done
+echo "  ping: $PING_N pings ${PING_I}s apart; request/response: $RR_N round trips; connections: $CONN_N,"
+echo "  one after another; all three at MTU $first_mtu; peers: tests/bench/tcp_peers.py and tests/bench/gvisor"
+echo "  ratios: sockfs / gVisor and sockfs / kernel (for ping RTT, lower is faster)"
