@@ -145,3 +145,14 @@ blocked_in_read() {
 	[ "$status" -eq 0 ]
 	[[ $output == *tap* ]]
 }
+
+@test "--cpuprofile writes a CPU profile of the run, closed at the clean shutdown" {
+	prof=$BATS_TEST_TMPDIR/cpu.pprof
+	sockfsd_start sft-life "${FLAGS[@]}" --cpuprofile "$prof"
+	[ -e "$prof" ]
+	ping -c 3 -i 0.01 -W 2 198.19.0.2
+	sockfsd_stop
+	# runtime/pprof writes a gzipped profile.proto at StopCPUProfile
+	[ "$(head -c 2 "$prof" | od -An -tx1 | tr -d ' ')" = 1f8b ]
+	gzip -t "$prof"
+}

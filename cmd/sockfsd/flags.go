@@ -28,6 +28,7 @@ type config struct {
 	allowOther bool
 	congestion string        // tcp_congestion_control: cubic or reno
 	timeWait   time.Duration // TIME_WAIT's length (2 MSL)
+	cpuProfile string        // runtime/pprof CPU profile file, "" for none
 }
 
 // Errors parseArgs returns for --help and --version, which are not
@@ -73,6 +74,7 @@ func newFlagSet(cfg *config, raw *rawFlags) *flag.FlagSet {
 	fs.BoolVar(&cfg.allowOther, "allow-other", false, "let users other than the mounting one use the mount")
 	fs.StringVar(&cfg.congestion, "tcp-congestion", "cubic", "TCP congestion control, cubic or reno (`NAME`; net.ipv4.tcp_congestion_control)")
 	fs.DurationVar(&cfg.timeWait, "time-wait", 60*time.Second, "how long a closed TCP connection stays in TIME_WAIT (`DURATION`, 2 MSL; 1s to 10m)")
+	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile (runtime/pprof) of the whole run to `FILE`, for go tool pprof")
 	fs.BoolVar(&raw.version, "version", false, "print the version and exit")
 	return fs
 }

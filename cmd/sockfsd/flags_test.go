@@ -27,7 +27,7 @@ func TestParseArgsFlags(t *testing.T) {
 		"--tap", "t1", "--addr", "10.9.0.5/16", "--host-addr", "10.9.0.1/16",
 		"--gateway", "10.9.0.254", "--mtu", "9000", "--netem", "loss 2% delay 10ms",
 		"--netem-seed", "7", "--pcap", "/tmp/x.pcap", "--allow-other",
-		"--tcp-congestion", "reno", "--time-wait", "2s", "/m",
+		"--tcp-congestion", "reno", "--time-wait", "2s", "--cpuprofile", "/tmp/cpu.pprof", "/m",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -35,7 +35,7 @@ func TestParseArgsFlags(t *testing.T) {
 	if cfg.tap != "t1" || cfg.addr.String() != "10.9.0.5/16" || cfg.hostAddr.String() != "10.9.0.1/16" ||
 		cfg.gateway.String() != "10.9.0.254" || cfg.mtu != 9000 || cfg.netem == nil ||
 		cfg.netemSeed != 7 || cfg.pcap != "/tmp/x.pcap" || !cfg.allowOther || cfg.mountpoint != "/m" ||
-		cfg.congestion != "reno" || cfg.timeWait != 2*time.Second {
+		cfg.congestion != "reno" || cfg.timeWait != 2*time.Second || cfg.cpuProfile != "/tmp/cpu.pprof" {
 		t.Fatalf("flags: %+v", cfg)
 	}
 	cfg, err = parseArgs([]string{"--host-addr", "none", "/m"})

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"runtime/pprof"
 	"sync"
 	"time"
 
@@ -195,6 +196,13 @@ func run(ctx context.Context, cfg *config) error {
 	if err := prepareMountpoint(cfg.mountpoint); err != nil {
 		return err
 	}
+	if cfg.cpuProfile != "" {
+		stop, err := startCPUProfile(cfg.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	st, err := newStack(cfg)
 	if err != nil {
 		return err
@@ -220,6 +228,26 @@ func run(ctx context.Context, cfg *config) error {
 		d.shutdown(true)
 	}
 	return nil
+}
+
+// startCPUProfile starts runtime/pprof's CPU profile into file; stop ends
+// it and closes the file, so the profile covers the run until the clean
+// shutdown (a second signal's os.Exit loses it).
+func startCPUProfile(file string) (stop func(), err error) {
+	f, err := os.Create(file)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %v", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile %s: %v", file, err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			logf("--cpuprofile: %v", err)
+		}
+	}, nil
 }
 
 // announce prints the serving line once the mount answers: statfs of the
