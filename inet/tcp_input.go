@@ -7,6 +7,7 @@ package inet
 // out-of-order queue, PAWS (RFC 7323) and RFC 5961's blind-attack defences.
 
 import (
+	"cmp"
 	"time"
 
 	"sockfs/inet/header"
@@ -712,8 +713,10 @@ func (tp *tcpSock) dataQueue(skb *netdev.SkBuff, seg *tcpSegment) bool {
 	if seg.dataLen == 0 && !fin {
 		return false
 	}
-	if seg.dataLen > tp.rcvMss {
-		tp.rcvMss = min(seg.dataLen, max(tp.advmss, tcpMssDefault))
+	// tcp_measure_rcv_mss: a GRO-sized super-frame measures by its
+	// segments' size, not its own length.
+	if l := cmp.Or(skb.GsoSize, seg.dataLen); l > tp.rcvMss {
+		tp.rcvMss = min(l, max(tp.advmss, tcpMssDefault))
 	}
 	switch {
 	case seg.seq == tp.rcvNxt:

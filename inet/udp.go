@@ -131,7 +131,7 @@ func (in *Net) udpRcv(skb *netdev.SkBuff) {
 	}
 	ulen := uh.Len()
 	skb.Trim(ulen)
-	if uh.Check() != 0 &&
+	if uh.Check() != 0 && !skb.CsumUnnecessary() &&
 		header.Fold(header.Checksum(uh, header.PseudoHeaderSum(iph.Saddr(), iph.Daddr(), IPPROTO_UDP, ulen))) != 0 {
 		in.mib.Udp.InCsumErrors.Add(1)
 		in.mib.Udp.InErrors.Add(1)

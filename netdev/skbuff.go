@@ -22,6 +22,19 @@ type SkBuff struct {
 	Dev      *NetDevice
 	Protocol uint16 // skb->protocol: the EtherType, host order
 
+	// IPSummed is skb->ip_summed: what is already known of the transport
+	// checksum. CHECKSUM_NONE: nothing, the protocol verifies it.
+	// CHECKSUM_UNNECESSARY: a device verified it (virtio-net DATA_VALID).
+	// CHECKSUM_PARTIAL: the sender left it for an offload to complete
+	// (virtio-net NEEDS_CSUM), so the field holds only the pseudo-header
+	// sum; such a frame came through memory from the host's own stack, with
+	// no wire to corrupt it, and is taken as sound (skb_csum_unnecessary).
+	IPSummed uint8
+	// GsoSize is skb_shinfo(skb)->gso_size: the wire segment size of a
+	// super-frame that stands for several segments (GRO- or TSO-built), 0
+	// for a frame that is one segment.
+	GsoSize int
+
 	// Header offsets into the buffer, set by the layer that parsed or
 	// built each header (skb_reset_network_header etc.).
 	MacHeader, NetworkHeader, TransportHeader int
@@ -41,6 +54,20 @@ type SkbCb struct {
 	When        int64 // transmit time, ns on the stack's clock
 	TxDelivered uint32
 	Ttl, Tos    uint8
+}
+
+// skb->ip_summed values (include/linux/skbuff.h).
+const (
+	CHECKSUM_NONE        = 0
+	CHECKSUM_UNNECESSARY = 1
+	CHECKSUM_COMPLETE    = 2
+	CHECKSUM_PARTIAL     = 3
+)
+
+// CsumUnnecessary is skb_csum_unnecessary: the transport checksum need not
+// be verified.
+func (skb *SkBuff) CsumUnnecessary() bool {
+	return skb.IPSummed == CHECKSUM_UNNECESSARY || skb.IPSummed == CHECKSUM_PARTIAL
 }
 
 // Buffer size classes. Every skb has MaxHeader of headroom for Ethernet +
@@ -170,6 +197,8 @@ func (skb *SkBuff) Copy() *SkBuff {
 	n.Dev = skb.Dev
 	n.Protocol = skb.Protocol
 	n.Cb = skb.Cb
+	n.IPSummed = skb.IPSummed
+	n.GsoSize = skb.GsoSize
 	n.MacHeader = skb.MacHeader - skb.data + n.data
 	n.NetworkHeader = skb.NetworkHeader - skb.data + n.data
 	n.TransportHeader = skb.TransportHeader - skb.data + n.data

@@ -29,6 +29,7 @@ type config struct {
 	congestion string        // tcp_congestion_control: cubic or reno
 	timeWait   time.Duration // TIME_WAIT's length (2 MSL)
 	cpuProfile string        // runtime/pprof CPU profile file, "" for none
+	offload    bool          // TAP with IFF_VNET_HDR and the kernel's offloads
 }
 
 // Errors parseArgs returns for --help and --version, which are not
@@ -68,6 +69,7 @@ func newFlagSet(cfg *config, raw *rawFlags) *flag.FlagSet {
 	fs.StringVar(&raw.hostAddr, "host-addr", "198.18.0.1/24", "address for the kernel's side of the TAP (`CIDR`), or none to leave it alone")
 	fs.StringVar(&raw.gateway, "gateway", "", "default route of the stack (`IP`)")
 	fs.IntVar(&cfg.mtu, "mtu", 1500, "`MTU` of the TAP, both sides (68 to 65535)")
+	fs.BoolVar(&cfg.offload, "offload", false, "open the TAP with virtio-net headers and let the kernel hand over checksum-offloaded and TSO super-frames (see docs/sockfsd.md)")
 	fs.StringVar(&raw.netem, "netem", "", "impair every frame both ways, e.g. \"loss 2% delay 10ms\" (`SPEC`)")
 	fs.Uint64Var(&cfg.netemSeed, "netem-seed", 1, "seed of --netem's random choices, for repeatable runs (`N`)")
 	fs.StringVar(&cfg.pcap, "pcap", "", "write every frame sent or received to `FILE` in pcap format")

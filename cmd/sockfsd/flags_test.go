@@ -17,7 +17,7 @@ func TestParseArgsDefaults(t *testing.T) {
 		cfg.addr != netip.MustParsePrefix("198.18.0.2/24") ||
 		cfg.hostAddr != netip.MustParsePrefix("198.18.0.1/24") ||
 		cfg.gateway.IsValid() || cfg.netem != nil || cfg.pcap != "" || cfg.allowOther || cfg.netemSeed != 1 ||
-		cfg.congestion != "cubic" || cfg.timeWait != 60*time.Second {
+		cfg.congestion != "cubic" || cfg.timeWait != 60*time.Second || cfg.offload || cfg.cpuProfile != "" {
 		t.Fatalf("defaults: %+v", cfg)
 	}
 }
@@ -27,7 +27,7 @@ func TestParseArgsFlags(t *testing.T) {
 		"--tap", "t1", "--addr", "10.9.0.5/16", "--host-addr", "10.9.0.1/16",
 		"--gateway", "10.9.0.254", "--mtu", "9000", "--netem", "loss 2% delay 10ms",
 		"--netem-seed", "7", "--pcap", "/tmp/x.pcap", "--allow-other",
-		"--tcp-congestion", "reno", "--time-wait", "2s", "--cpuprofile", "/tmp/cpu.pprof", "/m",
+		"--tcp-congestion", "reno", "--time-wait", "2s", "--cpuprofile", "/tmp/cpu.pprof", "--offload", "/m",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -35,7 +35,7 @@ func TestParseArgsFlags(t *testing.T) {
 	if cfg.tap != "t1" || cfg.addr.String() != "10.9.0.5/16" || cfg.hostAddr.String() != "10.9.0.1/16" ||
 		cfg.gateway.String() != "10.9.0.254" || cfg.mtu != 9000 || cfg.netem == nil ||
 		cfg.netemSeed != 7 || cfg.pcap != "/tmp/x.pcap" || !cfg.allowOther || cfg.mountpoint != "/m" ||
-		cfg.congestion != "reno" || cfg.timeWait != 2*time.Second || cfg.cpuProfile != "/tmp/cpu.pprof" {
+		cfg.congestion != "reno" || cfg.timeWait != 2*time.Second || cfg.cpuProfile != "/tmp/cpu.pprof" || !cfg.offload {
 		t.Fatalf("flags: %+v", cfg)
 	}
 	cfg, err = parseArgs([]string{"--host-addr", "none", "/m"})

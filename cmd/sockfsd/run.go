@@ -77,7 +77,7 @@ func newStack(cfg *config) (_ *stack, err error) {
 	}
 	st.in.SetTCPTimers(0, cfg.timeWait)
 
-	if st.tap, err = tap.Open(cfg.tap, cfg.mtu); err != nil {
+	if st.tap, err = openTap(cfg); err != nil {
 		return nil, err
 	}
 	st.driver = st.tap
@@ -140,6 +140,24 @@ func newStack(cfg *config) (_ *stack, err error) {
 		}
 	}
 	return st, nil
+}
+
+// openTap opens the TAP: through water by default; with --offload through
+// tap.OpenOffload with a virtio-net header, the kernel allowed to skip
+// checksums (TUN_F_CSUM) and to hand over TSO super-frames (TUN_F_TSO4).
+// With --netem it is allowed neither, so the kernel finishes and cuts every
+// frame to wire size before it crosses (dev_queue_xmit's software GSO and
+// checksum for a device lacking the features) and the impairment acts per
+// wire frame, with checksums that catch its corruption.
+func openTap(cfg *config) (*tap.Device, error) {
+	if !cfg.offload {
+		return tap.Open(cfg.tap, cfg.mtu)
+	}
+	offloads := tap.OffloadCsum | tap.OffloadTSO4
+	if cfg.netem != nil {
+		offloads = 0
+	}
+	return tap.OpenOffload(cfg.tap, cfg.mtu, offloads)
 }
 
 // close is dev_close on every device, newest first; closing the TAP's

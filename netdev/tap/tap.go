@@ -25,6 +25,10 @@ type Device struct {
 	created bool
 	file    *os.File // the /dev/net/tun descriptor, in the runtime poller
 
+	vnet     bool // IFF_VNET_HDR: a virtio-net header before each frame (OpenOffload)
+	offloads int  // the TUN_F_* set given to TUNSETOFFLOAD
+	rxErrors atomic.Uint64
+
 	closed    atomic.Bool
 	closeOnce sync.Once
 	closeErr  error
@@ -47,11 +51,8 @@ func (e *Error) Unwrap() error { return e.Err }
 // descriptor (also if the daemon dies); a persistent TAP that existed
 // before stays after Close.
 func Open(name string, mtu int) (*Device, error) {
-	if name == "" || len(name) >= unix.IFNAMSIZ {
-		return nil, &Error{Name: name, Msg: fmt.Sprintf("bad interface name (1 to %d bytes)", unix.IFNAMSIZ-1), Err: syscall.EINVAL}
-	}
-	if mtu < 68 || mtu > 65535 {
-		return nil, &Error{Name: name, Msg: fmt.Sprintf("bad MTU %d (68 to 65535)", mtu), Err: syscall.EINVAL}
+	if err := checkArgs(name, mtu); err != nil {
+		return nil, err
 	}
 	existed, err := ifExists(name)
 	if err != nil {
@@ -84,6 +85,16 @@ func Open(name string, mtu int) (*Device, error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+func checkArgs(name string, mtu int) error {
+	if name == "" || len(name) >= unix.IFNAMSIZ {
+		return &Error{Name: name, Msg: fmt.Sprintf("bad interface name (1 to %d bytes)", unix.IFNAMSIZ-1), Err: syscall.EINVAL}
+	}
+	if mtu < 68 || mtu > 65535 {
+		return &Error{Name: name, Msg: fmt.Sprintf("bad MTU %d (68 to 65535)", mtu), Err: syscall.EINVAL}
+	}
+	return nil
 }
 
 // openError says in words why the TAP could not be opened.
@@ -224,6 +235,9 @@ func (d *Device) Created() bool { return d.created }
 // Xmit writes the frame to the kernel with one write(2) (tun_chr_write_iter
 // → tun_get_user → netif_rx on the kernel side).
 func (d *Device) Xmit(skb *netdev.SkBuff) error {
+	if d.vnet {
+		return d.xmitVnet(skb)
+	}
 	if _, err := d.file.Write(skb.Data()); err != nil {
 		return fmt.Errorf("tap %s: write: %w", d.name, err)
 	}
@@ -234,6 +248,9 @@ func (d *Device) Xmit(skb *netdev.SkBuff) error {
 // fresh skb sized for the MTU, and hands each to rx. It returns nil after
 // Close.
 func (d *Device) Receive(rx func(*netdev.SkBuff)) error {
+	if d.vnet {
+		return d.receiveVnet(rx)
+	}
 	for {
 		skb := netdev.AllocSkb(d.mtu + netdev.EthHlen)
 		// A TAP read returns one whole frame; read into the whole tailroom
@@ -254,6 +271,10 @@ func (d *Device) Receive(rx func(*netdev.SkBuff)) error {
 		rx(skb)
 	}
 }
+
+// RxErrors counts frames read and dropped for a virtio-net header this
+// TAP never asked for (too short, an offload not enabled).
+func (d *Device) RxErrors() uint64 { return d.rxErrors.Load() }
 
 // Close releases the descriptor, which ends a Receive blocked in read and,
 // for a TAP that Open created, makes the kernel remove the interface.

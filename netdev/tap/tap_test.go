@@ -143,9 +143,27 @@ func arpReplies(d *Device) (<-chan *netdev.SkBuff, <-chan error) {
 	return replies, done
 }
 
+// opens are the two ways to open a TAP: water's, and OpenOffload's with a
+// virtio-net header and every offload sockfsd asks for.
+var opens = []struct {
+	name string
+	open func(name string, mtu int) (*Device, error)
+}{
+	{"plain", Open},
+	{"offload", func(name string, mtu int) (*Device, error) {
+		return OpenOffload(name, mtu, OffloadCsum|OffloadTSO4)
+	}},
+}
+
 func TestTapARPWithTheKernel(t *testing.T) {
+	for _, o := range opens {
+		t.Run(o.name, func(t *testing.T) { testTapARP(t, o.open) })
+	}
+}
+
+func testTapARP(t *testing.T, open func(string, int) (*Device, error)) {
 	needNetns(t)
-	d, err := Open("sockt0", 1400)
+	d, err := open("sockt0", 1400)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,11 +305,17 @@ func TestTapCloseUnblocksReceive(t *testing.T) {
 // In steady state a request out and its reply in allocate nothing: the
 // write goes straight from the skb and the read straight into a pooled one.
 func TestTapNoAllocsPerFrame(t *testing.T) {
+	for _, o := range opens {
+		t.Run(o.name, func(t *testing.T) { testTapNoAllocs(t, o.open) })
+	}
+}
+
+func testTapNoAllocs(t *testing.T, open func(string, int) (*Device, error)) {
 	needNetns(t)
 	if raceEnabled() {
 		t.Skip("sync.Pool drops Puts at random under -race")
 	}
-	d, err := Open("socka0", 1500)
+	d, err := open("socka0", 1500)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -352,4 +376,44 @@ func BenchmarkTapXmit(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// vnetRx turns the header into the skb's checksum state and segment size,
+// takes it off, and refuses the GSO types this TAP never enabled.
+func TestVnetRx(t *testing.T) {
+	cases := []struct {
+		hdr      netdev.VirtioNetFields
+		ok       bool
+		summed   uint8
+		gsoSize  int
+		describe string
+	}{
+		{netdev.VirtioNetFields{}, true, netdev.CHECKSUM_NONE, 0, "plain frame"},
+		{netdev.VirtioNetFields{Flags: netdev.VIRTIO_NET_HDR_F_DATA_VALID}, true, netdev.CHECKSUM_UNNECESSARY, 0, "verified"},
+		{netdev.VirtioNetFields{Flags: netdev.VIRTIO_NET_HDR_F_NEEDS_CSUM, CsumStart: 34, CsumOffset: 16}, true, netdev.CHECKSUM_PARTIAL, 0, "partial"},
+		{netdev.VirtioNetFields{Flags: netdev.VIRTIO_NET_HDR_F_NEEDS_CSUM, GsoType: netdev.VIRTIO_NET_HDR_GSO_TCPV4, GsoSize: 1448, HdrLen: 66, CsumStart: 34, CsumOffset: 16}, true, netdev.CHECKSUM_PARTIAL, 1448, "TSO4 super-frame"},
+		{netdev.VirtioNetFields{Flags: netdev.VIRTIO_NET_HDR_F_NEEDS_CSUM, GsoType: netdev.VIRTIO_NET_HDR_GSO_TCPV4 | netdev.VIRTIO_NET_HDR_GSO_ECN, GsoSize: 1448}, true, netdev.CHECKSUM_PARTIAL, 1448, "TSO4 with ECN"},
+		{netdev.VirtioNetFields{GsoType: netdev.VIRTIO_NET_HDR_GSO_TCPV4}, false, 0, 0, "TSO4 without a segment size"},
+		{netdev.VirtioNetFields{GsoType: netdev.VIRTIO_NET_HDR_GSO_TCPV6, GsoSize: 1428}, false, 0, 0, "TSO6, never enabled"},
+		{netdev.VirtioNetFields{GsoType: netdev.VIRTIO_NET_HDR_GSO_UDP, GsoSize: 1428}, false, 0, 0, "UFO, never enabled"},
+	}
+	for _, c := range cases {
+		skb := netdev.AllocSkb(netdev.VirtioNetHdrLen + 60)
+		netdev.VirtioNetHdr(skb.Put(netdev.VirtioNetHdrLen)).Encode(c.hdr)
+		frame := skb.Put(60)
+		frame[0] = 0xab
+		ok := vnetRx(skb)
+		if ok != c.ok {
+			t.Errorf("%s: vnetRx = %v", c.describe, ok)
+		} else if ok && (skb.IPSummed != c.summed || skb.GsoSize != c.gsoSize || skb.Len() != 60 || skb.Data()[0] != 0xab) {
+			t.Errorf("%s: ip_summed %d gso_size %d len %d", c.describe, skb.IPSummed, skb.GsoSize, skb.Len())
+		}
+		skb.Free()
+	}
+	short := netdev.AllocSkb(9)
+	short.Put(9)
+	if vnetRx(short) {
+		t.Error("vnetRx took 9 bytes")
+	}
+	short.Free()
 }

@@ -7,14 +7,17 @@
 #
 #   bulk       SIZE_MIB (20) through INO/data each way, a kernel nc on the
 #              other end of the TAP, sha256 verified, timed with date +%s%N,
-#              once per MTU in MTUS ("1500 65000"); gVisor: the same nc and
+#              once per configuration in CONFIGS ("1500 65000 1500/offload":
+#              an MTU, /offload for sockfsd --offload and gVisor with
+#              virtio-net headers); gVisor: the same nc and
 #              bytes, its peer writing and reading in 128 KiB calls as dd
 #              does on INO/data (its send clock includes the connect, one
 #              round trip); kernel to kernel: iperf3 for VETH_SECS (3) s
 #              when installed, and the same nc piping VETH_MIB (1024) MiB of
 #              /dev/zero, at the same MTU.
 #   ping       PING_N (200) pings from the kernel, PING_I (0.005) s apart;
-#              the median RTT (first MTU only, as the two rows below).
+#              the median RTT (first configuration only, as the two rows
+#              below).
 #   req/resp   RR_N (10000) 1-byte ping-pongs on one connection: a kernel
 #              client (python3, TCP_NODELAY) against an echo server reading
 #              and writing INO/data; kernel to kernel: the same client
@@ -30,7 +33,7 @@
 # and deletes on exit; every step is bounded by a timeout. Environment:
 # SOCKFSD (bin/sockfsd), GVISOR_PEER (bin/gvisor-peer, built by make
 # bench), SIZE_MIB, VETH_MIB, VETH_SECS, RR_N, CONN_N, PING_N, PING_I,
-# REPEAT, MTUS.
+# REPEAT, CONFIGS (MTU alone is the one-configuration shorthand).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -43,7 +46,9 @@ CONN_N=${CONN_N:-500}
 PING_N=${PING_N:-200}
 PING_I=${PING_I:-0.005}
 REPEAT=${REPEAT:-3}
-MTUS=${MTUS:-${MTU:-1500 65000}}
+# Each configuration is an MTU, with "/offload" for sockfsd --offload (and
+# gVisor over the same kind of TAP, with virtio-net headers).
+CONFIGS=${CONFIGS:-${MTU:-1500 65000 1500/offload}}
 GVISOR_PEER=${GVISOR_PEER:-$root/bin/gvisor-peer}
 PEERS=$root/tests/bench/tcp_peers.py
 
@@ -151,11 +156,11 @@ ip netns add "$ns_gv"
 ip -n "$ns_gv" link set lo up
 mkdir "$mnt"
 
-# start_sockfsd MTU: sockfsd on a fresh TAP; nsenter enters the network
+# start_sockfsd MTU [FLAGS...]: sockfsd on a fresh TAP; nsenter enters the network
 # namespace alone, so the mount stays visible here.
 start_sockfsd() {
 	: >"$work/sockfsd.log"
-	nsenter --net="/run/netns/$ns_tap" "$SOCKFSD" --tap "$tap" --mtu "$1" "$mnt" \
+	nsenter --net="/run/netns/$ns_tap" "$SOCKFSD" --tap "$tap" --mtu "$1" "${@:2}" "$mnt" \
 		</dev/null 2>"$work/sockfsd.log" &
 	daemon_pid=$!
 	if ! wait_until 10 grep -q "sockfsd: serving" "$work/sockfsd.log"; then
@@ -176,11 +181,11 @@ stop_sockfsd() {
 	fi
 }
 
-# start_gvisor MTU: the gVisor peer as a coprocess on a fresh TAP, which it
+# start_gvisor MTU [-vnet]: the gVisor peer as a coprocess on a fresh TAP, which it
 # creates; the kernel's side is configured here once it says "ready".
 start_gvisor() {
 	local line
-	coproc GV { exec nsenter --net="/run/netns/$ns_gv" timeout 900 "$GVISOR_PEER" -tap "$gvtap" -mtu "$1" 2>>"$work/gvisor.log"; }
+	coproc GV { exec nsenter --net="/run/netns/$ns_gv" timeout 900 "$GVISOR_PEER" -tap "$gvtap" -mtu "$@" 2>>"$work/gvisor.log"; }
 	gv_pid=$GV_PID
 	# Own copies of the pipe ends, the coproc's closed, so that closing
 	# gv_in alone gives the peer EOF on stdin, which ends it.
@@ -424,9 +429,14 @@ bps() { awk -v b="$1" -v ns="$2" 'BEGIN { printf "%.0f\n", b / (ns / 1e9) }'; }
 first=1
 # ports: 20 per repetition, 1000 per MTU, none reused
 port=31000
-for mtu in $MTUS; do
-	start_sockfsd "$mtu"
-	start_gvisor "$mtu"
+for conf in $CONFIGS; do
+	mtu=${conf%%/*}
+	sflags=() gflags=()
+	if [[ $conf == */offload ]]; then
+		sflags=(--offload) gflags=(-vnet)
+	fi
+	start_sockfsd "$mtu" "${sflags[@]}"
+	start_gvisor "$mtu" "${gflags[@]}"
 	veth_mtu "$mtu"
 	s_send=() s_recv=() g_send=() g_recv=() vnc_ns=() vip_bps=()
 	s_ping=() g_ping=() v_ping=() rr=() grr=() vrr=() conn=() gconn=() vconn=()
@@ -454,15 +464,15 @@ for mtu in $MTUS; do
 	stop_sockfsd
 	stop_gvisor
 	port=$((port + 1000))
-	res[send,s,$mtu]=$(bps "$size_bits" "$(med "${s_send[@]}")")
-	res[send,g,$mtu]=$(bps "$size_bits" "$(med "${g_send[@]}")")
-	res[recv,s,$mtu]=$(bps "$size_bits" "$(med "${s_recv[@]}")")
-	res[recv,g,$mtu]=$(bps "$size_bits" "$(med "${g_recv[@]}")")
-	res[vnc,$mtu]=$(bps "$veth_bits" "$(med "${vnc_ns[@]}")")
-	res[ref,$mtu]=${res[vnc,$mtu]}
+	res[send,s,$conf]=$(bps "$size_bits" "$(med "${s_send[@]}")")
+	res[send,g,$conf]=$(bps "$size_bits" "$(med "${g_send[@]}")")
+	res[recv,s,$conf]=$(bps "$size_bits" "$(med "${s_recv[@]}")")
+	res[recv,g,$conf]=$(bps "$size_bits" "$(med "${g_recv[@]}")")
+	res[vnc,$conf]=$(bps "$veth_bits" "$(med "${vnc_ns[@]}")")
+	res[ref,$conf]=${res[vnc,$conf]}
 	ref_name="nc over veth"
 	if ((${#vip_bps[@]})); then
-		res[ref,$mtu]=$(med "${vip_bps[@]}")
+		res[ref,$conf]=$(med "${vip_bps[@]}")
 		ref_name="iperf3 over veth"
 	fi
 	if ((first)); then
@@ -479,7 +489,7 @@ per_s() { awk -v r="$1" 'BEGIN { printf "%.0f /s", r }'; }
 usec() { awk -v r="$1" 'BEGIN { printf "%.0f us", r }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 row() { printf '  %-40s %14s %14s %14s %9s %9s\n' "$@"; }
-# brow NAME KEY MTU: one bulk row.
+# brow NAME KEY CONF: one bulk row.
 brow() {
 	local s=${res[$2,s,$3]} g=${res[$2,g,$3]} k=${res[ref,$3]}
 	row "$1" "$(gbit "$s")" "$(gbit "$g")" "$(gbit "$k")" "$(ratio "$s" "$g")" "$(ratio "$s" "$k")"
@@ -495,18 +505,21 @@ echo "sockfs, gVisor's netstack and the kernel end to end against the kernel's T
 echo "measured side by side in this run: sockfs and gVisor each over a TAP, the kernel over a veth pair"
 echo
 row "measure" "sockfs" "gVisor" "kernel" "s/gVisor" "s/kernel"
-for mtu in $MTUS; do
-	brow "bulk sockfs -> kernel, MTU $mtu" send "$mtu"
-	brow "bulk kernel -> sockfs, MTU $mtu" recv "$mtu"
+for conf in $CONFIGS; do
+	what="MTU ${conf%%/*}"
+	[[ $conf == */offload ]] && what+=", offload"
+	brow "bulk sockfs -> kernel, $what" send "$conf"
+	brow "bulk kernel -> sockfs, $what" recv "$conf"
 done
 orow "ping RTT from the kernel (median)" ping usec
 orow "request/response, 1 byte, 1 connection" rr per_s
 orow "new connections accepted (and closed)" conn per_s
 echo
 echo "  bulk: $SIZE_MIB MiB each way, sha256 checked; the kernel column is $ref_name"
-for mtu in $MTUS; do
-	echo "    (at MTU $mtu, kernel nc over veth, $VETH_MIB MiB, ran at $(gbit "${res[vnc,$mtu]}"))"
+for conf in $CONFIGS; do
+	echo "    (at MTU ${conf%%/*}, kernel nc over veth, $VETH_MIB MiB, ran at $(gbit "${res[vnc,$conf]}"))"
 done
+echo "  offload: sockfsd --offload; gVisor's fdbased endpoint with virtio-net headers (GSO, checksum offload)"
 echo "  ping: $PING_N pings ${PING_I}s apart; request/response: $RR_N round trips; connections: $CONN_N,"
 echo "  one after another; all three at MTU $first_mtu; peers: tests/bench/tcp_peers.py and tests/bench/gvisor"
 echo "  ratios: sockfs / gVisor and sockfs / kernel (for ping RTT, lower is faster)"

@@ -7,7 +7,7 @@
 // `make bench` builds it (the module comes through the Go module proxy) and
 // `make test` never needs it.
 //
-//	gvisor-peer -tap NAME -mtu N [-addr 198.18.0.2/24]
+//	gvisor-peer -tap NAME -mtu N [-addr 198.18.0.2/24] [-vnet]
 //
 // opens (creates) the TAP, prints "ready NAME" and then serves one command
 // per line on stdin, answering on stdout. The bench configures the kernel's
@@ -18,6 +18,14 @@
 //	recv HOST PORT FILE   connect, read to EOF into FILE; "ok" at EOF
 //	echo PORT             "listening", then echo one connection; "ok"
 //	accept PORT N         "listening", then accept and close N; "ok"
+//
+// With -vnet the TAP carries virtio-net headers and the kernel may hand
+// over TSO super-frames and leave checksums to the receiver (the setup
+// sockfsd --offload has), and gVisor's endpoint sends with GSO and
+// checksum offload. gVisor's fdbased endpoint turns virtio-net headers on
+// only for a socket descriptor, so frames are relayed, unchanged, between
+// the TAP and a SOCK_SEQPACKET socketpair whose other end is the endpoint's
+// (vnet.go): one more copy per frame, of a 64 KiB super-frame at best.
 //
 // ICMP echo is answered by the stack itself, so the kernel can ping it.
 // Stdin at EOF ends the program; every connection has a deadline.
@@ -87,12 +95,17 @@ type flags struct {
 	tap  string
 	mtu  int
 	addr netip.Prefix
+	vnet bool
 }
 
 func newFlags() *flags { return &flags{addr: netip.MustParsePrefix("198.18.0.2/24")} }
 
 func (f *flags) parse(args []string) error {
 	for i := 0; i < len(args); i++ {
+		if args[i] == "-vnet" {
+			f.vnet = true
+			continue
+		}
 		if i+1 >= len(args) {
 			return fmt.Errorf("flag %s needs a value", args[i])
 		}
@@ -124,17 +137,32 @@ func (f *flags) parse(args []string) error {
 // Ethernet frames on the descriptor with one syscall per frame, as sockfs's
 // TAP driver does.
 func newStack(f *flags) (*stack.Stack, error) {
-	fd, err := tun.OpenTAP(f.tap)
-	if err != nil {
-		return nil, fmt.Errorf("open tap %s: %w", f.tap, err)
-	}
 	mac, _ := net.ParseMAC("02:00:c6:12:00:02")
-	ep, err := fdbased.New(&fdbased.Options{
-		FDs:            []int{fd},
+	opts := &fdbased.Options{
 		MTU:            uint32(f.mtu),
 		EthernetHeader: true,
 		Address:        tcpip.LinkAddress(mac),
-	})
+	}
+	if f.vnet {
+		fd, err := openVnetRelay(f.tap)
+		if err != nil {
+			return nil, err
+		}
+		opts.FDs = []int{fd}
+		opts.GSOMaxSize = 65536
+		// TX checksum offload stays off: fdbased marks NEEDS_CSUM only on
+		// GSO frames, so a single segment sent with its checksum left
+		// out would reach the kernel with a bad one. GSO frames carry
+		// their partial checksum and NEEDS_CSUM all the same.
+		opts.RXChecksumOffload = true
+	} else {
+		fd, err := tun.OpenTAP(f.tap)
+		if err != nil {
+			return nil, fmt.Errorf("open tap %s: %w", f.tap, err)
+		}
+		opts.FDs = []int{fd}
+	}
+	ep, err := fdbased.New(opts)
 	if err != nil {
 		return nil, fmt.Errorf("fdbased: %w", err)
 	}
