@@ -584,3 +584,29 @@ func BenchmarkNetemXmitDelay(b *testing.B) {
 		clock.Advance(10 * time.Microsecond)
 	}
 }
+
+// A received frame the device vouched for (--offload's DATA_VALID or
+// NEEDS_CSUM) loses that word when netem corrupts it, so the stack's own
+// checksum catches the corruption; an untouched frame keeps it.
+func TestNetemCorruptDropsChecksumVouch(t *testing.T) {
+	for _, c := range []struct {
+		spec string
+		want uint8
+	}{{"corrupt 100%", CHECKSUM_NONE}, {"loss 0%", CHECKSUM_UNNECESSARY}} {
+		clock := ktime.NewManual()
+		w := newWire(clock)
+		n := NewNetem(w, mustSpec(t, c.spec), 5, clock)
+		got := make(chan uint8, 1)
+		go n.Receive(func(skb *SkBuff) {
+			got <- skb.IPSummed
+			skb.Free()
+		})
+		f := testFrame(0)
+		f.IPSummed = CHECKSUM_UNNECESSARY
+		w.feed(f)
+		if s := <-got; s != c.want {
+			t.Errorf("%s: ip_summed %d after netem, want %d", c.spec, s, c.want)
+		}
+		n.Close()
+	}
+}

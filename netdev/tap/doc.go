@@ -13,4 +13,11 @@
 // side's MTU, address and IFF_UP with the SIOCSIF* ioctls of
 // net/ipv4/devinet.c and net/core/dev_ioctl.c, and the netdev.Driver
 // methods: one read or one write per frame, straight into and out of skbs.
+//
+// OpenOffload is the other opener, for sockfsd --offload: it does TUNSETIFF
+// itself through golang.org/x/sys/unix, because water cannot set
+// IFF_VNET_HDR, and sets the TUN_F_* offloads (TUNSETOFFLOAD). Each frame
+// then crosses behind a virtio_net_hdr (netdev.VirtioNetHdr): on receive it
+// becomes the skb's IPSummed and GsoSize (virtio_net_hdr_to_skb), a TSO
+// super-frame staying one skb; on transmit it is all zero.
 package tap
