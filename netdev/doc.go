@@ -10,5 +10,9 @@
 // header (eth_type_trans) and handed by NetifReceiveSkb to the packet-type
 // handler registered for its EtherType (ip_rcv, arp_rcv).
 //
+// VirtioNetHdr is include/uapi/linux/virtio_net.h's header, which a TAP
+// opened with IFF_VNET_HDR (sockfsd --offload) puts before every frame;
+// SkBuff.IPSummed and GsoSize carry what it says up the stack.
+//
 // It knows no socket and no IP: upper layers register into it.
 package netdev
