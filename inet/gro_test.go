@@ -8,6 +8,7 @@ import (
 
 	"sockfs/inet/header"
 	"sockfs/netdev"
+	"sockfs/netdev/ktime"
 	"sockfs/socket"
 )
 
@@ -84,5 +85,34 @@ func TestTCPReceiveSuperFrame(t *testing.T) {
 	b.dev.NetifReceiveSkb(bad)
 	if e := b.in.mib.Tcp.InCsumErrors.Load(); e != 1 {
 		t.Fatalf("InCsumErrors %d after a bad checksum nobody vouched for, want 1", e)
+	}
+}
+
+// A UDP datagram whose checksum the device verified (DATA_VALID) is not
+// verified again: even a wrong checksum field passes, which is how a test
+// tells that the check was skipped.
+func TestUDPChecksumVouchedFor(t *testing.T) {
+	in, dev, w := newIPTestStack(t, ktime.NewReal())
+	sb := &ipv4TestSB{}
+	s, err := socket.SockCreate(t.Context(), in.sn, sb, socket.AF_INET, socket.SOCK_DGRAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer socket.SockRelease(s)
+	if err := socket.Bind(t.Context(), s, ap("0.0.0.0:53")); err != nil {
+		t.Fatal(err)
+	}
+	frame := udpFrame(dev.HWAddr, w.mac, ipv4(10, 0, 0, 1), ipv4(10, 0, 0, 2), 1234, 53, []byte("vouched"), true)
+	uh := header.Udphdr(frame[netdev.EthHlen+header.IPv4MinLen:])
+	uh.SetCheck(^uh.Check())
+	skb := netdev.AllocSkb(len(frame))
+	copy(skb.Put(len(frame)), frame)
+	skb.IPSummed = netdev.CHECKSUM_UNNECESSARY
+	dev.NetifReceiveSkb(skb)
+	if got, _ := recvfrom(t, s, 100); string(got) != "vouched" {
+		t.Fatalf("read %q", got)
+	}
+	if v := in.mib.Udp.InCsumErrors.Load(); v != 0 {
+		t.Errorf("InCsumErrors = %d", v)
 	}
 }
