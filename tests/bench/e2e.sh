@@ -5,7 +5,7 @@
 # kernel-to-kernel figure over a veth pair, all measured in the same run on
 # the same machine, with the ratios sockfs/gVisor and sockfs/kernel.
 #
-#   bulk       SIZE_MIB (20) through INO/data each way, a kernel nc on the
+#   bulk       SIZE_MIB (64) through INO/data each way, a kernel nc on the
 #              other end of the TAP, sha256 verified, timed with date +%s%N,
 #              once per configuration in CONFIGS ("1500 65000 1500/offload":
 #              an MTU, /offload for sockfsd --offload and gVisor with
@@ -13,7 +13,7 @@
 #              bytes, its peer writing and reading in 128 KiB calls as dd
 #              does on INO/data (its send clock includes the connect, one
 #              round trip); kernel to kernel: iperf3 for VETH_SECS (3) s
-#              when installed, and the same nc piping VETH_MIB (1024) MiB of
+#              when installed, and the same nc piping VETH_MIB (256) MiB of
 #              /dev/zero, at the same MTU.
 #   ping       PING_N (200) pings from the kernel, PING_I (0.005) s apart;
 #              the median RTT (first configuration only, as the two rows
@@ -38,8 +38,8 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SOCKFSD=${SOCKFSD:-$root/bin/sockfsd}
-SIZE_MIB=${SIZE_MIB:-20}
-VETH_MIB=${VETH_MIB:-1024}
+SIZE_MIB=${SIZE_MIB:-64}
+VETH_MIB=${VETH_MIB:-256}
 VETH_SECS=${VETH_SECS:-3}
 RR_N=${RR_N:-10000}
 CONN_N=${CONN_N:-500}
