@@ -108,7 +108,10 @@ func (lp *tcpSock) listenRcv(iph header.Iphdr, seg *tcpSegment) {
 	}
 	child.skRouteSet(rt, fl4)
 	key := tcpHashKey{laddr: iph.Daddr(), raddr: iph.Saddr(), lport: seg.dport, rport: seg.sport}
-	child.iss = in.tcp.secureSeq(key, in.clock.Now())
+	child.iss = seg.twIsn // a SYN that ended a timewait entry continues its sequence space
+	if child.iss == 0 {
+		child.iss = in.tcp.secureSeq(key, in.clock.Now())
+	}
 	child.connectInit()
 	child.applySynOptions(&seg.opts)
 	child.irs = seg.seq

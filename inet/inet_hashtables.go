@@ -27,13 +27,35 @@ type tcpBindInfo struct {
 	reuse bool       // sk_reuse when it took the port
 }
 
-// lookup is __inet_lookup: the established hash, then the best listener.
+// lookup is __inet_lookup for a full sock: the established hash, then
+// the best listener.
 func (t *tcpNet) lookup(k tcpHashKey) *tcpSock {
+	tp, _ := t.lookupTw(k)
+	return tp
+}
+
+// lookupTw is __inet_lookup: the established hash with its timewait
+// entries, then the best listener. One of the results is nil.
+func (t *tcpNet) lookupTw(k tcpHashKey) (*tcpSock, *tcpTimewaitSock) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	if tp := t.ehash[k]; tp != nil {
-		return tp
+		return tp, nil
 	}
+	if tw := t.twhash[k]; tw != nil {
+		return nil, tw
+	}
+	return t.lookupListenerLocked(k), nil
+}
+
+// lookupListener is __inet_lookup_listener.
+func (t *tcpNet) lookupListener(k tcpHashKey) *tcpSock {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.lookupListenerLocked(k)
+}
+
+func (t *tcpNet) lookupListenerLocked(k tcpHashKey) *tcpSock {
 	var wild *tcpSock
 	for _, l := range t.lhash[k.lport] {
 		if l.bind.addr.IsUnspecified() || !l.bind.addr.IsValid() {
@@ -62,7 +84,18 @@ func (t *tcpNet) bindConflictLocked(tp *tcpSock, port uint16, addr netip.Addr, r
 		}
 		return true
 	}
+	// The port's timewait entries are owners too (tw_bind_node).
+	for _, tw := range t.twbhash[port] {
+		if addrsOverlap(tw.bind.addr, addr) && !(reuse && tw.bind.reuse) {
+			return true
+		}
+	}
 	return false
+}
+
+// portFreeLocked reports that no sock and no timewait entry holds port.
+func (t *tcpNet) portFreeLocked(port uint16) bool {
+	return len(t.bhash[port]) == 0 && len(t.twbhash[port]) == 0
 }
 
 // inetCskGetPort is inet_csk_get_port (Proto.GetPort, Mu held): take the
@@ -97,7 +130,7 @@ func (t *tcpNet) findFreePortLocked(ok func(uint16) bool) (uint16, bool) {
 	off := t.randomN(n)
 	for i := 0; i < n; i++ {
 		p := uint16(t.portLow + (off+i)%n)
-		if len(t.bhash[p]) == 0 && ok(p) {
+		if t.portFreeLocked(p) && ok(p) {
 			return p, true
 		}
 	}
@@ -186,7 +219,7 @@ func (tp *tcpSock) hashConnect() error {
 	if tp.Num == 0 {
 		p, ok := t.findFreePortLocked(func(p uint16) bool {
 			key.lport = p
-			return t.ehash[key] == nil
+			return t.ehash[key] == nil && t.twhash[key] == nil
 		})
 		if !ok {
 			return socket.EADDRNOTAVAIL
@@ -194,7 +227,9 @@ func (tp *tcpSock) hashConnect() error {
 		t.bindLocked(tp, p, tp.RcvSaddr)
 	}
 	key.lport = tp.Num
-	if t.ehash[key] != nil {
+	if t.ehash[key] != nil || t.twhash[key] != nil {
+		// __inet_check_established: a timewait entry keeps its 4-tuple
+		// (tcp_tw_reuse is for loopback only by default).
 		return socket.EADDRNOTAVAIL
 	}
 	tp.Sport = tp.Num
@@ -211,7 +246,7 @@ func (tp *tcpSock) hashChild(key tcpHashKey, reuse bool) bool {
 	t := &tp.in.tcp
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.ehash[key] != nil {
+	if t.ehash[key] != nil || t.twhash[key] != nil {
 		return false
 	}
 	tp.bind = tcpBindInfo{addr: tp.RcvSaddr, reuse: reuse}

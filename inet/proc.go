@@ -276,16 +276,17 @@ func (in *Net) sockstatSeqShow(b *bytes.Buffer) {
 	})
 	const pageSize = 4096
 	fragQueues, fragMem := in.dgram.frags.stats()
-	// TCP: inuse counts the hashed socks that are not TIME_WAIT (Linux's
-	// time-wait socks are a kind of their own), orphan the closed-but-
-	// finishing ones, alloc every tcp sock, mem their queues in pages.
-	var tcpInuse, tcpOrphan, tcpTw, tcpMem int
+	// TCP: inuse counts the hashed full socks, orphan the closed-but-
+	// finishing ones, tw the timewait entries (inet_timewait_sock.go),
+	// alloc every tcp sock, mem their queues in pages.
+	var tcpInuse, tcpOrphan, tcpMem int
+	in.tcp.mu.RLock()
+	tcpTw := len(in.tcp.twhash)
+	in.tcp.mu.RUnlock()
 	for _, tp := range in.tcp.allSocks() {
 		tp.Mu.Lock()
 		switch {
 		case tp.destroyed || tp.State == TCP_CLOSE:
-		case tp.State == TCP_TIME_WAIT:
-			tcpTw++
 		default:
 			tcpInuse++
 			if tp.Dead {

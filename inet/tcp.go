@@ -23,29 +23,30 @@ import (
 
 // Defaults of the TCP sysctls and constants of include/net/tcp.h.
 const (
-	tcpMssDefault     = 536 // TCP_MSS_DEFAULT: RFC 9293 §3.7.1 when no MSS option
-	tcpMinMss         = 88  // TCP_MIN_MSS
-	tcpMaxWindow      = 32767
-	tcpInitCwnd       = 10 // TCP_INIT_CWND, RFC 6928
-	tcpInfiniteSsthr  = 0x7fffffff
-	tcpTimeoutInit    = time.Second       // TCP_TIMEOUT_INIT, RFC 6298 §2.1
-	tcpRtoMax         = 120 * time.Second // TCP_RTO_MAX
-	tcpRtoMinDefault  = 200 * time.Millisecond
-	tcpTimeWaitLen    = 60 * time.Second // TCP_TIMEWAIT_LEN
-	tcpFinTimeout     = 60 * time.Second // tcp_fin_timeout
-	tcpDelackMin      = 40 * time.Millisecond
-	tcpDelackMax      = 200 * time.Millisecond
-	tcpKeepaliveTime  = 7200 * time.Second
-	tcpKeepaliveIntvl = 75 * time.Second
-	tcpKeepaliveProbe = 9
-	tcpMaxKeepidle    = 32767
-	tcpMaxKeepintvl   = 32767
-	tcpMaxKeepcnt     = 127
-	tcpSynRetries     = 6  // tcp_syn_retries
-	tcpSynackRetries  = 5  // tcp_synack_retries
-	tcpRetries2       = 15 // tcp_retries2
-	tcpOrphanRetries  = 8  // tcp_orphan_retries (0 means 8)
-	tcpMaxQuickacks   = 16
+	tcpMssDefault        = 536 // TCP_MSS_DEFAULT: RFC 9293 §3.7.1 when no MSS option
+	tcpMinMss            = 88  // TCP_MIN_MSS
+	tcpMaxWindow         = 32767
+	tcpInitCwnd          = 10 // TCP_INIT_CWND, RFC 6928
+	tcpInfiniteSsthr     = 0x7fffffff
+	tcpTimeoutInit       = time.Second       // TCP_TIMEOUT_INIT, RFC 6298 §2.1
+	tcpRtoMax            = 120 * time.Second // TCP_RTO_MAX
+	tcpRtoMinDefault     = 200 * time.Millisecond
+	tcpTimeWaitLen       = 60 * time.Second // TCP_TIMEWAIT_LEN
+	tcpFinTimeout        = 60 * time.Second // tcp_fin_timeout
+	tcpDelackMin         = 40 * time.Millisecond
+	tcpDelackMax         = 200 * time.Millisecond
+	tcpKeepaliveTime     = 7200 * time.Second
+	tcpKeepaliveIntvl    = 75 * time.Second
+	tcpKeepaliveProbe    = 9
+	tcpMaxKeepidle       = 32767
+	tcpMaxKeepintvl      = 32767
+	tcpMaxKeepcnt        = 127
+	tcpSynRetries        = 6  // tcp_syn_retries
+	tcpSynLinearTimeouts = 4  // tcp_syn_linear_timeouts
+	tcpSynackRetries     = 5  // tcp_synack_retries
+	tcpRetries2          = 15 // tcp_retries2
+	tcpOrphanRetries     = 8  // tcp_orphan_retries (0 means 8)
+	tcpMaxQuickacks      = 16
 
 	// tcp_rmem and tcp_wmem: min, default, max.
 	tcpRmemMin, tcpRmemDefault, tcpRmemMax = 4096, 131072, 6291456
@@ -562,8 +563,14 @@ func tcpClose(s socket.Sk) {
 	case TCP_CLOSE:
 		tp.destroySock()
 	case TCP_FIN_WAIT2:
-		// An orphan in FIN_WAIT2 waits tcp_fin_timeout for the peer's FIN.
-		tp.resetSkTimer(tcpFinTimeout)
+		// An orphan in FIN_WAIT2 waits tcp_fin_timeout for the peer's
+		// FIN, in a timewait entry (the part beyond TIME_WAIT's length
+		// as a full sock first).
+		if tmo := tp.finTime(); tmo > tp.in.tcp.timeWaitLen {
+			tp.resetSkTimer(tmo - tp.in.tcp.timeWaitLen)
+		} else {
+			tp.tcpTimeWait(TCP_FIN_WAIT2, tmo)
+		}
 	}
 	sk.Mu.Unlock()
 	for _, c := range children {

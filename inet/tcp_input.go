@@ -25,6 +25,7 @@ type tcpSegment struct {
 	window       uint16
 	dataLen      int
 	opts         header.TCPOptions
+	twIsn        uint32 // tcp_tw_isn: the ISN for a SYN that ended a timewait entry
 }
 
 // Congestion-avoidance states (enum tcp_ca_state).
@@ -147,15 +148,35 @@ func (tp *tcpSock) rcvStateProcess(skb *netdev.SkBuff, seg *tcpSegment) bool {
 		if tp.finAcked() {
 			tp.tcpSetState(TCP_FIN_WAIT2)
 			tp.Shutdown |= socket.SEND_SHUTDOWN
-			tp.StateChange(&tp.Sock)
-			if tp.Dead && seg.flags&tcpFlagFIN == 0 {
-				tp.resetSkTimer(tcpFinTimeout)
+			if !tp.Dead {
+				tp.StateChange(&tp.Sock) // wake a lingering close
+				break
+			}
+			if seg.dataLen > 0 && seqAfter(seg.endSeq-uint32(seg.flags&tcpFlagFIN), tp.rcvNxt) {
+				// Data after close(): nobody will read it (RFC 2525
+				// §2.17).
+				tp.sendActiveReset()
+				tp.tcpDone()
+				return false
+			}
+			// An orphan waits tcp_fin_timeout for the peer's FIN, in a
+			// timewait entry unless that is longer than TIME_WAIT itself
+			// or the FIN is right here.
+			tmo := tp.finTime()
+			switch twLen := tp.in.tcp.timeWaitLen; {
+			case tmo > twLen:
+				tp.resetSkTimer(tmo - twLen)
+			case seg.flags&tcpFlagFIN != 0:
+				tp.resetSkTimer(tmo)
+			default:
+				tp.tcpTimeWait(TCP_FIN_WAIT2, tmo)
+				return false
 			}
 		}
 	case TCP_CLOSING:
 		// CLOSING: our FIN acked: TIME-WAIT.
 		if tp.finAcked() {
-			tp.tcpTimeWait()
+			tp.tcpTimeWait(TCP_TIME_WAIT, 0)
 			return false
 		}
 	case TCP_LAST_ACK:
@@ -849,54 +870,14 @@ func (tp *tcpSock) tcpFin() {
 		tp.sendAck()
 		tp.tcpSetState(TCP_CLOSING)
 	case TCP_FIN_WAIT2:
-		// FIN-WAIT-2: TIME-WAIT.
+		// FIN-WAIT-2: TIME-WAIT, in a timewait entry.
 		tp.sendAck()
-		tp.tcpTimeWait()
+		tp.tcpTimeWait(TCP_TIME_WAIT, 0)
 	}
 	tp.ofoQueue.Purge()
 	if !tp.Dead {
 		tp.StateChange(&tp.Sock)
 	}
-}
-
-// tcpTimeWait is tcp_time_wait: hold the connection's identity for 2 MSL
-// (RFC 9293 §3.6.1; Linux's 60 s) so that old duplicates die and a lost
-// final ACK can be repeated. The sock keeps only its addresses and sequence
-// numbers.
-func (tp *tcpSock) tcpTimeWait() {
-	tp.tcpSetState(TCP_TIME_WAIT)
-	tp.clearXmitTimers()
-	tp.purgeWriteQueue()
-	tp.ofoQueue.Purge()
-	tp.resetSkTimer(tp.in.tcp.timeWaitLen)
-	if !tp.Dead {
-		tp.StateChange(&tp.Sock)
-	}
-}
-
-// timewaitRcv is tcp_timewait_state_process. It reports whether the sock
-// has gone and the segment should look for a listener (a new SYN above the
-// old sequence space, RFC 9293 §3.6.1 / RFC 6191).
-func (tp *tcpSock) timewaitRcv(seg *tcpSegment) bool {
-	switch {
-	case seg.flags&tcpFlagRST != 0:
-		// Linux (tcp_rfc1337=0): a RST ends TIME-WAIT early.
-		tp.tcpDone()
-	case seg.flags&tcpFlagSYN != 0 && seg.flags&tcpFlagACK == 0 && seqAfter(seg.seq, tp.rcvNxt):
-		tp.tcpDone()
-		return true
-	case seg.flags&tcpFlagSYN != 0:
-		// An old SYN: ACK the old connection (TCP_TW_ACK); a new peer
-		// answers with a RST that ends TIME-WAIT.
-		tp.timewaitAck(seg)
-	case seg.flags&tcpFlagFIN != 0:
-		// The peer did not get our last ACK: repeat it and restart 2 MSL.
-		tp.timewaitAck(seg)
-		tp.resetSkTimer(tp.in.tcp.timeWaitLen)
-	case seg.flags&tcpFlagACK != 0 && seg.dataLen > 0:
-		tp.timewaitAck(seg)
-	}
-	return false
 }
 
 // ackSndCheck is __tcp_ack_snd_check: ACK at once after two full segments

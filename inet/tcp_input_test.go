@@ -48,26 +48,82 @@ func TestTCPPAWS(t *testing.T) {
 	}
 }
 
-// An orphan in FIN_WAIT2 whose peer never closes is dropped after
-// tcp_fin_timeout with a RST.
+// An orphan in FIN_WAIT2 whose peer never closes leaves after
+// tcp_fin_timeout without a word (Linux: tcp_time_wait(TCP_FIN_WAIT2),
+// then the timewait entry dies silently): the peer's next send goes out
+// as on Linux, and only then draws a RST from a 4-tuple nobody owns.
 func TestTCPOrphanFinWait2Timeout(t *testing.T) {
 	clk, a, b := manualPair(t)
 	cs, ss, _ := tcpConnPair(t, a, b, 80)
 	ctp := skOf(cs)
 	socket.SockRelease(cs)
-	waitState(t, ctp, time.Second, TCP_FIN_WAIT2)
+	waitTw(t, ctp, time.Second, TCP_FIN_WAIT2)
 	waitState(t, skOf(ss), time.Second, TCP_CLOSE_WAIT)
-	clk.Advance(59 * time.Second)
-	mustState(t, ctp, TCP_FIN_WAIT2)
-	clk.Advance(time.Second)
-	mustState(t, ctp, TCP_CLOSE)
 	if !withSk(ctp, func(tp *tcpSock) bool { return tp.destroyed }) {
-		t.Fatal("orphan not freed")
+		t.Fatal("the full sock was not freed")
 	}
-	waitState(t, skOf(ss), time.Second, TCP_CLOSE) // the RST reached the peer
 	if got := a.in.tcp.prot.InUse.Load(); got != 0 {
-		t.Fatalf("%d socks in use", got)
+		t.Fatalf("%d socks in use beside the timewait entry", got)
 	}
+	start := a.gate.count()
+	clk.Advance(59 * time.Second)
+	if twState(ctp) != TCP_FIN_WAIT2 {
+		t.Fatal("the entry left before tcp_fin_timeout")
+	}
+	clk.Advance(time.Second)
+	if twState(ctp) != 0 {
+		t.Fatal("the entry outlived tcp_fin_timeout")
+	}
+	for _, s := range a.gate.segs(start) {
+		t.Fatalf("the expiry sent a segment (flags %s)", tcpFlagString(s.flags))
+	}
+	mustState(t, skOf(ss), TCP_CLOSE_WAIT)
+	if err := writeAll(context.Background(), ss, []byte("late")); err != nil {
+		t.Fatalf("the peer's send after the expiry: %v", err)
+	}
+	waitState(t, skOf(ss), time.Second, TCP_CLOSE) // reset by the 4-tuple's new owner: nobody
+}
+
+// In its FIN_WAIT2 entry the orphan still takes the peer's FIN: the ACK
+// goes out and the entry turns TIME_WAIT for 2 MSL; new data there draws a
+// RST (tcp_timewait_state_process).
+func TestTCPTimewaitFinWait2(t *testing.T) {
+	clk, a, b := manualPair(t)
+	cs, ss, _ := tcpConnPair(t, a, b, 80)
+	ctp, stp := skOf(cs), skOf(ss)
+	socket.SockRelease(cs)
+	waitTw(t, ctp, time.Second, TCP_FIN_WAIT2)
+	waitState(t, stp, time.Second, TCP_CLOSE_WAIT)
+	socket.SockRelease(ss)
+	waitTw(t, ctp, time.Second, TCP_TIME_WAIT)
+	waitState(t, stp, time.Second, TCP_CLOSE) // our ACK of its FIN came
+	clk.Advance(59 * time.Second)
+	if twState(ctp) != TCP_TIME_WAIT {
+		t.Fatal("TIME_WAIT ended early")
+	}
+	clk.Advance(time.Second)
+	if twState(ctp) != 0 {
+		t.Fatal("TIME_WAIT outlived 2 MSL")
+	}
+
+	cs, ss, _ = tcpConnPair(t, a, b, 81)
+	ctp, stp = skOf(cs), skOf(ss)
+	socket.SockRelease(cs)
+	waitTw(t, ctp, time.Second, TCP_FIN_WAIT2)
+	waitState(t, stp, time.Second, TCP_CLOSE_WAIT)
+	start := a.gate.count()
+	if err := writeAll(context.Background(), ss, []byte("data after close")); err != nil {
+		t.Fatal(err)
+	}
+	tcpWaitFor(t, "RST for the data", time.Second, func() bool {
+		for _, s := range a.gate.segs(start) {
+			if s.flags&tcpFlagRST != 0 {
+				return true
+			}
+		}
+		return false
+	})
+	waitState(t, stp, time.Second, TCP_CLOSE)
 }
 
 // A request whose SYN-ACK is never answered dies after tcp_synack_retries
@@ -126,9 +182,17 @@ func TestTCPTimeWaitReuse(t *testing.T) {
 	socket.SockRelease(ss) // the server closes first: its side keeps TIME_WAIT
 	waitState(t, skOf(cs), time.Second, TCP_CLOSE_WAIT)
 	socket.SockRelease(cs)
-	waitState(t, stp, time.Second, TCP_TIME_WAIT)
+	waitTw(t, stp, time.Second, TCP_TIME_WAIT)
+	tw := twOf(stp)
 	cs2, ss2 := open()
-	waitState(t, stp, time.Second, TCP_CLOSE)
+	if twState(stp) != 0 {
+		t.Fatal("the timewait entry outlived the new SYN")
+	}
+	// The new connection's ISN continues the old sequence space
+	// (tcp_tw_isn: snd_nxt + 65537).
+	if iss := withSk(skOf(ss2), func(tp *tcpSock) uint32 { return tp.iss }); iss != tw.sndNxt+65537 {
+		t.Fatalf("ISS %d, want %d", iss, tw.sndNxt+65537)
+	}
 	mustState(t, skOf(cs2), TCP_ESTABLISHED)
 	mustState(t, skOf(ss2), TCP_ESTABLISHED)
 }

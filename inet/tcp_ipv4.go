@@ -28,6 +28,11 @@ type tcpNet struct {
 	lhash map[uint16][]*tcpSock   // protected by mu; listeners by port
 	bhash map[uint16][]*tcpSock   // protected by mu; every sock holding a port
 
+	// The timewait entries (inet_timewait_sock.go): their half of the
+	// established hash, and the ports they hold.
+	twhash  map[tcpHashKey]*tcpTimewaitSock // protected by mu
+	twbhash map[uint16][]*tcpTimewaitSock   // protected by mu
+
 	congDefault *tcpCongestionOps // protected by mu
 	congList    map[string]*tcpCongestionOps
 
@@ -38,7 +43,10 @@ type tcpNet struct {
 	// rtoMin is TCP_RTO_MIN (200 ms) and timeWaitLen TCP_TIMEWAIT_LEN
 	// (60 s); set before traffic (SetTCPTimers).
 	rtoMin, timeWaitLen time.Duration
-	portLow, portHigh   int // ip_local_port_range
+	finTimeout          time.Duration // tcp_fin_timeout (SetTCPFinTimeout)
+	// tcp_syn_retries and tcp_syn_linear_timeouts (SetTCPSynRetries).
+	synRetries, synLinearTimeouts int
+	portLow, portHigh             int // ip_local_port_range
 
 	// The option sysctls: tcp_sack, tcp_timestamps, tcp_window_scaling.
 	sysctlSack, sysctlTimestamps, sysctlWindowScaling bool
@@ -53,6 +61,8 @@ func (in *Net) tcpInit() {
 	t.ehash = make(map[tcpHashKey]*tcpSock)
 	t.lhash = make(map[uint16][]*tcpSock)
 	t.bhash = make(map[uint16][]*tcpSock)
+	t.twhash = make(map[tcpHashKey]*tcpTimewaitSock)
+	t.twbhash = make(map[uint16][]*tcpTimewaitSock)
 	t.congList = tcpCongTable()
 	t.congDefault = t.congList["cubic"]
 	var seed [32]byte
@@ -61,6 +71,8 @@ func (in *Net) tcpInit() {
 	t.rng = mrand.New(mrand.NewChaCha8(seed))
 	t.rtoMin = tcpRtoMinDefault
 	t.timeWaitLen = tcpTimeWaitLen
+	t.finTimeout = tcpFinTimeout
+	t.synRetries, t.synLinearTimeouts = tcpSynRetries, tcpSynLinearTimeouts
 	t.portLow, t.portHigh = 32768, 60999
 	t.sysctlSack, t.sysctlTimestamps, t.sysctlWindowScaling = true, true, true
 	t.prot = newTCPProt()
@@ -78,6 +90,27 @@ func (in *Net) SetTCPTimers(rtoMin, timeWait time.Duration) {
 	}
 	if timeWait > 0 {
 		in.tcp.timeWaitLen = timeWait
+	}
+}
+
+// SetTCPFinTimeout sets net.ipv4.tcp_fin_timeout: how long an orphaned
+// FIN_WAIT2 waits for its peer's FIN (Linux's default 60 s).
+func (in *Net) SetTCPFinTimeout(d time.Duration) {
+	if d > 0 {
+		in.tcp.finTimeout = d
+	}
+}
+
+// SetTCPSynRetries sets net.ipv4.tcp_syn_retries and
+// tcp_syn_linear_timeouts (Linux's 6 and 4): a connect sends its SYN
+// again after 1 s linear timeouts, then backs off exponentially, and gives
+// up after retries+linear retransmissions. Negative keeps a value.
+func (in *Net) SetTCPSynRetries(retries, linear int) {
+	if retries >= 0 {
+		in.tcp.synRetries = retries
+	}
+	if linear >= 0 {
+		in.tcp.synLinearTimeouts = linear
 	}
 }
 
@@ -105,6 +138,20 @@ func (t *tcpNet) secureSeq(k tcpHashKey, now time.Duration) uint32 {
 	binary.BigEndian.PutUint16(b[42:], k.rport)
 	h := sha256.Sum256(b[:])
 	return binary.BigEndian.Uint32(h[:]) + uint32(now/(4*time.Microsecond))
+}
+
+// secureTSOff is secure_tcp_ts_off: the timestamp offset of a connection,
+// a keyed hash of the two addresses (RFC 7323 §5.4), so that successive
+// connections between two hosts keep their timestamps increasing, which
+// lets a new SYN pass PAWS against a TIME_WAIT entry.
+func (t *tcpNet) secureTSOff(laddr, raddr [4]byte) uint32 {
+	var b [32 + 3 + 8]byte
+	copy(b[:], t.isnKey[:])
+	copy(b[32:], "tso")
+	copy(b[35:], laddr[:])
+	copy(b[39:], raddr[:])
+	h := sha256.Sum256(b[:])
+	return binary.BigEndian.Uint32(h[:])
 }
 
 // tcpV4Rcv is tcp_v4_rcv: validate, checksum (RFC 9293 §3.1 with the
@@ -155,7 +202,17 @@ func (in *Net) tcpV4Rcv(skb *netdev.SkBuff) {
 	key := tcpHashKey{laddr: iph.Daddr(), raddr: iph.Saddr(), lport: seg.dport, rport: seg.sport}
 
 	for attempt := 0; attempt < 3; attempt++ {
-		tp := in.tcp.lookup(key)
+		tp, tw := in.tcp.lookupTw(key)
+		if tw != nil {
+			// do_time_wait
+			again, isn := tw.timewaitRcv(iph, &seg)
+			if again {
+				seg.twIsn = isn // tcp_tw_isn: a listener may take the SYN
+				continue
+			}
+			skb.Free()
+			return
+		}
 		if tp == nil {
 			break
 		}
@@ -170,14 +227,6 @@ func (in *Net) tcpV4Rcv(skb *netdev.SkBuff) {
 		case TCP_LISTEN:
 			tp.listenRcv(iph, &seg)
 			tp.Mu.Unlock()
-			skb.Free()
-			return
-		case TCP_TIME_WAIT:
-			again := tp.timewaitRcv(&seg)
-			tp.Mu.Unlock()
-			if again {
-				continue
-			}
 			skb.Free()
 			return
 		default:
@@ -258,10 +307,13 @@ func (in *Net) tcpV4Err(skb *netdev.SkBuff, typ, code uint8, info uint32) {
 	seq := binary.BigEndian.Uint32(th[4:])
 	in.tcp.mu.RLock()
 	tp := in.tcp.ehash[key]
+	tw := in.tcp.twhash[key]
 	in.tcp.mu.RUnlock()
 	if tp == nil {
-		in.mib.Icmp.InErrors.Add(1)
-		return
+		if tw == nil {
+			in.mib.Icmp.InErrors.Add(1)
+		}
+		return // a timewait entry ignores ICMP
 	}
 	errno, _ := icmpErrno(typ, code)
 	if errno == 0 || (typ == header.ICMP_DEST_UNREACH && code == header.ICMP_FRAG_NEEDED) {

@@ -16,8 +16,8 @@ func tcpImpaired(t *testing.T, spec string, seed uint64, setup func(a, b *tcpHos
 		setup(a, b)
 	}
 	ctp, stp := tcpBulk(t, a, b, 10<<20)
-	waitState(t, ctp, 10*time.Second, TCP_TIME_WAIT, TCP_CLOSE)
-	waitState(t, stp, 10*time.Second, TCP_TIME_WAIT, TCP_CLOSE)
+	waitState(t, ctp, 10*time.Second, TCP_CLOSE)
+	waitState(t, stp, 10*time.Second, TCP_CLOSE)
 	return a, b
 }
 

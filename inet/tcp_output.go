@@ -457,7 +457,7 @@ func (tp *tcpSock) connectInit() {
 	t := &tp.in.tcp
 	tp.tstampOk, tp.sackOk, tp.wscaleOk = t.sysctlTimestamps, t.sysctlSack, t.sysctlWindowScaling
 	tp.selectInitialWindow()
-	tp.tsOffset = tp.in.tcp.random32()
+	tp.tsOffset = tp.in.tcp.secureTSOff(tp.Saddr.As4(), tp.Daddr.As4())
 	tp.tsRecent = 0
 	tp.rcvNxt, tp.rcvWup, tp.copiedSeq = 0, 0, 0
 	tp.sndWnd, tp.sndWl1 = 0, 0

@@ -57,6 +57,15 @@ func (in *Net) tcp4SeqShow(b *bytes.Buffer) {
 		tp.Mu.Unlock()
 		rows = append(rows, r)
 	}
+	for _, tw := range in.tcp.timewaitSocks() {
+		var lb bytes.Buffer
+		tw.mu.Lock()
+		if !tw.dead {
+			tw.procLine(&lb, now)
+			rows = append(rows, tcpProcRow{lport: tw.key.lport, rport: tw.key.rport, raddr: procHex(tw.key.raddr), line: lb.Bytes()})
+		}
+		tw.mu.Unlock()
+	}
 	sort.SliceStable(rows, func(i, j int) bool {
 		if rows[i].lport != rows[j].lport {
 			return rows[i].lport < rows[j].lport
@@ -74,8 +83,8 @@ func (in *Net) tcp4SeqShow(b *bytes.Buffer) {
 	}
 }
 
-// procLine is get_tcp4_sock, get_timewait4_sock and get_openreq4 (Mu held),
-// without the "sl" column.
+// procLine is get_tcp4_sock and get_openreq4 (Mu held), without the "sl"
+// column.
 func (tp *tcpSock) procLine(b *bytes.Buffer, now time.Duration) {
 	src := procHex(addrOr0(tp.localAddr()).As4())
 	dst := procHex(addrOr0(tp.Daddr).As4())
@@ -84,11 +93,6 @@ func (tp *tcpSock) procLine(b *bytes.Buffer, now time.Duration) {
 		ino = tp.Socket.Ino
 	}
 	switch {
-	case tp.State == TCP_TIME_WAIT:
-		delta := max(tp.skTimeout-now, 0)
-		fmt.Fprintf(b, "%08X:%04X %08X:%04X %02X %08X:%08X %02X:%08X %08X %5d %8d %d %d %016x",
-			src, tp.Num, dst, tp.Dport, TCP_TIME_WAIT, 0, 0, 3, clockT(delta), 0, 0, 0, 0, 1, 0)
-		return
 	case tp.State == TCP_SYN_RECV && tp.parent != nil:
 		delta := max(tp.rtxTimeout-now, 0)
 		fmt.Fprintf(b, "%08X:%04X %08X:%04X %02X %08X:%08X %02X:%08X %08X %5d %8d %d %d %016x",
@@ -132,4 +136,14 @@ func (tp *tcpSock) procLine(b *bytes.Buffer, now time.Duration) {
 		timerActive, clockT(max(expires-now, 0)), tp.retransmits,
 		tp.Uid, tp.probesOut, ino, 2, 0,
 		clockT(tp.rto), clockT(tp.ato), quick<<1, tp.sndCwnd, ssthresh)
+}
+
+// procLine is get_timewait4_sock (tw.mu held): the substate (05 for an
+// orphan's FIN_WAIT2, 06 for TIME_WAIT), the timer as "3" with its time
+// left, and the refcount Linux shows for an entry in both hashes with its
+// timer armed (3).
+func (tw *tcpTimewaitSock) procLine(b *bytes.Buffer, now time.Duration) {
+	fmt.Fprintf(b, "%08X:%04X %08X:%04X %02X %08X:%08X %02X:%08X %08X %5d %8d %d %d %016x",
+		procHex(tw.key.laddr), tw.key.lport, procHex(tw.key.raddr), tw.key.rport, tw.substate, 0, 0,
+		3, clockT(max(tw.expires-now, 0)), 0, 0, 0, 0, 3, 0)
 }

@@ -69,7 +69,7 @@ func TestTCPBindConflicts(t *testing.T) {
 	socket.SockRelease(ss)
 	socket.SockRelease(cs)
 	socket.SockRelease(ls)
-	waitState(t, stp, time.Second, TCP_TIME_WAIT)
+	waitTw(t, stp, time.Second, TCP_TIME_WAIT)
 	n := b.socket()
 	if err := socket.Bind(ctx, n, any(90)); !errors.Is(err, socket.EADDRINUSE) {
 		t.Fatalf("bind over TIME_WAIT without SO_REUSEADDR: %v", err)

@@ -396,3 +396,35 @@ func (h *tcpHost) arpSettle(peer *tcpHost) {
 		return n != nil && n.nudState == NUD_REACHABLE && h.in.clock.Now()-n.confirmed < sysctlNeighBaseReachableTimeSec*time.Second
 	})
 }
+
+// twOf returns the timewait entry that took tp's place, or nil.
+func twOf(tp *tcpSock) *tcpTimewaitSock {
+	key := withSk(tp, func(tp *tcpSock) tcpHashKey { return tp.ehashKey })
+	t := &tp.in.tcp
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.twhash[key]
+}
+
+// twState is the substate of tp's timewait entry: FIN_WAIT2 or TIME_WAIT,
+// 0 when there is none.
+func twState(tp *tcpSock) uint8 {
+	tw := twOf(tp)
+	if tw == nil {
+		return 0
+	}
+	tw.mu.Lock()
+	defer tw.mu.Unlock()
+	if tw.dead {
+		return 0
+	}
+	return tw.substate
+}
+
+// waitTw waits until tp's connection lives in a timewait entry in state
+// (the full sock then reads CLOSE).
+func waitTw(t *testing.T, tp *tcpSock, d time.Duration, state uint8) {
+	t.Helper()
+	tcpWaitFor(t, "timewait entry in "+tcpStateName(state), d, func() bool { return twState(tp) == state })
+	mustState(t, tp, TCP_CLOSE)
+}

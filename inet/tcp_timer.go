@@ -3,8 +3,8 @@ package inet
 // TCP timers (net/ipv4/tcp_timer.c, inet_connection_sock.c): one
 // retransmission timer (which also carries the SYN, SYN-ACK and
 // zero-window probe timeouts, as icsk_retransmit_timer does), one delayed
-// ACK timer and one sk_timer (keepalive, orphaned FIN_WAIT2, TIME_WAIT) per
-// sock. Each is created once and re-armed with Reset, so nothing is
+// ACK timer and one sk_timer (keepalive, a long orphaned FIN_WAIT2) per
+// sock; TIME_WAIT is a timewait entry's (inet_timewait_sock.go). Each is created once and re-armed with Reset, so nothing is
 // allocated per packet. Callbacks run in their own goroutine (the timer
 // softirq) and take the sock's Mu; a deadline kept under Mu tells a stale
 // firing (one that raced with a re-arm or a stop) from a real one.
@@ -218,8 +218,8 @@ func (tp *tcpSock) delackTimerFire() {
 	}
 }
 
-// skTimerFire is tcp_keepalive_timer, which also ends TIME_WAIT
-// (tw_timer) and an orphan's FIN_WAIT2 (tcp_fin_timeout).
+// skTimerFire is tcp_keepalive_timer, which also times an orphan's long
+// FIN_WAIT2 (tcp_fin_timeout beyond TIME_WAIT's length).
 func (tp *tcpSock) skTimerFire() {
 	tp.Mu.Lock()
 	defer tp.Mu.Unlock()
@@ -229,12 +229,15 @@ func (tp *tcpSock) skTimerFire() {
 	tp.skTimerArmed = false
 	now := tp.in.clock.Now()
 	switch tp.State {
-	case TCP_TIME_WAIT:
-		// 2 MSL are over (RFC 9293 §3.10.8).
-		tp.tcpDone()
 	case TCP_FIN_WAIT2:
 		if tp.Dead {
-			// The peer never sent its FIN: give up (tcp_fin_timeout).
+			// An orphan whose tcp_fin_timeout is longer than TIME_WAIT
+			// spends the rest in a timewait entry; with nothing left
+			// it gives up with a RST.
+			if tmo := tp.finTime() - tp.in.tcp.timeWaitLen; tmo > 0 {
+				tp.tcpTimeWait(TCP_FIN_WAIT2, tmo)
+				return
+			}
 			tp.sendActiveReset()
 			tp.tcpDone()
 		}
