@@ -195,8 +195,10 @@ func TestTCPStatesSimultaneousOpen(t *testing.T) {
 	}
 }
 
-// SYN-SENT → CLOSED after tcp_syn_retries unanswered SYNs (1+2+...+64 s):
-// ETIMEDOUT.
+// SYN-SENT → CLOSED as Linux 6.x: tcp_syn_linear_timeouts (4) more
+// timeouts at the initial 1 s RTO, then exponential backoff, and after
+// tcp_syn_retries + tcp_syn_linear_timeouts = 10 retransmissions (the last
+// at 67 s) the connect gives up at 131 s with ETIMEDOUT.
 func TestTCPStatesConnectTimeout(t *testing.T) {
 	clk, a, b := manualPair(t)
 	a.gate.setDrop(true)
@@ -207,17 +209,31 @@ func TestTCPStatesConnectTimeout(t *testing.T) {
 	}
 	tp := skOf(cs)
 	tcpWaitFor(t, "first SYN", time.Second, func() bool { return len(a.gate.segs(0)) == 1 })
-	for i, wait := range []time.Duration{1, 2, 4, 8, 16, 32} {
+	elapsed := time.Duration(0)
+	for i, wait := range []time.Duration{1, 1, 1, 1, 1, 2, 4, 8, 16, 32} {
 		a.arpSettle(b)
-		clk.Advance(wait * time.Second)
+		clk.Advance(wait*time.Second - time.Millisecond)
+		if n := len(a.gate.segs(0)); n != i+1 {
+			t.Fatalf("retransmission %d came early: %d SYNs at %v", i+1, n, elapsed+wait*time.Second-time.Millisecond)
+		}
+		clk.Advance(time.Millisecond)
+		elapsed += wait * time.Second
 		mustState(t, tp, TCP_SYN_SENT)
 		if n := len(a.gate.segs(0)); n != i+2 {
-			t.Fatalf("after %d s: %d SYNs", wait, n)
+			t.Fatalf("at %v: %d SYNs, want %d", elapsed, n, i+2)
 		}
 	}
+	if elapsed != 67*time.Second {
+		t.Fatalf("last retransmission at %v", elapsed)
+	}
 	a.arpSettle(b)
-	clk.Advance(64 * time.Second)
+	clk.Advance(64*time.Second - time.Millisecond)
+	mustState(t, tp, TCP_SYN_SENT)
+	clk.Advance(time.Millisecond)
 	mustState(t, tp, TCP_CLOSE)
+	if n := len(a.gate.segs(0)); n != 11 {
+		t.Fatalf("%d SYNs in all, want 11", n)
+	}
 	if err := socket.Connect(ctx, cs, netip.AddrPortFrom(b.addr, 80), socket.O_NONBLOCK); !errors.Is(err, socket.ETIMEDOUT) {
 		t.Fatalf("connect result %v, want ETIMEDOUT", err)
 	}
@@ -226,6 +242,31 @@ func TestTCPStatesConnectTimeout(t *testing.T) {
 			t.Fatalf("flags %x", s.flags)
 		}
 	}
+}
+
+// The SYN retry knobs (the daemon's --tcp-syn-retries and
+// --tcp-syn-linear-timeouts): no linear timeouts and 2 retries give the
+// classic 1, 2, then give up at 7 s.
+func TestTCPSynRetriesKnobs(t *testing.T) {
+	clk, a, b := manualPair(t)
+	a.in.SetTCPSynRetries(2, 0)
+	a.gate.setDrop(true)
+	cs := a.socket()
+	socket.Connect(context.Background(), cs, netip.AddrPortFrom(b.addr, 80), socket.O_NONBLOCK)
+	tp := skOf(cs)
+	tcpWaitFor(t, "first SYN", time.Second, func() bool { return len(a.gate.segs(0)) == 1 })
+	for i, wait := range []time.Duration{1, 2} {
+		a.arpSettle(b)
+		clk.Advance(wait * time.Second)
+		if n := len(a.gate.segs(0)); n != i+2 {
+			t.Fatalf("after +%d s: %d SYNs", wait, n)
+		}
+	}
+	a.arpSettle(b)
+	clk.Advance(4*time.Second - time.Millisecond)
+	mustState(t, tp, TCP_SYN_SENT)
+	clk.Advance(time.Millisecond)
+	mustState(t, tp, TCP_CLOSE)
 }
 
 // RFC 6298 §5.5: each timeout doubles the RTO; after tcp_retries2 the

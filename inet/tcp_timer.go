@@ -129,12 +129,19 @@ func (tp *tcpSock) retransmitTimer() {
 	tp.enterLoss()
 	tp.retransmitSkb(head)
 	tp.retransmits++
-	tp.backoff++
-	tp.rto = min(tp.rto*2, tcpRtoMax)
+	// A SYN goes again at the initial RTO for tcp_syn_linear_timeouts
+	// timeouts (a single lost SYN costs 1 s, not more), then backs off
+	// (tcp_retransmit_timer's total_rto test; in SYN_SENT every timeout
+	// so far was the SYN's).
+	if tp.State != TCP_SYN_SENT || tp.retransmits > tp.in.tcp.synLinearTimeouts {
+		tp.backoff++
+		tp.rto = min(tp.rto*2, tcpRtoMax)
+	}
 	tp.resetXmitTimer(tcpTimeRetrans, tp.rto)
 }
 
-// writeTimeout is tcp_write_timeout: after tcp_syn_retries (SYN),
+// writeTimeout is tcp_write_timeout: after tcp_syn_retries plus
+// tcp_syn_linear_timeouts (SYN; 10 retransmissions, ~131 s, on Linux 6.x),
 // tcp_synack_retries (a request), tcp_orphan_retries (an orphan) or
 // tcp_retries2 timeouts in a row the connection is dropped with ETIMEDOUT,
 // or with the soft error an ICMP message left (tcp_write_err).
@@ -142,7 +149,9 @@ func (tp *tcpSock) writeTimeout() bool {
 	limit := tcpRetries2
 	switch {
 	case tp.State == TCP_SYN_SENT:
-		limit = tcpSynRetries
+		limit = tp.in.tcp.synRetries + tp.in.tcp.synLinearTimeouts
+	case tp.State == TCP_SYN_RECV && tp.parent == nil:
+		limit = tp.in.tcp.synRetries // a simultaneous open
 	case tp.State == TCP_SYN_RECV && tp.parent != nil:
 		limit = tcpSynackRetries
 	case tp.Dead:

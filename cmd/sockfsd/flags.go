@@ -30,6 +30,9 @@ type config struct {
 	timeWait   time.Duration // TIME_WAIT's length (2 MSL)
 	cpuProfile string        // runtime/pprof CPU profile file, "" for none
 	offload    bool          // TAP with IFF_VNET_HDR and the kernel's offloads
+	finTimeout time.Duration // tcp_fin_timeout
+	synRetries int           // tcp_syn_retries
+	synLinear  int           // tcp_syn_linear_timeouts
 }
 
 // Errors parseArgs returns for --help and --version, which are not
@@ -77,6 +80,9 @@ func newFlagSet(cfg *config, raw *rawFlags) *flag.FlagSet {
 	fs.StringVar(&cfg.congestion, "tcp-congestion", "cubic", "TCP congestion control, cubic or reno (`NAME`; net.ipv4.tcp_congestion_control)")
 	fs.DurationVar(&cfg.timeWait, "time-wait", 60*time.Second, "how long a closed TCP connection stays in TIME_WAIT (`DURATION`, 2 MSL; 1s to 10m)")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write a CPU profile (runtime/pprof) of the whole run to `FILE`, for go tool pprof")
+	fs.DurationVar(&cfg.finTimeout, "tcp-fin-timeout", 60*time.Second, "how long an orphaned TCP connection waits in FIN_WAIT2 for the peer's FIN (`DURATION`; net.ipv4.tcp_fin_timeout; 1s to 10m)")
+	fs.IntVar(&cfg.synRetries, "tcp-syn-retries", 6, "SYN retransmissions after the linear ones before connect gives up (`N`; net.ipv4.tcp_syn_retries; 1 to 127)")
+	fs.IntVar(&cfg.synLinear, "tcp-syn-linear-timeouts", 4, "SYN retransmissions at the initial 1 s RTO before backing off (`N`; net.ipv4.tcp_syn_linear_timeouts; 0 to 127)")
 	fs.BoolVar(&raw.version, "version", false, "print the version and exit")
 	return fs
 }
@@ -168,6 +174,15 @@ func parseArgs(args []string) (*config, error) {
 	}
 	if cfg.timeWait < time.Second || cfg.timeWait > 10*time.Minute {
 		return nil, fmt.Errorf("bad --time-wait %v: want 1s to 10m", cfg.timeWait)
+	}
+	if cfg.finTimeout < time.Second || cfg.finTimeout > 10*time.Minute {
+		return nil, fmt.Errorf("bad --tcp-fin-timeout %v: want 1s to 10m", cfg.finTimeout)
+	}
+	if cfg.synRetries < 1 || cfg.synRetries > 127 {
+		return nil, fmt.Errorf("bad --tcp-syn-retries %d: want 1 to 127", cfg.synRetries)
+	}
+	if cfg.synLinear < 0 || cfg.synLinear > 127 {
+		return nil, fmt.Errorf("bad --tcp-syn-linear-timeouts %d: want 0 to 127", cfg.synLinear)
 	}
 	if raw.netem != "" {
 		spec, err := netdev.ParseNetem(raw.netem)

@@ -17,7 +17,8 @@ func TestParseArgsDefaults(t *testing.T) {
 		cfg.addr != netip.MustParsePrefix("198.18.0.2/24") ||
 		cfg.hostAddr != netip.MustParsePrefix("198.18.0.1/24") ||
 		cfg.gateway.IsValid() || cfg.netem != nil || cfg.pcap != "" || cfg.allowOther || cfg.netemSeed != 1 ||
-		cfg.congestion != "cubic" || cfg.timeWait != 60*time.Second || cfg.offload || cfg.cpuProfile != "" {
+		cfg.congestion != "cubic" || cfg.timeWait != 60*time.Second || cfg.offload || cfg.cpuProfile != "" ||
+		cfg.finTimeout != 60*time.Second || cfg.synRetries != 6 || cfg.synLinear != 4 {
 		t.Fatalf("defaults: %+v", cfg)
 	}
 }
@@ -27,7 +28,8 @@ func TestParseArgsFlags(t *testing.T) {
 		"--tap", "t1", "--addr", "10.9.0.5/16", "--host-addr", "10.9.0.1/16",
 		"--gateway", "10.9.0.254", "--mtu", "9000", "--netem", "loss 2% delay 10ms",
 		"--netem-seed", "7", "--pcap", "/tmp/x.pcap", "--allow-other",
-		"--tcp-congestion", "reno", "--time-wait", "2s", "--cpuprofile", "/tmp/cpu.pprof", "--offload", "/m",
+		"--tcp-congestion", "reno", "--time-wait", "2s", "--cpuprofile", "/tmp/cpu.pprof", "--offload",
+		"--tcp-fin-timeout", "3s", "--tcp-syn-retries", "2", "--tcp-syn-linear-timeouts", "0", "/m",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -35,7 +37,8 @@ func TestParseArgsFlags(t *testing.T) {
 	if cfg.tap != "t1" || cfg.addr.String() != "10.9.0.5/16" || cfg.hostAddr.String() != "10.9.0.1/16" ||
 		cfg.gateway.String() != "10.9.0.254" || cfg.mtu != 9000 || cfg.netem == nil ||
 		cfg.netemSeed != 7 || cfg.pcap != "/tmp/x.pcap" || !cfg.allowOther || cfg.mountpoint != "/m" ||
-		cfg.congestion != "reno" || cfg.timeWait != 2*time.Second || cfg.cpuProfile != "/tmp/cpu.pprof" || !cfg.offload {
+		cfg.congestion != "reno" || cfg.timeWait != 2*time.Second || cfg.cpuProfile != "/tmp/cpu.pprof" || !cfg.offload ||
+		cfg.finTimeout != 3*time.Second || cfg.synRetries != 2 || cfg.synLinear != 0 {
 		t.Fatalf("flags: %+v", cfg)
 	}
 	cfg, err = parseArgs([]string{"--host-addr", "none", "/m"})
@@ -53,6 +56,9 @@ func TestParseArgsErrors(t *testing.T) {
 		{[]string{"/a", "/b"}, "one MOUNTPOINT"},
 		{[]string{"--bogus", "/m"}, "flag provided but not defined"},
 		{[]string{"--addr", "x", "/m"}, `bad --addr "x"`},
+		{[]string{"--tcp-fin-timeout", "100ms", "/m"}, "bad --tcp-fin-timeout 100ms"},
+		{[]string{"--tcp-syn-retries", "0", "/m"}, "bad --tcp-syn-retries 0"},
+		{[]string{"--tcp-syn-linear-timeouts", "-1", "/m"}, "bad --tcp-syn-linear-timeouts -1"},
 		{[]string{"--addr", "198.18.0.2", "/m"}, "no prefix length"},
 		{[]string{"--addr", "fd00::2/64", "/m"}, "not an IPv4 address"},
 		{[]string{"--addr", "198.18.0.0/24", "/m"}, "network's own address"},

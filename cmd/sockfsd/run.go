@@ -76,6 +76,8 @@ func newStack(cfg *config) (_ *stack, err error) {
 		return nil, fmt.Errorf("--tcp-congestion %s: %v", cfg.congestion, err)
 	}
 	st.in.SetTCPTimers(0, cfg.timeWait)
+	st.in.SetTCPFinTimeout(cfg.finTimeout)
+	st.in.SetTCPSynRetries(cfg.synRetries, cfg.synLinear)
 
 	if st.tap, err = openTap(cfg); err != nil {
 		return nil, err
