@@ -288,6 +288,7 @@ func inetStreamConnect(ctx context.Context, sock *socket.Socket, addr netip.Addr
 	if !addr.Addr().Is4() {
 		return socket.EAFNOSUPPORT
 	}
+	var err error // what a wait that runs out of SO_SNDTIMEO returns
 	switch sock.State {
 	case socket.SS_CONNECTED:
 		return socket.EISCONN
@@ -302,8 +303,11 @@ func inetStreamConnect(ctx context.Context, sock *socket.Socket, addr netip.Addr
 			sock.State = socket.SS_CONNECTED
 			return nil
 		}
+		// Still connecting: EALREADY, at once when nonblocking, else
+		// after waiting SO_SNDTIMEO once more.
+		err = socket.EALREADY
 		if flags&socket.O_NONBLOCK != 0 {
-			return socket.EALREADY
+			return err
 		}
 	case socket.SS_UNCONNECTED:
 		if sk.State != TCP_CLOSE {
@@ -314,22 +318,22 @@ func inetStreamConnect(ctx context.Context, sock *socket.Socket, addr netip.Addr
 			return err
 		}
 		sock.State = socket.SS_CONNECTING
+		err = socket.EINPROGRESS
 		if flags&socket.O_NONBLOCK != 0 {
-			return socket.EINPROGRESS
+			return err
 		}
 	default:
 		return socket.EINVAL
 	}
 
 	// inet_wait_for_connect
-	err := sk.WaitEvent(ctx, false, sk.SndDeadline(), func() bool {
+	if werr := sk.WaitEvent(ctx, false, sk.SndDeadline(), func() bool {
 		return (1<<sk.State)&(TCPF_SYN_SENT|TCPF_SYN_RECV) == 0
-	})
-	if err != nil {
-		if err == socket.EAGAIN {
-			return socket.EINPROGRESS // a connect timed out by SO_SNDTIMEO
+	}); werr != nil {
+		if werr == socket.EAGAIN {
+			return err // timed out by SO_SNDTIMEO: EINPROGRESS, or EALREADY for a second connect
 		}
-		return err
+		return werr
 	}
 	if sk.State == TCP_CLOSE {
 		return inetConnectSockError(sock, flags)

@@ -355,3 +355,31 @@ func TestTCPStatesRequestReset(t *testing.T) {
 		t.Fatalf("socks in use: %d %d", a.in.tcp.prot.InUse.Load(), b.in.tcp.prot.InUse.Load())
 	}
 }
+
+// A connect that SO_SNDTIMEO cut short (EINPROGRESS) is still in
+// progress: a second connect waits SO_SNDTIMEO again and then says
+// EALREADY (__inet_stream_connect), and a nonblocking one says so at once.
+func TestTCPConnectAgainAfterSndtimeo(t *testing.T) {
+	a, b := newTCPPair(t, tcpPairOpts{gate: true})
+	a.gate.setDrop(true)
+	cs := a.socket()
+	if err := socket.Setsockopt(cs, socket.SOL_SOCKET, socket.SO_SNDTIMEO, 50); err != nil {
+		t.Fatal(err)
+	}
+	to := netip.AddrPortFrom(b.addr, 80)
+	ctx := context.Background()
+	if err := socket.Connect(ctx, cs, to, 0); !errors.Is(err, socket.EINPROGRESS) {
+		t.Fatalf("first connect: %v, want EINPROGRESS", err)
+	}
+	start := time.Now()
+	if err := socket.Connect(ctx, cs, to, 0); !errors.Is(err, socket.EALREADY) {
+		t.Fatalf("second connect: %v, want EALREADY", err)
+	}
+	if time.Since(start) < 50*time.Millisecond {
+		t.Fatal("the second connect did not wait SO_SNDTIMEO")
+	}
+	if err := socket.Connect(ctx, cs, to, socket.O_NONBLOCK); !errors.Is(err, socket.EALREADY) {
+		t.Fatalf("nonblocking connect: %v, want EALREADY", err)
+	}
+	mustState(t, skOf(cs), TCP_SYN_SENT)
+}
