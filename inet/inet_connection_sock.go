@@ -114,6 +114,13 @@ func (lp *tcpSock) listenRcv(iph header.Iphdr, seg *tcpSegment) {
 	}
 	child.connectInit()
 	child.applySynOptions(&seg.opts)
+	// tcp_openreq_init_rwin: the SYN-ACK's window in segments that carry
+	// the options now agreed on.
+	mss := child.advmss
+	if child.tstampOk {
+		mss -= tcpolenTSAligned
+	}
+	child.selectInitialWindow(mss)
 	child.irs = seg.seq
 	child.rcvNxt = seg.seq + 1
 	child.rcvWup = child.rcvNxt

@@ -48,8 +48,10 @@ const (
 	tcpOrphanRetries     = 8  // tcp_orphan_retries (0 means 8)
 	tcpMaxQuickacks      = 16
 
-	// tcp_rmem and tcp_wmem: min, default, max.
-	tcpRmemMin, tcpRmemDefault, tcpRmemMax = 4096, 131072, 6291456
+	// tcp_rmem and tcp_wmem: min, default, max (tcp_rmem[2] is 32 MiB
+	// since Linux 6.13), and net.core.rmem_max.
+	tcpRmemMin, tcpRmemDefault, tcpRmemMax = 4096, 131072, 33554432
+	sysctlRmemMax                          = 212992
 	tcpWmemMin, tcpWmemDefault, tcpWmemMax = 4096, 16384, 4194304
 )
 

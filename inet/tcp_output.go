@@ -428,17 +428,25 @@ func (tp *tcpSock) tcpSendFin() {
 	tp.writeXmit(true)
 }
 
-// selectInitialWindow is tcp_select_initial_window: the window scale that
-// lets the largest receive buffer be offered (RFC 7323 §2.3, at most 14),
-// and the first window, which a SYN carries unscaled.
-func (tp *tcpSock) selectInitialWindow() {
+// selectInitialWindow is tcp_select_initial_window: the first window,
+// which a SYN carries unscaled, is the whole initial receive space
+// (tcp_full_space: half of the buffer at the default scaling ratio) in
+// whole segments of mss; the window scale is the one that lets the largest
+// receive buffer, tcp_rmem[2], be offered (RFC 7323 §2.3, at most 14). At
+// Linux 6.x's defaults and MSS 1460: 64240 (44 × 1460) in a SYN, 65160
+// (45 × 1448, the MSS less the timestamp option) in a SYN-ACK, scale 10.
+func (tp *tcpSock) selectInitialWindow(mss int) {
+	space := tp.RcvBuf / 2
+	if mss > 0 && space > mss {
+		space -= space % mss
+	}
+	tp.rcvWnd = uint32(space)
 	tp.rcvWscale = 0
 	if tp.wscaleOk {
-		// ilog2(space) - 15, as Linux: 7 for tcp_rmem[2] = 6 MiB.
-		space := max(tcpRmemMax, tp.RcvBuf)
+		// ilog2(space) - 15: 10 for tcp_rmem[2] = 32 MiB.
+		space = max(space, tcpRmemMax, sysctlRmemMax)
 		tp.rcvWscale = uint8(min(max(bits.Len(uint(space))-1-15, 0), 14))
 	}
-	tp.rcvWnd = min(uint32(tp.RcvBuf/2), 65535)
 }
 
 // connectInit is tcp_connect_init: MSS from the route's MTU (RFC 9293
@@ -456,7 +464,7 @@ func (tp *tcpSock) connectInit() {
 	tp.rcvMss = min(tp.advmss, tcpMssDefault)
 	t := &tp.in.tcp
 	tp.tstampOk, tp.sackOk, tp.wscaleOk = t.sysctlTimestamps, t.sysctlSack, t.sysctlWindowScaling
-	tp.selectInitialWindow()
+	tp.selectInitialWindow(tp.advmss)
 	tp.tsOffset = tp.in.tcp.secureTSOff(tp.Saddr.As4(), tp.Daddr.As4())
 	tp.tsRecent = 0
 	tp.rcvNxt, tp.rcvWup, tp.copiedSeq = 0, 0, 0

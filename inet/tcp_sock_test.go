@@ -312,7 +312,7 @@ func TestTCPWindowGrows(t *testing.T) {
 	rcvbuf, wnd, ws := withSk(skOf(ss), func(tp *tcpSock) int { return tp.RcvBuf }),
 		withSk(skOf(cs), func(tp *tcpSock) uint32 { return tp.maxWindow }),
 		withSk(skOf(cs), func(tp *tcpSock) uint8 { return tp.sndWscale })
-	if ws != 7 || rcvbuf <= tcpRmemDefault || wnd <= 65535 {
+	if ws != 10 || rcvbuf <= tcpRmemDefault || wnd <= 65535 {
 		t.Fatalf("wscale %d, receiver buffer %d, largest window %d", ws, rcvbuf, wnd)
 	}
 }

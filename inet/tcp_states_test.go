@@ -383,3 +383,22 @@ func TestTCPConnectAgainAfterSndtimeo(t *testing.T) {
 	}
 	mustState(t, skOf(cs), TCP_SYN_SENT)
 }
+
+// The windows of the handshake as Linux 6.x at MSS 1460 with tcp_rmem's
+// defaults: 64240 in the SYN, 65160 in the SYN-ACK (whole segments of the
+// initial receive space), window scale 10 from tcp_rmem[2] = 32 MiB.
+func TestTCPSynWindows(t *testing.T) {
+	_, a, b := manualPair(t)
+	cs, ss, _ := tcpConnPair(t, a, b, 80)
+	_, _ = cs, ss
+	syn, synack := a.gate.segs(0)[0], b.gate.segs(0)[0]
+	if syn.flags != tcpFlagSYN || synack.flags != tcpFlagSYN|tcpFlagACK {
+		t.Fatalf("first segments %s, %s", tcpFlagString(syn.flags), tcpFlagString(synack.flags))
+	}
+	if syn.win != 64240 || syn.opts.WScale != 10 || syn.opts.MSS != 1460 {
+		t.Fatalf("SYN win %d wscale %d mss %d, want 64240 10 1460", syn.win, syn.opts.WScale, syn.opts.MSS)
+	}
+	if synack.win != 65160 || synack.opts.WScale != 10 {
+		t.Fatalf("SYN-ACK win %d wscale %d, want 65160 10", synack.win, synack.opts.WScale)
+	}
+}

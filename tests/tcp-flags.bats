@@ -2,7 +2,8 @@
 # The daemon's TCP knobs: --tcp-congestion picks the congestion control
 # (net.ipv4.tcp_congestion_control), --time-wait shortens TIME_WAIT, which
 # is Linux's 60 s otherwise, and --tcp-fin-timeout an orphan's FIN_WAIT2
-# (net.ipv4.tcp_fin_timeout), which ends without a RST as on Linux.
+# (net.ipv4.tcp_fin_timeout), which ends without a RST as on Linux; and the
+# handshake's windows, held to the kernel's own on the wire.
 
 load helpers
 
@@ -193,4 +194,43 @@ tw_is() { [[ $(tw_rows "$1") == "$2" ]]; }
 	wait_until 5 tw_is "$port" 1
 	[ "$(timeout 5 cat "$M/$s/data")" = "" ]
 	ctl "$s" close
+}
+
+# syn_opts FILE FLAGS: "win N wscale N" of the first segment with tcpdump
+# flags FLAGS ([S] or [S.]) in FILE (tcpdump -nn -v text).
+syn_opts() {
+	grep -F "Flags $2," "$1" | head -n 1 | sed -nE 's/.* win ([0-9]+),.*wscale ([0-9]+).*/win \1 wscale \2/p'
+}
+
+# syns_seen N: the capture holds at least N SYN or SYN-ACK segments.
+syns_seen() { (($(grep -c 'Flags \[S' "$BATS_TEST_TMPDIR/syns") >= $1)); }
+
+@test "SYN and SYN-ACK carry the kernel's windows and window scale (64240 and 65160 at MSS 1460, scale 10 on Linux 6.x)" {
+	port=$(test_port)
+	tcpdump -i "$TAP" -nn -l "tcp[tcpflags] & tcp-syn != 0 and (port $port or port $((port + 1)))" \
+		>"$BATS_TEST_TMPDIR/syns" 2>"$BATS_TEST_TMPDIR/dump.err" 3>&- &
+	DUMP_PID=$!
+	wait_until 5 file_has "$BATS_TEST_TMPDIR/dump.err" "listening on"
+	# sockfs connects to a kernel listener: our SYN, the kernel's SYN-ACK.
+	kernel_listen "$port" "$BATS_TEST_TMPDIR/got"
+	s=$(tcp_client "$port")
+	ctl "$s" close
+	# The kernel connects to a sockfs listener: its SYN, our SYN-ACK.
+	l=$(mk_socket AF_INET SOCK_STREAM 6)
+	ctl "$l" "bind 0.0.0.0:$((port + 1))"
+	ctl "$l" listen
+	timeout 5 nc -z "$STACK_ADDR" "$((port + 1))"
+	wait_until 5 syns_seen 4 || { cat "$BATS_TEST_TMPDIR/syns"; false; }
+	d=$BATS_TEST_TMPDIR
+	grep -F "> $HOST_ADDR.$port:" "$d/syns" >"$d/our-syn" || true
+	grep -F "$HOST_ADDR.$port >" "$d/syns" >"$d/kernel-synack" || true
+	grep -F "> $STACK_ADDR.$((port + 1)):" "$d/syns" >"$d/kernel-syn" || true
+	grep -F "$STACK_ADDR.$((port + 1)) >" "$d/syns" >"$d/our-synack" || true
+	ours=$(syn_opts "$BATS_TEST_TMPDIR/our-syn" '[S]')
+	theirs=$(syn_opts "$BATS_TEST_TMPDIR/kernel-syn" '[S]')
+	[ -n "$ours" ] && [ "$ours" = "$theirs" ] || { echo "SYN: ours '$ours', kernel '$theirs'"; cat "$BATS_TEST_TMPDIR/syns"; false; }
+	ours=$(syn_opts "$BATS_TEST_TMPDIR/our-synack" '[S.]')
+	theirs=$(syn_opts "$BATS_TEST_TMPDIR/kernel-synack" '[S.]')
+	[ -n "$ours" ] && [ "$ours" = "$theirs" ] || { echo "SYN-ACK: ours '$ours', kernel '$theirs'"; cat "$BATS_TEST_TMPDIR/syns"; false; }
+	ctl "$l" close
 }
