@@ -10,6 +10,8 @@ package inet
 // table lock, so no other sock's Mu is needed.
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
 	"net/netip"
 
 	"sockfs/socket"
@@ -23,8 +25,9 @@ type tcpHashKey struct {
 
 // tcpBindInfo is what the bind hash knows of a sock.
 type tcpBindInfo struct {
-	addr  netip.Addr // the bound local address; unspecified = any
-	reuse bool       // sk_reuse when it took the port
+	addr      netip.Addr // the bound local address; unspecified = any
+	reuse     bool       // sk_reuse when it took the port
+	byConnect bool       // connect chose the port (a bucket with fastreuse -1)
 }
 
 // lookup is __inet_lookup for a full sock: the established hash, then
@@ -99,8 +102,8 @@ func (t *tcpNet) portFreeLocked(port uint16) bool {
 }
 
 // inetCskGetPort is inet_csk_get_port (Proto.GetPort, Mu held): take the
-// given port, or pick a free one at random from the ephemeral range
-// (RFC 6056 §3.3.1) for port 0. EADDRINUSE when taken.
+// given port, or for port 0 a free one (inet_csk_find_open_port). EADDRINUSE
+// when taken.
 func inetCskGetPort(s socket.Sk, port uint16) error {
 	tp := tcpSk(s)
 	t := &tp.in.tcp
@@ -108,7 +111,9 @@ func inetCskGetPort(s socket.Sk, port uint16) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if port == 0 {
-		p, ok := t.findFreePortLocked(func(p uint16) bool { return !t.bindConflictLocked(tp, p, addr, tp.Reuse) })
+		p, ok := t.findOpenPortLocked(tp.Reuse, func(p uint16) bool {
+			return t.portFreeLocked(p) && !t.bindConflictLocked(tp, p, addr, tp.Reuse)
+		})
 		if !ok {
 			return socket.EADDRINUSE
 		}
@@ -123,18 +128,74 @@ func inetCskGetPort(s socket.Sk, port uint16) error {
 	return nil
 }
 
-// findFreePortLocked is RFC 6056 Algorithm 1: start at a random point of
-// the range and walk it.
-func (t *tcpNet) findFreePortLocked(ok func(uint16) bool) (uint16, bool) {
-	n := t.portHigh - t.portLow + 1
-	off := t.randomN(n)
-	for i := 0; i < n; i++ {
-		p := uint16(t.portLow + (off+i)%n)
-		if t.portFreeLocked(p) && ok(p) {
-			return p, true
+// portRange is ip_local_port_range as inet_sk_get_local_port_range gives
+// it, made half-open ([32768, 61000)), and the number of ports a scan
+// visits: even, so that stepping by two over it visits one parity.
+func (t *tcpNet) portRange() (low, high, remaining int) {
+	low, high = t.portLow, t.portHigh+1
+	remaining = high - low
+	if remaining > 1 {
+		remaining &^= 1
+	}
+	return low, high, remaining
+}
+
+// scanParity walks the range from low+offset in steps of two, wrapping,
+// and returns the first port ok accepts and how many it passed.
+func scanParity(low, high, remaining, offset int, ok func(uint16) bool) (uint16, int, bool) {
+	port := low + offset
+	for i := 0; i < remaining; i, port = i+2, port+2 {
+		if port >= high {
+			port -= remaining
+		}
+		if ok(uint16(port)) {
+			return uint16(port), i, true
 		}
 	}
-	return 0, false
+	return 0, 0, false
+}
+
+// findOpenPortLocked is inet_csk_find_open_port, for bind(0) and listen's
+// automatic bind: from a random point, ports of the parity opposite to the
+// range's start (odd ports: connect prefers the even ones, and each keeps
+// out of the other's way), then the other parity. With SO_REUSEADDR the
+// lower half of the range is tried first, then the upper.
+func (t *tcpNet) findOpenPortLocked(reuse bool, ok func(uint16) bool) (uint16, bool) {
+	attemptHalf := 0
+	if reuse {
+		attemptHalf = 1
+	}
+	for {
+		low, high, _ := t.portRange()
+		if high-low < 4 {
+			attemptHalf = 0
+		}
+		if attemptHalf != 0 {
+			half := low + ((high-low)>>2)<<1
+			if attemptHalf == 1 {
+				high = half
+			} else {
+				low = half
+			}
+		}
+		remaining := high - low
+		if remaining > 1 {
+			remaining &^= 1
+		}
+		offset := t.randomN(max(remaining, 1)) | 1
+		for ; ; offset-- {
+			if p, _, found := scanParity(low, high, remaining, offset, ok); found {
+				return p, true
+			}
+			if offset&1 == 0 {
+				break
+			}
+		}
+		if attemptHalf != 1 {
+			return 0, false
+		}
+		attemptHalf = 2
+	}
 }
 
 // bindLocked is inet_bind_hash.
@@ -207,24 +268,56 @@ func (tp *tcpSock) unhash() {
 	}
 }
 
-// hashConnect is inet_hash_connect (Mu held): an unbound sock gets a random
-// ephemeral port whose 4-tuple is free; then the sock enters the
-// established hash. EADDRNOTAVAIL when no port is left or the 4-tuple of a
-// bound sock is taken.
+// tcpTablePerturbSize is INET_TABLE_PERTURB_SIZE.
+const tcpTablePerturbSize = 1 << 16
+
+// hashConnect is inet_hash_connect / __inet_hash_connect (Mu held): an
+// unbound sock gets an ephemeral port by RFC 6056's Algorithm 4 as Linux
+// runs it: a keyed hash of the addresses and the remote port picks where
+// the scan starts, a perturbation table moves that start on after each
+// use, even ports come first (bind(0) takes the odd ones), and a port
+// other connects hold is shared when the 4-tuple is new. Then the sock
+// enters the established hash. EADDRNOTAVAIL when no port is left or the
+// 4-tuple of a bound sock is taken.
 func (tp *tcpSock) hashConnect() error {
 	t := &tp.in.tcp
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	key := tcpHashKey{laddr: tp.Saddr.As4(), raddr: tp.Daddr.As4(), rport: tp.Dport}
 	if tp.Num == 0 {
-		p, ok := t.findFreePortLocked(func(p uint16) bool {
+		unique := func(p uint16) bool {
 			key.lport = p
 			return t.ehash[key] == nil && t.twhash[key] == nil
-		})
-		if !ok {
-			return socket.EADDRNOTAVAIL
 		}
+		ok := func(p uint16) bool {
+			return (t.portFreeLocked(p) || t.connectSharedLocked(p)) && unique(p)
+		}
+		low, high, remaining := t.portRange()
+		portOffset := t.portOffset(key)
+		if t.perturb == nil {
+			t.perturb = make([]uint32, tcpTablePerturbSize)
+		}
+		index := portOffset & (tcpTablePerturbSize - 1)
+		offset := int((uint64(t.perturb[index]) + portOffset>>32) % uint64(max(remaining, 1)))
+		offset &^= 1 // first the parity of low: even
+		var p uint16
+		var i int
+		found := false
+		for {
+			if p, i, found = scanParity(low, high, remaining, offset, ok); found {
+				break
+			}
+			offset++
+			if offset&1 == 0 || remaining <= 1 {
+				return socket.EADDRNOTAVAIL
+			}
+		}
+		// A little randomness in where the next scan starts, most when
+		// the ports are not contended.
+		i = max(i, t.randomN(8)*2)
+		t.perturb[index] += uint32(i + 2)
 		t.bindLocked(tp, p, tp.RcvSaddr)
+		tp.bind.byConnect = true
 	}
 	key.lport = tp.Num
 	if t.ehash[key] != nil || t.twhash[key] != nil {
@@ -237,6 +330,36 @@ func (tp *tcpSock) hashConnect() error {
 	t.ehash[key] = tp
 	tp.ehashed = true
 	return nil
+}
+
+// connectSharedLocked reports that every holder of port took it through
+// connect (a bind bucket with fastreuse -1), so another connect may share
+// it with a different 4-tuple; a port anyone bound or listens on is not.
+func (t *tcpNet) connectSharedLocked(port uint16) bool {
+	for _, o := range t.bhash[port] {
+		if !o.bind.byConnect {
+			return false
+		}
+	}
+	for _, tw := range t.twbhash[port] {
+		if !tw.bind.byConnect {
+			return false
+		}
+	}
+	return true
+}
+
+// portOffset is inet_sk_port_offset (secure_ipv4_port_ephemeral): a keyed
+// hash of the local and remote addresses and the remote port.
+func (t *tcpNet) portOffset(k tcpHashKey) uint64 {
+	var b [32 + 4 + 10]byte
+	copy(b[:], t.isnKey[:])
+	copy(b[32:], "port")
+	copy(b[36:], k.laddr[:])
+	copy(b[40:], k.raddr[:])
+	binary.BigEndian.PutUint16(b[44:], k.rport)
+	h := sha256.Sum256(b[:])
+	return binary.BigEndian.Uint64(h[:])
 }
 
 // hashChild is __inet_inherit_port + inet_ehash_nolisten for a new child:

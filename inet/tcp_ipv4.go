@@ -32,6 +32,7 @@ type tcpNet struct {
 	// established hash, and the ports they hold.
 	twhash  map[tcpHashKey]*tcpTimewaitSock // protected by mu
 	twbhash map[uint16][]*tcpTimewaitSock   // protected by mu
+	perturb []uint32                        // protected by mu; table_perturb of __inet_hash_connect
 
 	congDefault *tcpCongestionOps // protected by mu
 	congList    map[string]*tcpCongestionOps

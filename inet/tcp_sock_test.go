@@ -80,14 +80,15 @@ func TestTCPBindConflicts(t *testing.T) {
 	}
 }
 
-// Ephemeral ports are spread over the whole range (RFC 6056), not handed
-// out in sequence.
-func TestTCPEphemeralPortsRandom(t *testing.T) {
+// Ephemeral ports as Linux 6.x: connect takes even ports (RFC 6056
+// Algorithm 4 with __inet_hash_connect's parity), bind(0) and listen's
+// automatic bind odd ones (inet_csk_find_open_port), all from
+// ip_local_port_range.
+func TestTCPEphemeralPortParity(t *testing.T) {
 	a, b := newTCPPair(t, tcpPairOpts{})
 	ls := b.listen(80)
+	ctx := context.Background()
 	seen := map[uint16]bool{}
-	var prev uint16
-	sequential := 0
 	for i := 0; i < 20; i++ {
 		cs, err := a.connect(b, 80)
 		if err != nil {
@@ -96,16 +97,56 @@ func TestTCPEphemeralPortsRandom(t *testing.T) {
 		b.accept(ls)
 		ap, _ := socket.Getname(cs, false)
 		p := ap.Port()
-		if p < 32768 || p > 60999 || seen[p] {
-			t.Fatalf("port %d", p)
+		if p < 32768 || p > 60999 || seen[p] || p%2 != 0 {
+			t.Fatalf("connect %d took port %d", i, p)
 		}
-		if p == prev+1 {
-			sequential++
-		}
-		seen[p], prev = true, p
+		seen[p] = true
 	}
-	if sequential > 5 {
-		t.Fatalf("%d of 20 ports sequential", sequential)
+	for i := 0; i < 20; i++ {
+		s := a.socket()
+		if err := socket.Bind(ctx, s, netip.AddrPortFrom(netip.IPv4Unspecified(), 0)); err != nil {
+			t.Fatal(err)
+		}
+		if ap, _ := socket.Getname(s, false); ap.Port()%2 != 1 {
+			t.Fatalf("bind 0 took port %d", ap.Port())
+		}
+	}
+	l := a.socket()
+	if err := socket.Listen(l, 5); err != nil {
+		t.Fatal(err)
+	}
+	if ap, _ := socket.Getname(l, false); ap.Port()%2 != 1 {
+		t.Fatalf("listen's automatic bind took port %d", ap.Port())
+	}
+}
+
+// Connects share a port they chose while their 4-tuples differ (a bind
+// bucket made by connect); a port bind(0) took is not shared, and when
+// every port is held, connect gives EADDRNOTAVAIL.
+func TestTCPEphemeralPortShared(t *testing.T) {
+	a, b := newTCPPair(t, tcpPairOpts{})
+	a.in.tcp.portLow, a.in.tcp.portHigh = 40000, 40001
+	b.listen(80)
+	b.listen(81)
+	ctx := context.Background()
+	s := a.socket()
+	if err := socket.Bind(ctx, s, netip.AddrPortFrom(netip.IPv4Unspecified(), 0)); err != nil {
+		t.Fatal(err)
+	}
+	if ap, _ := socket.Getname(s, false); ap.Port() != 40001 {
+		t.Fatalf("bind 0 took %d, want the odd 40001", ap.Port())
+	}
+	for _, port := range []uint16{80, 81} {
+		cs, err := a.connect(b, port)
+		if err != nil {
+			t.Fatalf("connect to %d: %v", port, err)
+		}
+		if ap, _ := socket.Getname(cs, false); ap.Port() != 40000 {
+			t.Fatalf("connect to %d took %d, want the shared 40000", port, ap.Port())
+		}
+	}
+	if _, err := a.connect(b, 80); !errors.Is(err, socket.EADDRNOTAVAIL) {
+		t.Fatalf("a second connect to :80 with no port left: %v", err)
 	}
 }
 
