@@ -90,10 +90,7 @@ func (tp *tcpSock) tcpTimeWait(state uint8, timeo time.Duration) {
 		timeo = in.tcp.timeWaitLen
 	}
 	if tp.ehashed && tp.bhashed {
-		tw.mu.Lock()
-		in.tcp.twHashdance(tw, tp)
-		tw.schedule(timeo)
-		tw.mu.Unlock()
+		tw.hashdanceSchedule(tp, timeo)
 		if in.traceOn() {
 			in.traceSk(tp, "tcp_time_wait %s -> inet_twsk_hashdance_schedule", tcpStateName(state))
 		}
@@ -101,19 +98,23 @@ func (tp *tcpSock) tcpTimeWait(state uint8, timeo time.Duration) {
 	tp.tcpDone()
 }
 
-// twHashdance is inet_twsk_hashdance_schedule's table part: the entry
-// takes the sock's place in the established hash and joins its port's
-// bind bucket, in one step under the table lock, so a segment finds one
-// or the other.
-func (t *tcpNet) twHashdance(tw *tcpTimewaitSock, tp *tcpSock) {
+// hashdanceSchedule is inet_twsk_hashdance_schedule: the entry takes the
+// sock's place in the established hash and joins its port's bind bucket,
+// in one step under the table lock, so a segment finds one or the other;
+// then its timer starts.
+func (tw *tcpTimewaitSock) hashdanceSchedule(tp *tcpSock, timeo time.Duration) {
+	tw.mu.Lock()
+	defer tw.mu.Unlock()
+	t := &tw.in.tcp
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	if t.ehash[tp.ehashKey] == tp {
 		delete(t.ehash, tp.ehashKey)
 	}
 	tp.ehashed = false
 	t.twhash[tw.key] = tw
 	t.twbhash[tw.key.lport] = append(t.twbhash[tw.key.lport], tw)
+	t.mu.Unlock()
+	tw.schedule(timeo)
 }
 
 // schedule is inet_twsk_schedule / inet_twsk_reschedule. tw.mu held.

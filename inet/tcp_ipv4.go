@@ -115,12 +115,6 @@ func (in *Net) SetTCPSynRetries(retries, linear int) {
 	}
 }
 
-func (t *tcpNet) random32() uint32 {
-	t.randMu.Lock()
-	defer t.randMu.Unlock()
-	return t.rng.Uint32()
-}
-
 func (t *tcpNet) randomN(n int) int {
 	t.randMu.Lock()
 	defer t.randMu.Unlock()
