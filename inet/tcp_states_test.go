@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -400,5 +401,48 @@ func TestTCPSynWindows(t *testing.T) {
 	}
 	if synack.win != 65160 || synack.opts.WScale != 10 {
 		t.Fatalf("SYN-ACK win %d wscale %d, want 65160 10", synack.win, synack.opts.WScale)
+	}
+}
+
+// net/tcp lists timewait entries as get_timewait4_sock does (the substate,
+// timer 3 with the time left, no inode, refcount 3), and sockstat's tw
+// counts them while the freed socks leave inuse and alloc.
+func TestProcNetTCPTimewait(t *testing.T) {
+	clk, a, b := manualPair(t)
+	// An orphan waiting for the FIN: FIN_WAIT2 (05).
+	cs, ss, _ := tcpConnPair(t, a, b, 80)
+	ctp := skOf(cs)
+	socket.SockRelease(cs)
+	waitTw(t, ctp, time.Second, TCP_FIN_WAIT2)
+	waitState(t, skOf(ss), time.Second, TCP_CLOSE_WAIT)
+	// A half-close the peer answered: TIME_WAIT (06), the socket still open.
+	cs2, ss2, _ := tcpConnPair(t, a, b, 81)
+	socket.Shutdown(cs2, socket.SHUT_WR)
+	waitState(t, skOf(ss2), time.Second, TCP_CLOSE_WAIT)
+	socket.Shutdown(ss2, socket.SHUT_WR)
+	waitTw(t, skOf(cs2), time.Second, TCP_TIME_WAIT)
+	clk.Advance(10 * time.Second)
+
+	rows := map[string]string{}
+	for _, l := range strings.Split(procFile(t, a.in, "tcp"), "\n")[1:] {
+		if f := strings.Fields(l); len(f) > 3 {
+			rows[f[3]] = strings.Join(f[2:], " ")
+		}
+	}
+	// 50 s of the 60 left: 5000 ticks of USER_HZ.
+	for st, want := range map[string]string{
+		"05": "0200000A:0050 05 00000000:00000000 03:00001388 00000000 0 0 0 3 0000000000000000",
+		"06": "0200000A:0051 06 00000000:00000000 03:00001388 00000000 0 0 0 3 0000000000000000",
+	} {
+		if rows[st] != want {
+			t.Errorf("state %s row %q, want %q", st, rows[st], want)
+		}
+	}
+	if len(rows) != 2 {
+		t.Fatalf("net/tcp rows %v", rows)
+	}
+	st := procFile(t, a.in, "sockstat")
+	if !strings.Contains(st, "TCP: inuse 0 orphan 0 tw 2 alloc 1 ") {
+		t.Fatalf("sockstat:\n%s", st)
 	}
 }
