@@ -42,8 +42,14 @@ type tcpTimewaitSock struct {
 	tsRecentStamp time.Duration
 	timer         ktime.Timer
 	expires       time.Duration // tw_timer.expires
-	dead          bool          // left the tables (inet_twsk_kill)
+	lastOowAck    time.Duration // tw_last_oow_ack_time, when oowAcked
+	oowAcked      bool
+	dead          bool // left the tables (inet_twsk_kill)
 }
+
+// tcpInvalidRatelimit is net.ipv4.tcp_invalid_ratelimit: at most one ACK
+// per half second answers out-of-window segments.
+const tcpInvalidRatelimit = 500 * time.Millisecond
 
 // The verdicts of tcp_timewait_state_process (enum tcp_tw_status).
 const (
@@ -203,7 +209,7 @@ func (tw *tcpTimewaitSock) stateProcess(seg *tcpSegment) (verdict int, isn uint3
 	if tw.substate == TCP_FIN_WAIT2 {
 		// tcp_rcv_state_process's checks, once more.
 		if pawsReject || !inWindow(seg.seq, seg.endSeq, tw.rcvNxt, tw.rcvNxt+tw.rcvWnd) {
-			return tcpTwAck, 0
+			return tw.checkOowRateLimit(seg, now), 0
 		}
 		if rst {
 			tw.kill()
@@ -258,9 +264,25 @@ func (tw *tcpTimewaitSock) stateProcess(seg *tcpSegment) (verdict int, isn uint3
 		if pawsReject || ack {
 			tw.schedule(tw.in.tcp.timeWaitLen)
 		}
-		return tcpTwAck, 0
+		return tw.checkOowRateLimit(seg, now), 0
 	}
 	return tcpTwSuccess, 0
+}
+
+// checkOowRateLimit is tcp_timewait_check_oow_rate_limit: the ACK for an
+// out-of-window segment, unless one went less than tcp_invalid_ratelimit
+// ago (tcp_oow_rate_limited), which stops two stacks that disagree about
+// the window from ACKing each other forever. Segments carrying data or a
+// FIN (and no SYN) are always answered: they are no ACK loop.
+func (tw *tcpTimewaitSock) checkOowRateLimit(seg *tcpSegment, now time.Duration) int {
+	if seg.seq != seg.endSeq && seg.flags&tcpFlagSYN == 0 {
+		return tcpTwAck
+	}
+	if tw.oowAcked && now-tw.lastOowAck < tcpInvalidRatelimit {
+		return tcpTwSuccess
+	}
+	tw.lastOowAck, tw.oowAcked = now, true
+	return tcpTwAck
 }
 
 // timewaitRcv is the TIME_WAIT arm of tcp_v4_rcv (do_time_wait). It

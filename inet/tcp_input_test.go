@@ -291,3 +291,41 @@ func TestTCPCongestionControl(t *testing.T) {
 		t.Fatalf("cubic at K+2s: %d, want convex growth past W_max", tp.sndCwnd)
 	}
 }
+
+// A TIME_WAIT entry answers out-of-window ACKs at most every
+// tcp_invalid_ratelimit (500 ms), but a retransmitted FIN always
+// (tcp_timewait_check_oow_rate_limit).
+func TestTCPTimewaitOowRateLimit(t *testing.T) {
+	clk, a, b := manualPair(t)
+	cs, ss, _ := tcpConnPair(t, a, b, 80)
+	ctp := skOf(cs)
+	socket.SockRelease(cs)
+	waitTw(t, ctp, time.Second, TCP_FIN_WAIT2)
+	waitState(t, skOf(ss), time.Second, TCP_CLOSE_WAIT)
+	socket.SockRelease(ss)
+	waitTw(t, ctp, time.Second, TCP_TIME_WAIT)
+	tw := twOf(ctp)
+	acks := func(from int) int {
+		n := 0
+		for _, s := range a.gate.segs(from) {
+			if s.flags == tcpFlagACK && s.seq == tw.sndNxt {
+				n++
+			}
+		}
+		return n
+	}
+	oow := func() { a.inject(b, tw.key.rport, tw.key.lport, tw.rcvNxt+5000, tw.sndNxt, tcpFlagACK, 1000, nil) }
+	start := a.gate.count()
+	oow()
+	oow()
+	tcpWaitFor(t, "the first ACK", time.Second, func() bool { return acks(start) >= 1 })
+	// A retransmitted FIN is no ACK loop: always answered.
+	a.inject(b, tw.key.rport, tw.key.lport, tw.rcvNxt-1, tw.sndNxt, tcpFlagACK|tcpFlagFIN, 1000, nil)
+	tcpWaitFor(t, "the FIN's ACK", time.Second, func() bool { return acks(start) >= 2 })
+	if n := acks(start); n != 2 {
+		t.Fatalf("%d ACKs for two out-of-window ACKs and a FIN within 500 ms, want 2", n)
+	}
+	clk.Advance(500 * time.Millisecond)
+	oow()
+	tcpWaitFor(t, "an ACK after 500 ms", time.Second, func() bool { return acks(start) == 3 })
+}
