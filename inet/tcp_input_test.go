@@ -329,3 +329,33 @@ func TestTCPTimewaitOowRateLimit(t *testing.T) {
 	oow()
 	tcpWaitFor(t, "an ACK after 500 ms", time.Second, func() bool { return acks(start) == 3 })
 }
+
+// A tcp_fin_timeout longer than TIME_WAIT: the orphan waits the excess as
+// a full sock (its keepalive timer), then as long again in a timewait
+// entry (tcp_keepalive_timer's tcp_fin_time - TCP_TIMEWAIT_LEN), and still
+// leaves without a RST.
+func TestTCPOrphanFinTimeoutLong(t *testing.T) {
+	clk, a, b := manualPair(t)
+	a.in.SetTCPFinTimeout(90 * time.Second)
+	cs, ss, _ := tcpConnPair(t, a, b, 80)
+	ctp := skOf(cs)
+	socket.SockRelease(cs)
+	waitState(t, ctp, time.Second, TCP_FIN_WAIT2)
+	waitState(t, skOf(ss), time.Second, TCP_CLOSE_WAIT)
+	start := a.gate.count()
+	clk.Advance(30*time.Second - time.Millisecond)
+	mustState(t, ctp, TCP_FIN_WAIT2)
+	clk.Advance(time.Millisecond)
+	waitTw(t, ctp, time.Second, TCP_FIN_WAIT2)
+	clk.Advance(30*time.Second - time.Millisecond)
+	if twState(ctp) != TCP_FIN_WAIT2 {
+		t.Fatal("the entry left early")
+	}
+	clk.Advance(time.Millisecond)
+	if twState(ctp) != 0 {
+		t.Fatal("the entry outlived its time")
+	}
+	for _, s := range a.gate.segs(start) {
+		t.Fatalf("the expiry sent a segment (flags %s)", tcpFlagString(s.flags))
+	}
+}
