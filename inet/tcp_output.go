@@ -435,8 +435,15 @@ func (tp *tcpSock) tcpSendFin() {
 // receive buffer, tcp_rmem[2], be offered (RFC 7323 §2.3, at most 14). At
 // Linux 6.x's defaults and MSS 1460: 64240 (44 × 1460) in a SYN, 65160
 // (45 × 1448, the MSS less the timestamp option) in a SYN-ACK, scale 10.
+//
+// A buffer the user fixed with SO_RCVBUF also clamps the window
+// (window_clamp), and so the scale: it never grows past it.
 func (tp *tcpSock) selectInitialWindow(mss int) {
 	space := tp.RcvBuf / 2
+	clamp := 65535 << 14
+	if tp.UserLocks&socket.SOCK_RCVBUF_LOCK != 0 {
+		clamp = space
+	}
 	if mss > 0 && space > mss {
 		space -= space % mss
 	}
@@ -444,7 +451,7 @@ func (tp *tcpSock) selectInitialWindow(mss int) {
 	tp.rcvWscale = 0
 	if tp.wscaleOk {
 		// ilog2(space) - 15: 10 for tcp_rmem[2] = 32 MiB.
-		space = max(space, tcpRmemMax, sysctlRmemMax)
+		space = min(max(space, tcpRmemMax, sysctlRmemMax), clamp)
 		tp.rcvWscale = uint8(min(max(bits.Len(uint(space))-1-15, 0), 14))
 	}
 }

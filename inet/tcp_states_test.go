@@ -402,6 +402,22 @@ func TestTCPSynWindows(t *testing.T) {
 	if synack.win != 65160 || synack.opts.WScale != 10 {
 		t.Fatalf("SYN-ACK win %d wscale %d, want 65160 10", synack.win, synack.opts.WScale)
 	}
+	// SO_RCVBUF clamps the window and with it the scale: 20000 is kept
+	// doubled, half of that is the space, 18980 of it whole segments, and
+	// the scale is 0 (Linux's SYN over lo shows win 20000, wscale 0: there
+	// the MSS is larger than the space).
+	s := a.socket()
+	if err := socket.Setsockopt(s, socket.SOL_SOCKET, socket.SO_RCVBUF, 20000); err != nil {
+		t.Fatal(err)
+	}
+	start := a.gate.count()
+	if err := socket.Connect(context.Background(), s, netip.AddrPortFrom(b.addr, 80), 0); err != nil {
+		t.Fatal(err)
+	}
+	syn = a.gate.segs(start)[0]
+	if syn.win != 18980 || syn.opts.WScale != 0 {
+		t.Fatalf("SYN with SO_RCVBUF 20000: win %d wscale %d, want 18980 0", syn.win, syn.opts.WScale)
+	}
 }
 
 // net/tcp lists timewait entries as get_timewait4_sock does (the substate,
