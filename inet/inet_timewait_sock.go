@@ -42,14 +42,9 @@ type tcpTimewaitSock struct {
 	tsRecentStamp time.Duration
 	timer         ktime.Timer
 	expires       time.Duration // tw_timer.expires
-	lastOowAck    time.Duration // tw_last_oow_ack_time, when oowAcked
-	oowAcked      bool
-	dead          bool // left the tables (inet_twsk_kill)
+	lastOowAck    oowLimit      // tw_last_oow_ack_time (tcp_oow.go)
+	dead          bool          // left the tables (inet_twsk_kill)
 }
-
-// tcpInvalidRatelimit is net.ipv4.tcp_invalid_ratelimit: at most one ACK
-// per half second answers out-of-window segments.
-const tcpInvalidRatelimit = 500 * time.Millisecond
 
 // The verdicts of tcp_timewait_state_process (enum tcp_tw_status).
 const (
@@ -271,17 +266,21 @@ func (tw *tcpTimewaitSock) stateProcess(seg *tcpSegment) (verdict int, isn uint3
 
 // checkOowRateLimit is tcp_timewait_check_oow_rate_limit: the ACK for an
 // out-of-window segment, unless one went less than tcp_invalid_ratelimit
-// ago (tcp_oow_rate_limited), which stops two stacks that disagree about
-// the window from ACKing each other forever. Segments carrying data or a
-// FIN (and no SYN) are always answered: they are no ACK loop.
+// ago (tcp_oow_rate_limited, counted in TcpExt's TCPACKSkippedFinWait2 or
+// TCPACKSkippedTimeWait), which stops two stacks that disagree about the
+// window from ACKing each other forever. Segments carrying data or a FIN
+// (and no SYN) are always answered: they are no ACK loop.
 func (tw *tcpTimewaitSock) checkOowRateLimit(seg *tcpSegment, now time.Duration) int {
 	if seg.seq != seg.endSeq && seg.flags&tcpFlagSYN == 0 {
 		return tcpTwAck
 	}
-	if tw.oowAcked && now-tw.lastOowAck < tcpInvalidRatelimit {
+	mib := &tw.in.oowMib.TCPACKSkippedTimeWait
+	if tw.substate == TCP_FIN_WAIT2 {
+		mib = &tw.in.oowMib.TCPACKSkippedFinWait2
+	}
+	if tw.lastOowAck.rateLimited(now, mib) {
 		return tcpTwSuccess
 	}
-	tw.lastOowAck, tw.oowAcked = now, true
 	return tcpTwAck
 }
 

@@ -328,7 +328,10 @@ func TestTCPTimewaitOowRateLimit(t *testing.T) {
 	if n := acks(start); n != 2 {
 		t.Fatalf("%d ACKs for two out-of-window ACKs and a FIN within 500 ms, want 2", n)
 	}
-	clk.Advance(500 * time.Millisecond)
+	if v := a.in.oowMib.TCPACKSkippedTimeWait.Load(); v != 1 {
+		t.Fatalf("TCPACKSkippedTimeWait = %d, want 1", v)
+	}
+	clk.Advance(sysctlTCPInvalidRatelimit)
 	oow()
 	tcpWaitFor(t, "an ACK after 500 ms", time.Second, func() bool { return acks(start) == 3 })
 }

@@ -9,7 +9,7 @@ import (
 // tcp_input.c; RFC 5961 §7). Every ACK an arriving segment can provoke
 // without advancing the connection — a duplicate ACK for an out-of-window
 // or PAWS-rejected segment, a challenge ACK, a TIME-WAIT or SYN-RECEIVED
-// re-ACK — is limited per socket to one per tcp_invalid_ratelimit. Two
+// re-ACK (a timewait entry's: inet_timewait_sock.go) — is limited per socket to one per tcp_invalid_ratelimit. Two
 // endpoints that disagree about the window (or one connected to itself by
 // a spoofed SYN) would otherwise ACK each other's ACKs as fast as the CPU
 // allows. Linux's namespace-wide challenge-ACK limit
@@ -23,7 +23,7 @@ const sysctlTCPInvalidRatelimit = 500 * time.Millisecond
 // (LINUX_MIB_TCPACKSKIPPED*, TCPCHALLENGEACK, TCPSYNCHALLENGE).
 type tcpAckSkippedMib struct {
 	TCPACKSkippedSynRecv, TCPACKSkippedPAWS, TCPACKSkippedSeq,
-	TCPACKSkippedTimeWait, TCPACKSkippedChallenge,
+	TCPACKSkippedFinWait2, TCPACKSkippedTimeWait, TCPACKSkippedChallenge,
 	TCPChallengeACK, TCPSYNChallenge atomic.Uint64
 }
 
@@ -64,12 +64,4 @@ func (tp *tcpSock) oowMib(m *atomic.Uint64) *atomic.Uint64 {
 		return &tp.in.oowMib.TCPACKSkippedSynRecv
 	}
 	return m
-}
-
-// timewaitAck is tcp_timewait_check_oow_rate_limit + tcp_v4_timewait_ack:
-// TIME-WAIT's ACK for a segment it does not take, rate-limited.
-func (tp *tcpSock) timewaitAck(seg *tcpSegment) {
-	if !tp.tcpOowRateLimited(seg, &tp.in.oowMib.TCPACKSkippedTimeWait) {
-		tp.sendAck()
-	}
 }
