@@ -8,13 +8,13 @@ import (
 // Out-of-window ACK rate limiting (tcp_oow_rate_limited, net/ipv4/
 // tcp_input.c; RFC 5961 §7). Every ACK an arriving segment can provoke
 // without advancing the connection — a duplicate ACK for an out-of-window
-// or PAWS-rejected segment, a challenge ACK, a TIME-WAIT or SYN-RECEIVED
-// re-ACK (a timewait entry's: inet_timewait_sock.go) — is limited per socket to one per tcp_invalid_ratelimit. Two
-// endpoints that disagree about the window (or one connected to itself by
-// a spoofed SYN) would otherwise ACK each other's ACKs as fast as the CPU
-// allows. Linux's namespace-wide challenge-ACK limit
-// (tcp_challenge_ack_limit) is off by default since 6.0 (INT_MAX); so is
-// this stack's.
+// or PAWS-rejected segment, a challenge ACK, a SYN-RECEIVED re-ACK, or a
+// timewait entry's (inet_timewait_sock.go) — is limited per socket (or
+// entry) to one per tcp_invalid_ratelimit. Two endpoints that disagree
+// about the window (or one connected to itself by a spoofed SYN) would
+// otherwise ACK each other's ACKs as fast as the CPU allows. Linux's
+// namespace-wide challenge-ACK limit (tcp_challenge_ack_limit) is off by
+// default since 6.0 (INT_MAX); so is this stack's.
 
 // sysctlTCPInvalidRatelimit is net.ipv4.tcp_invalid_ratelimit (500 ms).
 const sysctlTCPInvalidRatelimit = 500 * time.Millisecond
