@@ -437,6 +437,10 @@ func TestProcNetTCPTimewait(t *testing.T) {
 	waitState(t, skOf(ss2), time.Second, TCP_CLOSE_WAIT)
 	socket.Shutdown(ss2, socket.SHUT_WR)
 	waitTw(t, skOf(cs2), time.Second, TCP_TIME_WAIT)
+	// Our last ACK has arrived: b will not resend its FIN when the clock
+	// moves (whose answer, an ACK its closed side would reset, would end
+	// the entry, as RFC 1337 warns).
+	waitState(t, skOf(ss2), time.Second, TCP_CLOSE)
 	clk.Advance(10 * time.Second)
 
 	rows := map[string]string{}
