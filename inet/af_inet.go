@@ -212,19 +212,29 @@ func inetRelease(sock *socket.Socket) error {
 		return nil
 	}
 	sk := s.SK()
+	if in := inetSk(s).in; in.traceOn() {
+		in.trace(sock, "sock_release -> inet_release -> "+closeName(s), "")
+	}
 	sk.Prot.Close(s)
 	sock.Sk = nil
 	return nil
 }
 
 // inetBind is inet_bind / __inet_bind.
-func inetBind(ctx context.Context, sock *socket.Socket, addr netip.AddrPort) error {
+func inetBind(ctx context.Context, sock *socket.Socket, addr netip.AddrPort) (err error) {
 	s := sock.Sk
 	sk := s.SK()
-	if sk.Prot.Bind != nil { // raw sockets bind their own way
-		return sk.Prot.Bind(ctx, s, addr)
-	}
 	isk := inetSk(s)
+	if sk.Prot.Bind != nil { // raw sockets bind their own way
+		err = sk.Prot.Bind(ctx, s, addr)
+		if isk.in.traceOn() {
+			isk.in.trace(sock, "inet_bind -> raw_bind", addr.String()+traceErr(err))
+		}
+		return err
+	}
+	if isk.in.traceOn() {
+		defer func() { isk.in.trace(sock, "inet_bind", addr.String()+traceErr(err)) }()
+	}
 	if !addr.Addr().Is4() {
 		return socket.EAFNOSUPPORT
 	}
@@ -384,9 +394,19 @@ func inetAccept(ctx context.Context, sock, newsock *socket.Socket, flags int) er
 }
 
 // inetListen is inet_listen.
-func inetListen(sock *socket.Socket, backlog int) error {
+func inetListen(sock *socket.Socket, backlog int) (err error) {
 	s := sock.Sk
 	sk := s.SK()
+	started := false
+	if in := inetSk(s).in; in.traceOn() {
+		defer func() {
+			path := "inet_listen"
+			if started {
+				path += " -> inet_csk_listen_start"
+			}
+			in.trace(sock, path, fmt.Sprintf("backlog=%d%s", backlog, traceErr(err)))
+		}()
+	}
 	sk.Mu.Lock()
 	defer sk.Mu.Unlock()
 	if sock.State != socket.SS_UNCONNECTED || sock.Type != socket.SOCK_STREAM {
@@ -396,6 +416,7 @@ func inetListen(sock *socket.Socket, backlog int) error {
 		return socket.EINVAL
 	}
 	if sk.State != TCP_LISTEN {
+		started = true
 		if err := inetCskListenStart(s, backlog); err != nil {
 			return err
 		}
@@ -481,13 +502,23 @@ func inetRecvmsg(ctx context.Context, sock *socket.Socket, msg *socket.Msghdr, b
 }
 
 // inetShutdown is inet_shutdown.
-func inetShutdown(sock *socket.Socket, how int) error {
+func inetShutdown(sock *socket.Socket, how int) (err error) {
 	how++ // SHUT_RD..SHUT_RDWR become RCV_SHUTDOWN..SHUTDOWN_MASK
 	if how&^socket.SHUTDOWN_MASK != 0 || how == 0 {
 		return socket.EINVAL
 	}
 	s := sock.Sk
 	sk := s.SK()
+	var called string // the proto's function the shutdown ran, for the trace
+	if in := inetSk(s).in; in.traceOn() {
+		defer func() {
+			path := "inet_shutdown"
+			if called != "" {
+				path += " -> " + called
+			}
+			in.trace(sock, path, shutdownHow[how-1]+traceErr(err))
+		}()
+	}
 	sk.Mu.Lock()
 	defer sk.Mu.Unlock()
 	if sock.State == socket.SS_CONNECTING {
@@ -497,15 +528,16 @@ func inetShutdown(sock *socket.Socket, how int) error {
 			sock.State = socket.SS_CONNECTED
 		}
 	}
-	var err error
 	switch sk.State {
 	case TCP_LISTEN:
 		if how&socket.RCV_SHUTDOWN == 0 {
 			break
 		}
+		called = "tcp_disconnect" // only TCP has these states
 		err = sk.Prot.Disconnect(s, socket.O_NONBLOCK)
 		sock.State = stateAfterDisconnect(err)
 	case TCP_SYN_SENT:
+		called = "tcp_disconnect" // only TCP has these states
 		err = sk.Prot.Disconnect(s, socket.O_NONBLOCK)
 		sock.State = stateAfterDisconnect(err)
 	case TCP_CLOSE:
@@ -515,6 +547,7 @@ func inetShutdown(sock *socket.Socket, how int) error {
 	default:
 		sk.Shutdown |= how
 		if sk.Prot.Shutdown != nil {
+			called = "tcp_shutdown"
 			sk.Prot.Shutdown(s, how)
 		}
 	}

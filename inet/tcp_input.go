@@ -39,6 +39,16 @@ const (
 
 var tcpCAStateNames = [...]string{"Open", "Disorder", "CWR", "Recovery", "Loss"}
 
+// setCaState is tcp_set_ca_state: the sender's congestion state moves
+// (Open, Disorder, Recovery, Loss), traced with the window it moves with.
+func (tp *tcpSock) setCaState(state uint8) {
+	if tp.caState != state && tp.in.traceOn() {
+		tp.in.traceSk(tp, "tcp_set_ca_state %s -> %s cwnd=%d ssthresh=%d",
+			tcpCAStateNames[tp.caState], tcpCAStateNames[state], tp.sndCwnd, tp.sndSsthresh)
+	}
+	tp.caState = state
+}
+
 // tcpDupThresh is RFC 5681's and RFC 6675's DupThresh.
 const tcpDupThresh = 3
 
@@ -619,9 +629,9 @@ func (tp *tcpSock) fastretransAlert(ack, acked, priorInFlight uint32, isDup, new
 			return
 		}
 		if tp.sackedOut > 0 {
-			tp.caState = tcpCADisorder
+			tp.setCaState(tcpCADisorder)
 		} else {
-			tp.caState = tcpCAOpen
+			tp.setCaState(tcpCAOpen)
 		}
 		tp.congAvoid(ack, acked, priorInFlight)
 	case tcpCARecovery:
@@ -629,9 +639,10 @@ func (tp *tcpSock) fastretransAlert(ack, acked, priorInFlight uint32, isDup, new
 			// Full ACK (RFC 6582 §3.2 step 3): recovery is over; the
 			// window deflates to ssthresh.
 			tp.sndCwnd = max(tp.sndSsthresh, 2)
-			tp.caState = tcpCAOpen
 			if tp.sackedOut > 0 {
-				tp.caState = tcpCADisorder
+				tp.setCaState(tcpCADisorder)
+			} else {
+				tp.setCaState(tcpCAOpen)
 			}
 			return
 		}
@@ -648,7 +659,7 @@ func (tp *tcpSock) fastretransAlert(ack, acked, priorInFlight uint32, isDup, new
 		tp.xmitRetransmitQueue()
 	case tcpCALoss:
 		if !seqBefore(ack, tp.highSeq) {
-			tp.caState = tcpCAOpen
+			tp.setCaState(tcpCAOpen)
 		}
 		tp.congAvoid(ack, acked, priorInFlight)
 		tp.xmitRetransmitQueue()
@@ -676,7 +687,7 @@ func (tp *tcpSock) congAvoid(ack, acked, priorInFlight uint32) {
 // whatever the window; ssthresh and cwnd come down.
 func (tp *tcpSock) enterRecovery() {
 	tp.sndSsthresh = tp.ca.ssthresh(tp)
-	tp.caState = tcpCARecovery
+	tp.setCaState(tcpCARecovery)
 	tp.highSeq = tp.sndNxt
 	head := tp.writeQueue.Peek()
 	if head == nil || head == tp.sendHead {
@@ -721,7 +732,7 @@ func (tp *tcpSock) enterLoss() {
 			tp.lostOut++
 		}
 	}
-	tp.caState = tcpCALoss
+	tp.setCaState(tcpCALoss)
 	tp.highSeq = tp.sndNxt
 }
 

@@ -126,6 +126,10 @@ func (tp *tcpSock) retransmitTimer() {
 	if tp.writeTimeout() {
 		return
 	}
+	if tp.in.traceOn() {
+		tp.in.traceSk(tp, "tcp_retransmit_timer rto=%dms retransmits=%d cwnd=%d ssthresh=%d -> tcp_enter_loss",
+			tp.rto.Milliseconds(), tp.retransmits, tp.sndCwnd, tp.sndSsthresh)
+	}
 	tp.enterLoss()
 	tp.retransmitSkb(head)
 	tp.retransmits++

@@ -67,3 +67,27 @@ func recvmsgName(s socket.Sk) string {
 	}
 	return s.SK().Prot.Name + "_recvmsg"
 }
+
+// closeName names the proto's close on the release path: the datagram
+// protocols share dgramClose.
+func closeName(s socket.Sk) string {
+	if s.SK().Prot.Name == "TCP" {
+		return "tcp_close"
+	}
+	return "dgram_close"
+}
+
+// shutdownHow names shutdown's how, SHUT_RD..SHUT_RDWR.
+var shutdownHow = [...]string{"SHUT_RD", "SHUT_WR", "SHUT_RDWR"}
+
+// traceErr is the suffix a control-path line gets when the call failed:
+// " = -EADDRINUSE", as strace shows a failed call.
+func traceErr(err error) string {
+	if e, ok := err.(socket.Errno); ok {
+		return " = -" + socket.ErrnoName(e)
+	}
+	if err != nil {
+		return " = " + err.Error()
+	}
+	return ""
+}

@@ -189,6 +189,9 @@ func (in *Net) udpQueueRcvSkb(s socket.Sk, skb *netdev.SkBuff) {
 	}
 	if !dgramQueueRcvSkb(sk, skb) {
 		us.drops++
+		if in.traceOn() {
+			in.traceSk(s, "udp_queue_rcv_skb dropped (receive buffer full)")
+		}
 		sk.Mu.Unlock()
 		in.mib.Udp.RcvbufErrors.Add(1)
 		in.mib.Udp.InErrors.Add(1)
