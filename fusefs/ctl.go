@@ -101,6 +101,12 @@ func parseAddrPort(s string) (netip.AddrPort, error) {
 		addr = netip.IPv4Unspecified()
 	} else {
 		a, err := netip.ParseAddr(host)
+		if err != nil && isHostName(host) {
+			// The socket calls take addresses, as connect(2) does: names
+			// are resolved by the caller (getaddrinfo), never here.
+			return netip.AddrPort{}, bad(syscall.EINVAL,
+				"%q: a host name, not an IPv4 address: resolve it first (getent ahostsv4 %s)", host, host)
+		}
 		if err != nil || !a.Is4() {
 			return netip.AddrPort{}, bad(syscall.EINVAL, "%q: not an IPv4 address", host)
 		}
@@ -111,6 +117,23 @@ func parseAddrPort(s string) (netip.AddrPort, error) {
 		return netip.AddrPort{}, bad(syscall.EINVAL, "%q: not a port", port)
 	}
 	return netip.AddrPortFrom(addr, uint16(p)), nil
+}
+
+// isHostName reports whether s looks like a host name (RFC 1123 §2.1:
+// letters, digits, hyphens and dots, with a letter somewhere so it is not
+// a mangled dotted quad).
+func isHostName(s string) bool {
+	letter := false
+	for _, c := range []byte(s) {
+		switch {
+		case 'a' <= c|0x20 && c|0x20 <= 'z':
+			letter = true
+		case '0' <= c && c <= '9', c == '-', c == '.':
+		default:
+			return false
+		}
+	}
+	return letter && len(s) <= 253
 }
 
 func backlogArg(args []string) (ctlArgs, error) {

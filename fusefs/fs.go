@@ -26,8 +26,8 @@ import (
 const (
 	rootIno = 1
 
-	// staticIno marks the fixed files: the control file, trace, net/ and
-	// the files in it.
+	// staticIno marks the fixed files: the control file, trace, log, net/
+	// and the files in it.
 	staticIno      = 1 << 63
 	controlIno     = staticIno | 1
 	netDirIno      = staticIno | 3
@@ -49,19 +49,24 @@ func sockFileIno(ino uint64, k fileKind) uint64 { return sockFileBit | ino<<3 | 
 type Config struct {
 	Net *socket.Net
 	SB  *inode.SuperBlock
-	// Logf writes one line to the daemon's log: bad input and errors that
-	// are not an errno. Nil means log.Printf.
+	// Logf writes one line to the daemon's stderr: bad input and errors
+	// that are not an errno. Nil means log.Printf. Each line also goes
+	// into the log file's ring.
 	Logf func(format string, args ...any)
-	// Clock times the log's rate limit (net_ratelimit). Nil means the
-	// wall clock.
+	// Clock times the log's rate limit (net_ratelimit) and stamps its
+	// lines. Nil means the wall clock.
 	Clock ktime.Clock
 }
 
 // FS is the mounted sockfs tree.
 type FS struct {
-	net  *socket.Net
-	sb   *inode.SuperBlock
-	logf func(format string, args ...any)
+	net *socket.Net
+	sb  *inode.SuperBlock
+	// logf writes a line of the daemon's own (f.Logf); stderrf is where
+	// every line goes besides the ring.
+	logf    func(format string, args ...any)
+	stderrf func(format string, args ...any)
+	klog    *logBuf // the log file's ring
 	// logLimit bounds the lines each user's requests put in the log.
 	logLimit *socket.NetRatelimit[uint32]
 	uid      uint32 // owner of the fixed files: whoever runs the daemon
@@ -101,20 +106,22 @@ var (
 // New builds the tree over cfg's namespace and superblock.
 func New(cfg Config) *FS {
 	f := &FS{
-		net:   cfg.Net,
-		sb:    cfg.SB,
-		logf:  cfg.Logf,
-		uid:   uint32(os.Getuid()),
-		gid:   uint32(os.Getgid()),
-		socks: make(map[uint64]*sockDir),
+		net:     cfg.Net,
+		sb:      cfg.SB,
+		stderrf: cfg.Logf,
+		uid:     uint32(os.Getuid()),
+		gid:     uint32(os.Getgid()),
+		socks:   make(map[uint64]*sockDir),
 	}
-	if f.logf == nil {
-		f.logf = log.Printf
+	if f.stderrf == nil {
+		f.stderrf = log.Printf
 	}
+	f.logf = f.Logf
 	clock := cfg.Clock
 	if clock == nil {
 		clock = ktime.NewReal()
 	}
+	f.klog = &logBuf{clock: clock}
 	f.logLimit = socket.NewNetRatelimit[uint32](clock)
 	f.root = &rootDir{fs: f}
 	f.control = &controlFile{fs: f}
@@ -122,6 +129,7 @@ func New(cfg Config) *FS {
 	f.rootEntries = []rootEntry{
 		{"socket", f.control, controlIno, fuse.DT_File},
 		{"trace", &traceFile{fs: f}, traceIno, fuse.DT_File},
+		{"log", &logFile{fs: f}, logIno, fuse.DT_File},
 		{"net", f.netDir, netDirIno, fuse.DT_Dir},
 	}
 	return f
@@ -254,13 +262,14 @@ func (f *FS) errno(uid uint32, op string, err error) error {
 // net_ratelimit: a burst, then silence for the rest of the interval, then
 // the count of what was suppressed. Every line a user can cause goes
 // through here, so no user can flood the log or silence another's lines.
+// The lines are uid's in the log file.
 func (f *FS) userLogf(uid uint32, format string, args ...any) {
 	ok, missed := f.logLimit.Ratelimit(uid)
 	if missed > 0 {
-		f.logf("net_ratelimit: %d callbacks suppressed (uid %d)", missed, uid)
+		f.printk(uid, "net_ratelimit: %d callbacks suppressed (uid %d)", missed, uid)
 	}
 	if ok {
-		f.logf(format, args...)
+		f.printk(uid, format, args...)
 	}
 }
 

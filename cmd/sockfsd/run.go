@@ -277,7 +277,8 @@ func (d *daemon) announce() {
 		logf("mount point does not answer: %v", err)
 		return
 	}
-	logf("serving %s on %s (%v)", d.cfg.mountpoint, d.st.tap.Name(), d.cfg.addr)
+	// Through the tree's log, so the mount's log file starts with it.
+	d.fsys.Logf("serving %s on %s (%v)", d.cfg.mountpoint, d.st.tap.Name(), d.cfg.addr)
 }
 
 // shutdown is the one teardown, whichever way the daemon ends: release
