@@ -180,3 +180,51 @@ user_socket() {
 	[ "$flood" -ge 10 ]
 	[ "$flood" -le 21 ]
 }
+
+@test "log shows each user the reasons for their own failed requests, and root everyone's" {
+	[ "$(stat -c '%a' "$M/log")" = 444 ]
+	u3=4243 u4=4244
+	s=$(user_socket $u3 AF_INET SOCK_STREAM 6)
+	run as $u3 bash -c 'echo "connect localhost:80" > "$1/$2/ctl"' _ "$M" "$s"
+	[[ $output == *"Invalid argument"* ]]
+	run as $u4 bash -c 'echo "U4MARK SOCK_STREAM" > "$1/socket"' _ "$M"
+	[[ $output == *"Invalid argument"* ]]
+	why='ctl: bad request "connect localhost:80": "localhost": a host name, not an IPv4 address: resolve it first (getent ahostsv4 localhost)'
+	run as $u3 cat "$M/log"
+	[ "$status" -eq 0 ]
+	echo "$output"
+	[[ $output == *"$why"* ]]
+	[[ $output != *U4MARK* ]]
+	[[ $output != *serving* ]] # the daemon's own lines are root's
+	# dmesg's layout: seconds since the start, then the line
+	[[ $output =~ ^\[\ *[0-9]+\.[0-9]{6}\]\ ctl:\ bad\ request ]]
+	run as $u4 cat "$M/log"
+	[[ $output == *U4MARK* ]]
+	[[ $output != *localhost* ]]
+	run cat "$M/log"
+	[[ $output == *"$why"* ]]
+	[[ $output == *U4MARK* ]]
+	[[ $output == *"serving $M"* ]]
+	as $u3 rmdir "$M/$s"
+	# read-only for everyone, root too
+	run bash -c "echo x > '$M/log'"
+	[ "$status" -ne 0 ]
+}
+
+@test "log is bounded: many users' bursts keep the newest 32 KiB" {
+	# 40 users, 12 bad requests each: net_ratelimit lets 10 of each
+	# through, about 70 KiB of lines in all
+	for ((u = 5000; u < 5040; u++)); do
+		as $u bash -c 'for ((i = 0; i < 12; i++)); do
+			echo "FILL$2-$i $(printf "%0200d" 0) SOCK_STREAM" >"$1/socket"
+		done 2>/dev/null; true' _ "$M" "$u"
+	done
+	[ "$(wc -c <"$M/log")" -le 32768 ]
+	run cat "$M/log"
+	[[ $output == *"FILL5039-9 "* ]]
+	[[ $output != *"FILL5000-"* ]]
+	# and one user sees only their own share
+	run as 5039 cat "$M/log"
+	[ "$(grep -c FILL <<<"$output")" -eq 10 ]
+	[ "$(grep -c FILL5039 <<<"$output")" -eq 10 ]
+}

@@ -136,3 +136,84 @@ in_order() {
 	[[ $output =~ ([0-9]+)\ lines ]]
 	(( BASH_REMATCH[1] > 0 ))
 }
+
+@test "bind, listen, shutdown and close are traced with ino=, a failed call with its errno" {
+	port=$(test_port)
+	kernel_listen "$port" "$BATS_TEST_TMPDIR/got"
+	t=$BATS_TEST_TMPDIR/trace
+	trace_start "$t"
+	l=$(mk_socket AF_INET SOCK_STREAM 6)
+	ctl "$l" "bind $STACK_ADDR:$((port + 1))"
+	run ctl "$l" "bind $STACK_ADDR:$((port + 2))"
+	[[ $output == *"Invalid argument"* ]]
+	ctl "$l" "listen 5"
+	c=$(tcp_client "$port")
+	ctl "$c" "shutdown SHUT_WR"
+	ctl "$c" close
+	ctl "$l" close
+	wait_until 10 grep -q "ino=$l sock_release" "$t"
+	in_order "$t" \
+		"ino=$l inet_create TCP\$" \
+		"ino=$l inet_bind $STACK_ADDR:$((port + 1))\$" \
+		"ino=$l inet_bind $STACK_ADDR:$((port + 2)) = -EINVAL\$" \
+		"ino=$l tcp_set_state CLOSE -> LISTEN\$" \
+		"ino=$l inet_listen -> inet_csk_listen_start backlog=5\$" \
+		"ino=$c inet_stream_connect -> tcp_v4_connect $HOST_ADDR:$port\$" \
+		"ino=$c tcp_set_state ESTABLISHED -> FIN_WAIT1\$" \
+		"ino=$c inet_shutdown -> tcp_shutdown SHUT_WR\$" \
+		"ino=$c sock_release -> inet_release -> tcp_close\$" \
+		"ino=$l sock_release -> inet_release -> tcp_close\$"
+}
+
+@test "a UDP datagram's receive line names the socket it was queued on" {
+	port=$(test_port)
+	u=$(mk_socket AF_INET SOCK_DGRAM 17)
+	ctl "$u" "bind $STACK_ADDR:$port"
+	t=$BATS_TEST_TMPDIR/trace
+	trace_start "$t"
+	echo hello | timeout 5 socat -u - "UDP-SENDTO:$STACK_ADDR:$port" 3>&-
+	[ "$(timeout 10 head -c 6 "$M/$u/data")" = hello ]
+	wait_until 10 grep -q "ino=$u udp_queue_rcv_skb" "$t"
+	in_order "$t" \
+		"ip_local_deliver -> udp_rcv $HOST_ADDR:[0-9]+ -> $STACK_ADDR:$port len=6\$" \
+		"ino=$u udp_queue_rcv_skb len=6 -> sk_data_ready\$" \
+		"ino=$u sock_read_iter -> inet_recvmsg -> udp_recvmsg len=6\$"
+	ctl "$u" close
+	wait_until 10 grep -q "ino=$u sock_release -> inet_release -> dgram_close\$" "$t"
+}
+
+@test "under --netem loss the trace shows recovery: congestion state changes with cwnd and ssthresh" {
+	# A daemon of its own, with 5% of frames lost each way, on a subnet of
+	# its own beside the file's.
+	mnt=$(mktemp -d /tmp/sockfs-trace-netem.XXXXXX)
+	log=$BATS_TEST_TMPDIR/sockfsd-netem.log
+	"$SOCKFSD" --tap sft-trace2 --addr 198.18.1.2/24 --host-addr 198.18.1.1/24 \
+		--netem "loss 5%" "$mnt" </dev/null 2>"$log" 3>&- &
+	pid=$!
+	wait_until 10 grep -q "serving $mnt" "$log" || { cat "$log" >&2; kill "$pid"; rmdir "$mnt"; false; }
+	port=$(test_port)
+	nc -l 198.18.1.1 "$port" >"$BATS_TEST_TMPDIR/got" 3>&- &
+	sink=$!
+	wait_until 5 bash -c "ss -Hltn 'src 198.18.1.1:$port' | grep -q ."
+	head -c 1048576 /dev/urandom >"$BATS_TEST_TMPDIR/blob"
+	t=$BATS_TEST_TMPDIR/trace
+	exec {TRACE_FD}<"$mnt/trace"
+	cat <&"$TRACE_FD" >"$t" 3>&- &
+	TRACE_PID=$!
+	s=$(M=$mnt mk_socket AF_INET SOCK_STREAM 6)
+	M=$mnt ctl "$s" "connect 198.18.1.1:$port"
+	timeout 60 cat "$BATS_TEST_TMPDIR/blob" >"$mnt/$s/data"
+	M=$mnt ctl "$s" close
+	ok=0
+	wait_exit "$sink" 60 && same_file "$BATS_TEST_TMPDIR/blob" "$BATS_TEST_TMPDIR/got" && ok=1
+	kill "$TRACE_PID"; wait_exit "$TRACE_PID" 5 || true
+	exec {TRACE_FD}<&-
+	TRACE_FD= TRACE_PID=
+	kill -TERM "$pid"
+	wait_exit "$pid" 10
+	rmdir "$mnt"
+	((ok))
+	grep -E "ino=$s tcp_set_state|ino=$s tcp_set_ca_state|ino=$s tcp_retransmit_timer" "$t" | head -20
+	grep -Eq "ino=$s tcp_set_ca_state (Open|Disorder) -> (Recovery|Loss) cwnd=[0-9]+ ssthresh=[0-9]+\$" "$t"
+	grep -Eq "ino=$s tcp_set_ca_state (Recovery|Loss) -> (Open|Disorder) cwnd=[0-9]+ ssthresh=[0-9]+\$" "$t"
+}
