@@ -24,6 +24,9 @@
 //     registered families put in socket.Net.ProcNetFiles.
 //   - trace, the call-path trace, joins the root's fixed entries (rootEntries)
 //     when it is built.
+//   - log is the kernel's log buffer as dmesg reads it (kernel/printk): the
+//     daemon's recent lines in a bounded ring, each user's own to that user
+//     (log.go).
 //
 // Inode numbers: the root is 1, a socket's directory is the socket's own
 // inode number from package inode, its files live in a range above any

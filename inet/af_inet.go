@@ -547,7 +547,7 @@ func inetShutdown(sock *socket.Socket, how int) (err error) {
 	default:
 		sk.Shutdown |= how
 		if sk.Prot.Shutdown != nil {
-			called = "tcp_shutdown"
+			called = "tcp_shutdown" // the only proto with a shutdown
 			sk.Prot.Shutdown(s, how)
 		}
 	}
