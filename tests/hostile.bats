@@ -55,6 +55,8 @@ sockfs_listener() {
 	echo "lo packets $before -> $after"
 	((after - before < 10))
 	wait_until 5 file_has "$SOCKFSD_LOG" "martian source $STACK_ADDR from $STACK_ADDR, on dev $TAP"
+	# the stack's lines are in the mount's log too, as in dmesg
+	grep -qF "] martian source $STACK_ADDR from $STACK_ADDR, on dev $TAP" "$M/log"
 	# No half-open child of the listener talks to itself.
 	hex=$(printf '020012C6:%04X' "$port")
 	not grep -q "$hex $hex" "$M/net/tcp"

@@ -7,12 +7,30 @@ import (
 	"log"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
+
+	"sockfs/fusefs"
 )
 
 var logger = log.New(os.Stderr, "sockfsd: ", 0)
 
-func logf(format string, args ...any) { logger.Printf(format, args...) }
+// tree is the mounted tree once it is built: from then on the daemon's
+// lines, the stack's among them, go into its log buffer (the mount's log
+// file) as well as to stderr, as printk's go to the kernel's.
+var tree atomic.Pointer[fusefs.FS]
+
+// logf writes one of the daemon's lines.
+func logf(format string, args ...any) {
+	if f := tree.Load(); f != nil {
+		f.Logf(format, args...)
+		return
+	}
+	stderrf(format, args...)
+}
+
+// stderrf writes a line to stderr only; the tree's log buffer uses it.
+func stderrf(format string, args ...any) { logger.Printf(format, args...) }
 
 func main() {
 	cfg, err := parseArgs(os.Args[1:])

@@ -228,7 +228,8 @@ func run(ctx context.Context, cfg *config) error {
 		return err
 	}
 	d := &daemon{cfg: cfg, st: st, served: make(chan error, 1)}
-	d.fsys = fusefs.New(fusefs.Config{Net: st.sn, SB: inode.New(inode.Config{}), Logf: logf})
+	d.fsys = fusefs.New(fusefs.Config{Net: st.sn, SB: inode.New(inode.Config{}), Logf: stderrf})
+	tree.Store(d.fsys)
 	d.conn, err = fuse.Mount(cfg.mountpoint, fusefs.MountOptions(cfg.allowOther)...)
 	if err != nil {
 		st.close()
@@ -277,8 +278,7 @@ func (d *daemon) announce() {
 		logf("mount point does not answer: %v", err)
 		return
 	}
-	// Through the tree's log, so the mount's log file starts with it.
-	d.fsys.Logf("serving %s on %s (%v)", d.cfg.mountpoint, d.st.tap.Name(), d.cfg.addr)
+	logf("serving %s on %s (%v)", d.cfg.mountpoint, d.st.tap.Name(), d.cfg.addr)
 }
 
 // shutdown is the one teardown, whichever way the daemon ends: release
