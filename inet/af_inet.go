@@ -228,12 +228,12 @@ func inetBind(ctx context.Context, sock *socket.Socket, addr netip.AddrPort) (er
 	if sk.Prot.Bind != nil { // raw sockets bind their own way
 		err = sk.Prot.Bind(ctx, s, addr)
 		if isk.in.traceOn() {
-			isk.in.trace(sock, "inet_bind -> raw_bind", addr.String()+traceErr(err))
+			isk.in.trace(sock, "__sys_bind -> inet_bind -> raw_bind", addr.String()+traceErr(err))
 		}
 		return err
 	}
 	if isk.in.traceOn() {
-		defer func() { isk.in.trace(sock, "inet_bind", addr.String()+traceErr(err)) }()
+		defer func() { isk.in.trace(sock, "__sys_bind -> inet_bind", addr.String()+traceErr(err)) }()
 	}
 	if !addr.Addr().Is4() {
 		return socket.EAFNOSUPPORT
@@ -400,7 +400,7 @@ func inetListen(sock *socket.Socket, backlog int) (err error) {
 	started := false
 	if in := inetSk(s).in; in.traceOn() {
 		defer func() {
-			path := "inet_listen"
+			path := "__sys_listen -> inet_listen"
 			if started {
 				path += " -> inet_csk_listen_start"
 			}
@@ -512,7 +512,7 @@ func inetShutdown(sock *socket.Socket, how int) (err error) {
 	var called string // the proto's function the shutdown ran, for the trace
 	if in := inetSk(s).in; in.traceOn() {
 		defer func() {
-			path := "inet_shutdown"
+			path := "__sys_shutdown -> inet_shutdown"
 			if called != "" {
 				path += " -> " + called
 			}
