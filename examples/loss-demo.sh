@@ -2,8 +2,9 @@
 # loss-demo.sh [BYTES] — watch TCP recover from loss. It starts a sockfsd
 # of its own with --netem "loss 3%" (3% of frames dropped each way), sends
 # BYTES (default 2 MiB) to a kernel nc through it, and shows from the trace
-# file the segments that went out twice, and from status the count of
-# retransmissions. The data arrives intact all the same.
+# file the segments that went out twice and the sender's congestion state
+# changes, and from status the count of retransmissions. The data arrives
+# intact all the same.
 #
 #   examples/loss-demo.sh
 #
@@ -89,6 +90,17 @@ while read -r line; do
 	((resent <= 5)) && echo "  $line"
 done < "$work/trace"
 echo "  ... $resent segments in all"
+
+# Recovery as it happened: each congestion state change (tcp_set_ca_state)
+# and retransmission timeout (tcp_retransmit_timer), with cwnd and ssthresh.
+echo "== congestion state changes and timeouts (cwnd and ssthresh in segments):"
+changes=0
+while read -r line; do
+	[[ $line == *" ino=$s tcp_set_ca_state "* || $line == *" ino=$s tcp_retransmit_timer "* ]] || continue
+	((changes += 1))
+	((changes <= 6)) && echo "  $line"
+done < "$work/trace"
+echo "  ... $changes in all"
 
 echo "== the socket's counters (from $SOCKFS/$s/status):"
 while read -r key value; do

@@ -233,6 +233,7 @@ bound_on() {
 	[[ $output =~ retransmits:\ ([0-9]+) ]]
 	(( BASH_REMATCH[1] > 0 ))
 	[[ $output == *"tcp_retransmit_skb seq="* ]]
+	[[ $output =~ tcp_set_ca_state\ [A-Za-z]+\ -\>\ (Recovery|Loss)\ cwnd=[0-9]+\ ssthresh=[0-9]+ ]]
 	[[ $output == *"arrived intact despite the loss"* ]]
 	[ -z "$(ls -A "$tmp")" ]
 	# A mount point it was given and had to make, it removes too.
