@@ -36,8 +36,8 @@ const (
 	// and logRecOverhead, so empty lines are bounded in number too.
 	logBufLen      = 32 << 10
 	logRecOverhead = 32
-	// logLineMax bounds one line's text (printk's PRINTKRNL_LOG_LINE_MAX
-	// is 1024 less a header); longer ones are cut and marked.
+	// logLineMax bounds one line's text (printk's LOG_LINE_MAX is 1024
+	// less its prefix); longer ones are cut and marked.
 	logLineMax = 512
 
 	// logAll owns the daemon's own lines: no user's request caused them,
