@@ -58,19 +58,26 @@ type NetProtocol struct {
 	ErrHandler func(skb *netdev.SkBuff, typ, code uint8, info uint32)
 }
 
-// Init is inet_init: register AF_INET, the protocols and inetsw, the IPv4
+// Init is inet_init: the protocols' own state (tcp_init, udp_init, ...),
+// then AF_INET, inet_protos and inetsw filled from their tables, the IPv4
 // and ARP packet handlers, and the /proc/net tables.
 func Init(sn *socket.Net, nd *netdev.Net, clock ktime.Clock) *Net {
 	in := &Net{sn: sn, nd: nd, clock: clock}
 	in.netRL = socket.RatelimitState{Interval: socket.NetMsgCost, Burst: socket.NetMsgBurst}
 	in.arp.init(in)
 	in.ipIdent.init()
-
-	in.inetAddProtocol(IPPROTO_ICMP, &NetProtocol{Handler: in.icmpRcv})
 	for _, p := range in.protocolInits() {
 		p(in)
 	}
 	sn.SockRegister(&socket.NetProtoFamily{Family: socket.AF_INET, Create: in.inetCreate})
+	for protocol, p := range in.inetProtos() {
+		in.inetAddProtocol(protocol, p)
+	}
+	for _, q := range in.inetswArray() {
+		// proto_register: here each proto has one row.
+		sn.ProtoRegister(q.Prot)
+		in.inetRegisterProtosw(q)
+	}
 	nd.DevAddPack(netdev.ETH_P_IP, in.ipRcv)
 	nd.DevAddPack(netdev.ETH_P_ARP, in.arpRcv)
 	in.procInit()
@@ -78,8 +85,9 @@ func Init(sn *socket.Net, nd *netdev.Net, clock ktime.Clock) *Net {
 }
 
 // protocolInits lists the transport protocols' init functions, in the order
-// inet_init calls them (tcp_init, udp_init, ...). Each registers its proto
-// with ProtoRegister, its inetsw rows and its inet_protos handler.
+// inet_init calls them (tcp_init, udp_init, ...). Each builds its proto
+// (tcp_prot, udp_prot, ...) and its tables; inetswArray and inetProtos
+// then say where they plug in.
 func (in *Net) protocolInits() []func(*Net) {
 	return []func(*Net){
 		(*Net).tcpInit,
@@ -89,12 +97,38 @@ func (in *Net) protocolInits() []func(*Net) {
 	}
 }
 
+// inetswArray is inetsw_array (net/ipv4/af_inet.c): which proto and which
+// proto_ops a socket of each type and protocol gets. inet_create searches
+// it in this order within a type, so a type's first row is its default
+// (protocol 0). Raw's protocol IPPROTO_IP takes any protocol number. A new
+// protocol is a new row.
+func (in *Net) inetswArray() []InetProtosw {
+	return []InetProtosw{
+		{Type: socket.SOCK_STREAM, Protocol: IPPROTO_TCP, Prot: in.tcp.prot, Ops: &inetStreamOps},
+		{Type: socket.SOCK_DGRAM, Protocol: IPPROTO_UDP, Prot: in.dgram.udp.prot, Ops: &inetDgramOps},
+		{Type: socket.SOCK_DGRAM, Protocol: IPPROTO_ICMP, Prot: in.dgram.ping.prot, Ops: &inetSockrawOps},
+		{Type: socket.SOCK_RAW, Protocol: socket.IPPROTO_IP, Prot: in.dgram.raw.prot, Ops: &inetSockrawOps},
+	}
+}
+
+// inetProtos is inet_init's inet_add_protocol calls with the net_protocol
+// structs af_inet.c defines beside inetsw_array (icmp_protocol,
+// udp_protocol, tcp_protocol): the receive and ICMP-error handlers by IP
+// protocol number. ICMP's error handler is how errors about ping's echo
+// requests arrive (icmp_err -> ping_err).
+func (in *Net) inetProtos() map[uint8]*NetProtocol {
+	return map[uint8]*NetProtocol{
+		IPPROTO_ICMP: {Handler: in.icmpRcv, ErrHandler: in.icmpErr},
+		IPPROTO_UDP:  {Handler: in.udpRcv, ErrHandler: in.udpErr},
+		IPPROTO_TCP:  {Handler: in.tcpV4Rcv, ErrHandler: in.tcpV4Err},
+	}
+}
+
 // inetRegisterProtosw is inet_register_protosw.
 func (in *Net) inetRegisterProtosw(p InetProtosw) {
 	in.mu.Lock()
 	in.inetsw[p.Type] = append(in.inetsw[p.Type], p)
 	in.mu.Unlock()
-	in.sn.ProtoRegister(p.Prot)
 }
 
 // Protosw returns every inetsw row, by type then registration order (for
@@ -450,9 +484,9 @@ func inetSendmsg(ctx context.Context, sock *socket.Socket, msg *socket.Msghdr, b
 	// allocates, and a stack nobody traces must not pay for it.
 	if in := inetSk(s).in; in.traceOn() {
 		if msg.Sendto {
-			in.trace(sock, "__sys_sendto -> inet_sendmsg -> "+sendmsgName(s), fmt.Sprintf("to=%v len=%d", msg.Name, len(b)))
+			in.trace(sock, "__sys_sendto -> inet_sendmsg -> "+s.SK().Prot.SendmsgName, fmt.Sprintf("to=%v len=%d", msg.Name, len(b)))
 		} else {
-			in.traceLen(sock, "sock_write_iter -> inet_sendmsg -> "+sendmsgName(s), len(b))
+			in.traceLen(sock, "sock_write_iter -> inet_sendmsg -> "+s.SK().Prot.SendmsgName, len(b))
 		}
 	}
 	if err := inetSendPrepare(s); err != nil {
@@ -493,9 +527,9 @@ func inetRecvmsg(ctx context.Context, sock *socket.Socket, msg *socket.Msghdr, b
 	n, err := s.SK().Prot.Recvmsg(ctx, s, msg, b, flags)
 	if in := inetSk(s).in; err == nil && in.traceOn() {
 		if msg.Recvfrom {
-			in.trace(sock, "__sys_recvfrom -> inet_recvmsg -> "+recvmsgName(s), fmt.Sprintf("from=%v len=%d", msg.Name, n))
+			in.trace(sock, "__sys_recvfrom -> inet_recvmsg -> "+s.SK().Prot.RecvmsgName, fmt.Sprintf("from=%v len=%d", msg.Name, n))
 		} else {
-			in.traceLen(sock, "sock_read_iter -> inet_recvmsg -> "+recvmsgName(s), n)
+			in.traceLen(sock, "sock_read_iter -> inet_recvmsg -> "+s.SK().Prot.RecvmsgName, n)
 		}
 	}
 	return n, err
@@ -587,8 +621,12 @@ func inetGetsockopt(sock *socket.Socket, level, optname int) (int, error) {
 	return s.SK().Prot.Getsockopt(s, level, optname)
 }
 
+// The proto_ops tables (af_inet.c): the socket calls of each type. Every
+// slot is set; an unsupported one holds a sock_no_* function.
+
 // inetStreamOps is inet_stream_ops.
 var inetStreamOps = socket.ProtoOps{
+	Name:       "inet_stream_ops",
 	Family:     socket.AF_INET,
 	Release:    inetRelease,
 	Bind:       inetBind,
@@ -597,6 +635,44 @@ var inetStreamOps = socket.ProtoOps{
 	Getname:    inetGetname,
 	Poll:       tcpPoll,
 	Listen:     inetListen,
+	Shutdown:   inetShutdown,
+	Setsockopt: inetSetsockopt,
+	Getsockopt: inetGetsockopt,
+	Sendmsg:    inetSendmsg,
+	Recvmsg:    inetRecvmsg,
+}
+
+// inetDgramOps is inet_dgram_ops: UDP's socket-level calls.
+var inetDgramOps = socket.ProtoOps{
+	Name:       "inet_dgram_ops",
+	Family:     socket.AF_INET,
+	Release:    inetRelease,
+	Bind:       inetBind,
+	Connect:    inetDgramConnect,
+	Accept:     socket.SockNoAccept,
+	Getname:    inetGetname,
+	Poll:       datagramPoll,
+	Listen:     socket.SockNoListen,
+	Shutdown:   inetShutdown,
+	Setsockopt: inetSetsockopt,
+	Getsockopt: inetGetsockopt,
+	Sendmsg:    inetSendmsg,
+	Recvmsg:    inetRecvmsg,
+}
+
+// inetSockrawOps is inet_sockraw_ops: raw and ping sockets' calls. Linux's
+// differs from inet_dgram_ops only in poll (datagram_poll where UDP has
+// udp_poll); here both poll with datagramPoll.
+var inetSockrawOps = socket.ProtoOps{
+	Name:       "inet_sockraw_ops",
+	Family:     socket.AF_INET,
+	Release:    inetRelease,
+	Bind:       inetBind,
+	Connect:    inetDgramConnect,
+	Accept:     socket.SockNoAccept,
+	Getname:    inetGetname,
+	Poll:       datagramPoll,
+	Listen:     socket.SockNoListen,
 	Shutdown:   inetShutdown,
 	Setsockopt: inetSetsockopt,
 	Getsockopt: inetGetsockopt,

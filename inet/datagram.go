@@ -63,6 +63,10 @@ type dgTable struct {
 	// since their packets have none.
 	noPorts bool
 
+	// prot is the proto whose socks the table holds (udp_prot,
+	// ping_prot, raw_prot); set by the protocol's init.
+	prot *socket.Proto
+
 	mu    sync.RWMutex
 	slots [dgHashSize][]*dgEntry // protected by mu
 	rover uint16                 // protected by mu; next ident to try (ping)
@@ -473,27 +477,6 @@ func dgramDiag(s socket.Sk, emit func(key, value string)) {
 	emit("tx_queue", "0")
 	emit("error", socket.ErrnoName(sk.Err))
 }
-
-// inetDgramOps is inet_dgram_ops: UDP's and ping's socket-level calls.
-var inetDgramOps = socket.ProtoOps{
-	Family:     socket.AF_INET,
-	Release:    inetRelease,
-	Bind:       inetBind,
-	Connect:    inetDgramConnect,
-	Accept:     socket.SockNoAccept,
-	Getname:    inetGetname,
-	Poll:       datagramPoll,
-	Listen:     socket.SockNoListen,
-	Shutdown:   inetShutdown,
-	Setsockopt: inetSetsockopt,
-	Getsockopt: inetGetsockopt,
-	Sendmsg:    inetSendmsg,
-	Recvmsg:    inetRecvmsg,
-}
-
-// inetSockrawOps is inet_sockraw_ops: raw sockets' (the same calls, with
-// datagram_poll).
-var inetSockrawOps = inetDgramOps
 
 // dgramInit is the datagram protos' init: a new sock is closed
 // (sock_init_data's sk_state = TCP_CLOSE), which is what bind checks.

@@ -49,9 +49,9 @@ func (lp *tcpSock) synBacklog() int { return max(int(lp.maxBacklog.Load()), 1) }
 // acceptqFull is sk_acceptq_is_full: more than the backlog wait.
 func (lp *tcpSock) acceptqFull() bool { return lp.acceptQlen.Load() > lp.maxBacklog.Load() }
 
-// listenRcv is tcp_v4_conn_request and the LISTEN arm of RFC 9293
-// §3.10.7.2 (listener's Mu held): RST ignored, ACK answered with RST,
-// SYN+FIN discarded, SYN makes a child in SYN_RECV that sends the SYN-ACK.
+// listenRcv is tcp_rcv_state_process's LISTEN arm, RFC 9293 §3.10.7.2
+// (listener's Mu held): RST ignored, ACK answered with RST, SYN+FIN
+// discarded, a SYN that fits the queues goes to tcp_v4_conn_request.
 func (lp *tcpSock) listenRcv(iph header.Iphdr, seg *tcpSegment) {
 	in := lp.in
 	switch {
@@ -72,6 +72,14 @@ func (lp *tcpSock) listenRcv(iph header.Iphdr, seg *tcpSegment) {
 	if int(lp.synQlen.Load()) >= lp.synBacklog() || lp.acceptqFull() {
 		return
 	}
+	lp.v4ConnRequest(iph, seg)
+}
+
+// v4ConnRequest is tcp_v4_conn_request / tcp_conn_request: a SYN the
+// listener admits makes a child in SYN_RECV, hashed in the established
+// table, that answers with a SYN-ACK. Listener's Mu held.
+func (lp *tcpSock) v4ConnRequest(iph header.Iphdr, seg *tcpSegment) {
+	in := lp.in
 	child := socket.SkAlloc(lp.Net, socket.AF_INET, lp.Prot).(*tcpSock)
 	child.in = in
 	socket.SockInitData(nil, child)
@@ -142,14 +150,20 @@ func (lp *tcpSock) listenRcv(iph header.Iphdr, seg *tcpSegment) {
 	lp.synQlen.Add(1)
 	child.State = TCP_SYN_RECV
 	child.lastRcv = in.clock.Now()
+	if in.traceOn() {
+		in.traceSk(lp, "tcp_v4_conn_request %v:%d -> tcp_v4_send_synack", child.Daddr, child.Dport)
+	}
+	child.v4SendSynack()
+}
+
+// v4SendSynack is tcp_v4_send_synack: the child's SYN-ACK, queued for
+// retransmission like any SYN. The child's Mu held.
+func (child *tcpSock) v4SendSynack() {
 	skb := netdev.AllocSkb(0)
 	skb.Cb = netdev.SkbCb{Seq: child.iss, EndSeq: child.iss + 1, TCPFlags: tcpFlagSYN}
 	child.entailSkb(skb)
 	child.transmitSkb(skb)
 	child.eventNewDataSent(skb)
-	if in.traceOn() {
-		in.traceSk(lp, "tcp_v4_conn_request %v:%d -> tcp_v4_send_synack", child.Daddr, child.Dport)
-	}
 }
 
 // leaveSynQueue takes a child out of its listener's SYN queue count. Mu

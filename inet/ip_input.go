@@ -79,7 +79,7 @@ func (in *Net) ipLocalDeliver(skb *netdev.SkBuff) {
 	skb.Pull(iph.Ihl())
 	skb.TransportHeader = skb.Offset()
 
-	raw := in.rawLocalDeliver(skb, protocol)
+	raw := in.rawV4Input(skb, protocol)
 	p := in.inetProtocol(protocol)
 	if p == nil {
 		if !raw {

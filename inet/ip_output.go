@@ -92,6 +92,28 @@ func (in *Net) ipSendSkb(rt *Rtable, skb *netdev.SkBuff, saddr, daddr netip.Addr
 	return in.ipOutput(rt, daddr, skb)
 }
 
+// ipPushPendingFrames is ip_push_pending_frames for ping and raw: the
+// payload built in skb goes to ip_send_skb under an IP header, counted as
+// ICMP output when it is ICMP (__ip_make_skb's icmp_out_count). A device
+// that refuses the frame is not the sender's error (ENOBUFS is swallowed,
+// as without IP_RECVERR). Mu held.
+func (in *Net) ipPushPendingFrames(rt *Rtable, skb *netdev.SkBuff, saddr, daddr netip.Addr, protocol uint8, isk *InetSock, n int) (int, error) {
+	var typ uint8
+	if protocol == IPPROTO_ICMP && skb.Len() > 0 {
+		typ = skb.Data()[0]
+	}
+	if err := in.ipSendSkb(rt, skb, saddr, daddr, protocol, isk.ttlFor(rt), isk.Tos, 0, false); err != nil {
+		if e, ok := err.(socket.Errno); ok {
+			return 0, e
+		}
+	}
+	if protocol == IPPROTO_ICMP && skb.Len() > 0 {
+		in.mib.Icmp.OutMsgs.Add(1)
+		in.mib.Icmp.OutType[typ].Add(1)
+	}
+	return n, nil
+}
+
 // ipOutput is ip_output / ip_finish_output: fragment what is larger than
 // the device MTU (unless DF), then hand each packet to the neighbour layer.
 // A broadcast is also looped back to this host through lo first, as

@@ -2,6 +2,7 @@ package inet
 
 import (
 	"net/netip"
+	"reflect"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -245,22 +246,28 @@ func TestInetCreateErrors(t *testing.T) {
 	}
 }
 
-// TestOpsTablesHaveNoNilSlots: an unsupported operation must be a
-// sock_no_* function, never nil.
+// TestOpsTablesHaveNoNilSlots (STYLE.md item 2): an unsupported operation
+// must be a sock_no_* function, never nil, in every proto_ops table of
+// inetsw; and each table and proto names itself for net/protocols and the
+// trace. Slots are found by reflection, so a slot added to ProtoOps is
+// checked too.
 func TestOpsTablesHaveNoNilSlots(t *testing.T) {
 	in, _, _ := newIPTestStack(t, ktime.NewReal())
-	for _, p := range in.Protosw() {
-		o := p.Ops
-		slots := map[string]bool{
-			"Release": o.Release != nil, "Bind": o.Bind != nil, "Connect": o.Connect != nil,
-			"Accept": o.Accept != nil, "Getname": o.Getname != nil, "Poll": o.Poll != nil,
-			"Listen": o.Listen != nil, "Shutdown": o.Shutdown != nil, "Setsockopt": o.Setsockopt != nil,
-			"Getsockopt": o.Getsockopt != nil, "Sendmsg": o.Sendmsg != nil, "Recvmsg": o.Recvmsg != nil,
-		}
-		for name, ok := range slots {
-			if !ok {
-				t.Errorf("%s (%v, %d): ProtoOps.%s is nil", p.Prot.Name, p.Type, p.Protocol, name)
+	rows := in.inetswArray()
+	if got := len(in.Protosw()); got != len(rows) {
+		t.Errorf("inetsw holds %d rows, inetswArray %d", got, len(rows))
+	}
+	for _, p := range rows {
+		o := reflect.ValueOf(p.Ops).Elem()
+		for i := range o.NumField() {
+			f := o.Field(i)
+			if f.Kind() == reflect.Func && f.IsNil() {
+				t.Errorf("%s (%v, %d): %s.%s is nil", p.Prot.Name, p.Type, p.Protocol, p.Ops.Name, o.Type().Field(i).Name)
 			}
+		}
+		if p.Ops.Name == "" || p.Prot.Name == "" || p.Prot.SendmsgName == "" || p.Prot.RecvmsgName == "" {
+			t.Errorf("%s (%v, %d): unnamed table: ops %q, sendmsg %q, recvmsg %q",
+				p.Prot.Name, p.Type, p.Protocol, p.Ops.Name, p.Prot.SendmsgName, p.Prot.RecvmsgName)
 		}
 	}
 }

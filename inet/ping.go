@@ -27,26 +27,26 @@ var (
 	_ dgSocker   = (*pingSock)(nil)
 )
 
-// pingInit is ping_init plus the ping row of inetsw_array. It also gives
-// ICMP the error handler ping errors arrive by (icmp_err → ping_err).
+// pingInit is ping_init: ping_prot, for inetswArray's ICMP row of
+// SOCK_DGRAM.
 func (in *Net) pingInit() {
 	in.dgram.ping.noPorts = true
-	prot := &socket.Proto{
-		Name:       "PING",
-		Alloc:      func() socket.Sk { return new(pingSock) },
-		Init:       dgramInit,
-		Close:      dgramClose,
-		Connect:    ip4DatagramConnect,
-		Disconnect: udpDisconnect,
-		Getsockopt: ipGetsockoptOther,
-		Sendmsg:    pingV4Sendmsg,
-		Recvmsg:    pingRecvmsg,
-		GetPort:    in.pingGetPort,
-		Unhash:     udpLibUnhash,
-		Diag:       dgramDiag,
+	in.dgram.ping.prot = &socket.Proto{
+		Name:        "PING",
+		SendmsgName: "ping_v4_sendmsg",
+		RecvmsgName: "ping_recvmsg",
+		Alloc:       func() socket.Sk { return new(pingSock) },
+		Init:        dgramInit,
+		Close:       dgramClose,
+		Connect:     ip4DatagramConnect,
+		Disconnect:  udpDisconnect,
+		Getsockopt:  ipGetsockoptOther,
+		Sendmsg:     pingV4Sendmsg,
+		Recvmsg:     pingRecvmsg,
+		GetPort:     in.pingGetPort,
+		Unhash:      udpLibUnhash,
+		Diag:        dgramDiag,
 	}
-	in.inetRegisterProtosw(InetProtosw{Type: socket.SOCK_DGRAM, Protocol: IPPROTO_ICMP, Prot: prot, Ops: &inetDgramOps})
-	in.inetAddProtocol(IPPROTO_ICMP, &NetProtocol{Handler: in.icmpRcv, ErrHandler: in.icmpErr})
 }
 
 // pingGetPort is ping_get_port: idents are 1..65535. Mu held.
@@ -82,28 +82,7 @@ func pingV4Sendmsg(ctx context.Context, s socket.Sk, msg *socket.Msghdr, b []byt
 	if in.traceOn() {
 		in.traceSk(s, "ping_v4_sendmsg %v -> %v id=%d seq=%d -> ip_push_pending_frames", saddr, dst.Addr(), isk.Num, icmph.Sequence())
 	}
-	return in.dgramSendIP(rt, skb, saddr, dst.Addr(), IPPROTO_ICMP, isk, len(b))
-}
-
-// dgramSendIP sends a ping or raw payload built in skb and counts it as
-// ICMP output when it is ICMP (__ip_make_skb's icmp_out_count). A device
-// that refuses the frame is not the sender's error (ENOBUFS is swallowed,
-// as without IP_RECVERR). Mu held.
-func (in *Net) dgramSendIP(rt *Rtable, skb *netdev.SkBuff, saddr, daddr netip.Addr, protocol uint8, isk *InetSock, n int) (int, error) {
-	var typ uint8
-	if protocol == IPPROTO_ICMP && skb.Len() > 0 {
-		typ = skb.Data()[0]
-	}
-	if err := in.ipSendSkb(rt, skb, saddr, daddr, protocol, isk.ttlFor(rt), isk.Tos, 0, false); err != nil {
-		if e, ok := err.(socket.Errno); ok {
-			return 0, e
-		}
-	}
-	if protocol == IPPROTO_ICMP && skb.Len() > 0 {
-		in.mib.Icmp.OutMsgs.Add(1)
-		in.mib.Icmp.OutType[typ].Add(1)
-	}
-	return n, nil
+	return in.ipPushPendingFrames(rt, skb, saddr, dst.Addr(), IPPROTO_ICMP, isk, len(b))
 }
 
 // pingRecvmsg is ping_recvmsg: the reply's ICMP header and data.

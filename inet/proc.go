@@ -304,19 +304,6 @@ func (in *Net) sockstatSeqShow(b *bytes.Buffer) {
 	fmt.Fprintf(b, "FRAG: inuse %d memory %d\n", fragQueues, fragMem)
 }
 
-// protoOpsName names the proto_ops tables for net/protocols.
-func protoOpsName(o *socket.ProtoOps) string {
-	switch o {
-	case &inetStreamOps:
-		return "inet_stream_ops"
-	case &inetDgramOps:
-		return "inet_dgram_ops"
-	case &inetSockrawOps:
-		return "inet_sockraw_ops"
-	}
-	return "-"
-}
-
 // protocolsSeqShow is net/protocols as docs/sockfsd.md defines it: the
 // inetsw table, one "FAMILY TYPE PROTOCOL ops proto" row per entry, in the
 // order inet_create searches it. The first three columns are what a write to
@@ -324,6 +311,6 @@ func protoOpsName(o *socket.ProtoOps) string {
 func (in *Net) protocolsSeqShow(b *bytes.Buffer) {
 	fmt.Fprintf(b, "%-8s %-11s %-8s %-16s %s\n", "family", "type", "protocol", "ops", "proto")
 	for _, p := range in.Protosw() {
-		fmt.Fprintf(b, "%-8s %-11s %-8d %-16s %s\n", "AF_INET", p.Type, p.Protocol, protoOpsName(p.Ops), p.Prot.Name)
+		fmt.Fprintf(b, "%-8s %-11s %-8d %-16s %s\n", "AF_INET", p.Type, p.Protocol, p.Ops.Name, p.Prot.Name)
 	}
 }

@@ -183,7 +183,7 @@ func TestProcNetSockstatProtocols(t *testing.T) {
 	prot := procFile(t, b.in, "protocols")
 	for _, w := range []string{
 		"AF_INET  SOCK_DGRAM  17       inet_dgram_ops   UDP\n",
-		"AF_INET  SOCK_DGRAM  1        inet_dgram_ops   PING\n",
+		"AF_INET  SOCK_DGRAM  1        inet_sockraw_ops PING\n",
 		"AF_INET  SOCK_RAW    0        inet_sockraw_ops RAW\n",
 	} {
 		if !strings.Contains(prot, w) {

@@ -26,26 +26,26 @@ var (
 	_ dgSocker   = (*rawSock)(nil)
 )
 
-// rawInit is raw_init plus the SOCK_RAW row of inetsw_array (protocol
-// IPPROTO_IP: any protocol number may be asked for).
+// rawInit is raw_init: raw_prot, for inetswArray's SOCK_RAW row.
 func (in *Net) rawInit() {
 	in.dgram.raw.noPorts = true
-	prot := &socket.Proto{
-		Name:       "RAW",
-		Alloc:      func() socket.Sk { return new(rawSock) },
-		Init:       dgramInit,
-		Close:      dgramClose,
-		Connect:    ip4DatagramConnect,
-		Disconnect: udpDisconnect,
-		Getsockopt: ipGetsockoptOther,
-		Sendmsg:    rawSendmsg,
-		Recvmsg:    rawRecvmsg,
-		Bind:       rawBind,
-		Hash:       in.rawHashSk,
-		Unhash:     unhash,
-		Diag:       dgramDiag,
+	in.dgram.raw.prot = &socket.Proto{
+		Name:        "RAW",
+		SendmsgName: "raw_sendmsg",
+		RecvmsgName: "raw_recvmsg",
+		Alloc:       func() socket.Sk { return new(rawSock) },
+		Init:        dgramInit,
+		Close:       dgramClose,
+		Connect:     ip4DatagramConnect,
+		Disconnect:  udpDisconnect,
+		Getsockopt:  ipGetsockoptOther,
+		Sendmsg:     rawSendmsg,
+		Recvmsg:     rawRecvmsg,
+		Bind:        rawBind,
+		Hash:        in.rawHashSk,
+		Unhash:      unhash,
+		Diag:        dgramDiag,
 	}
-	in.inetRegisterProtosw(InetProtosw{Type: socket.SOCK_RAW, Protocol: socket.IPPROTO_IP, Prot: prot, Ops: &inetSockrawOps})
 }
 
 // rawHashSk is raw_hash_sk: inet_create hashes a raw sock by its protocol
@@ -99,7 +99,7 @@ func rawSendmsg(ctx context.Context, s socket.Sk, msg *socket.Msghdr, b []byte) 
 	if in.traceOn() {
 		in.traceSk(s, "raw_sendmsg %v -> %v proto=%d len=%d -> ip_push_pending_frames", saddr, dst.Addr(), isk.Num, len(b))
 	}
-	return in.dgramSendIP(rt, skb, saddr, dst.Addr(), uint8(isk.Num), isk, len(b))
+	return in.ipPushPendingFrames(rt, skb, saddr, dst.Addr(), uint8(isk.Num), isk, len(b))
 }
 
 // rawRecvmsg is raw_recvmsg: the whole packet, IP header first.
@@ -113,11 +113,11 @@ func rawView(skb *netdev.SkBuff) ([]byte, netip.AddrPort) {
 	return iph, netip.AddrPortFrom(iph.Src(), 0)
 }
 
-// rawLocalDeliver is raw_local_deliver / raw_v4_input: give every raw
+// rawV4Input is raw_v4_input (raw_local_deliver's work): give every raw
 // socket of this protocol (bound and connected as the packet fits) its own
 // copy. It reports whether any raw socket exists for the packet, which
 // keeps ip_local_deliver from answering protocol-unreachable.
-func (in *Net) rawLocalDeliver(skb *netdev.SkBuff, protocol uint8) bool {
+func (in *Net) rawV4Input(skb *netdev.SkBuff, protocol uint8) bool {
 	iph := ipHdr(skb)
 	var buf [4]socket.Sk
 	socks := in.dgram.raw.lookupAll(buf[:0], uint16(protocol), iph.Src(), 0, iph.Dst())

@@ -58,71 +58,10 @@ const tcpDupThresh = 3
 // data is the segment's payload. It reports whether skb was queued (the
 // caller frees it otherwise). Mu held.
 func (tp *tcpSock) rcvStateProcess(skb *netdev.SkBuff, seg *tcpSegment) bool {
-	now := tp.in.clock.Now()
 	if tp.State == TCP_SYN_SENT {
 		return tp.rcvSynSentStateProcess(seg)
 	}
-	tp.lastRcv = now
-
-	// PAWS (RFC 7323 §5.3): a timestamp older than TS.Recent marks an old
-	// duplicate; it is acked and dropped. A TS.Recent idle for 24 days is
-	// stale and no longer protects (§5.5).
-	if tp.tstampOk && seg.opts.HasTS && seg.flags&tcpFlagRST == 0 &&
-		seqBefore(seg.opts.TSVal, tp.tsRecent) && now-tp.tsRecentStamp < 24*24*time.Hour {
-		if !tp.tcpOowRateLimited(seg, tp.oowMib(&tp.in.oowMib.TCPACKSkippedPAWS)) {
-			tp.sendAck()
-		}
-		return false
-	}
-	// First: the sequence number must fall in the window (tcp_sequence).
-	// Outside it a SYN is challenged (RFC 5961 §4.2), anything else but a
-	// RST gets a duplicate ACK; both rate-limited (tcp_oow.go).
-	if !tp.sequenceOK(seg) {
-		switch {
-		case seg.flags&tcpFlagRST != 0:
-		case seg.flags&tcpFlagSYN != 0 && tp.State != TCP_SYN_RECV:
-			tp.in.oowMib.TCPSYNChallenge.Add(1)
-			tp.sendChallengeAck()
-		case !tp.tcpOowRateLimited(seg, tp.oowMib(&tp.in.oowMib.TCPACKSkippedSeq)):
-			tp.sendAck()
-		}
-		return false
-	}
-	// Second: RST. RFC 5961 §3.2: only an exact match of RCV.NXT resets;
-	// elsewhere in the window it draws a challenge ACK.
-	if seg.flags&tcpFlagRST != 0 {
-		if seg.seq == tp.rcvNxt {
-			tp.tcpReset()
-		} else {
-			tp.sendChallengeAck()
-		}
-		return false
-	}
-	// RFC 7323 §4.3: remember the timestamp of a segment that covers
-	// Last.ACK.sent.
-	if tp.tstampOk && seg.opts.HasTS && !seqAfter(seg.seq, tp.rcvWup) {
-		tp.tsRecent = seg.opts.TSVal
-		tp.tsRecentStamp = now
-	}
-	// Fourth: SYN in a synchronized state. RFC 5961 §4.2: challenge ACK
-	// rather than reset. A retransmitted SYN in SYN-RECEIVED means our
-	// SYN-ACK was lost: send it again.
-	simOpenAck := tp.State == TCP_SYN_RECV && tp.parent == nil && seg.flags&tcpFlagACK != 0 &&
-		seg.seq+1 == tp.rcvNxt && seg.ack == tp.sndNxt
-	if seg.flags&tcpFlagSYN != 0 && !simOpenAck {
-		// (A SYN-ACK in SYN-RECEIVED after a simultaneous open is the
-		// peer's answer to our SYN-ACK: it passes as an ACK, as Linux.)
-		if tp.State == TCP_SYN_RECV && seg.seq == tp.irs {
-			// tcp_check_req: the SYN-ACK again, at most once per
-			// tcp_invalid_ratelimit.
-			if head := tp.writeQueue.Peek(); head != nil && head.Cb.TCPFlags&tcpFlagSYN != 0 &&
-				!tp.tcpOowRateLimited(seg, &tp.in.oowMib.TCPACKSkippedSynRecv) {
-				tp.retransmitSkb(head)
-			}
-			return false
-		}
-		tp.in.oowMib.TCPSYNChallenge.Add(1)
-		tp.sendChallengeAck()
+	if !tp.validateIncoming(seg) {
 		return false
 	}
 	// Fifth: a segment without ACK is dropped.
@@ -216,6 +155,102 @@ func (tp *tcpSock) rcvStateProcess(skb *netdev.SkBuff, seg *tcpSegment) bool {
 	case TCP_ESTABLISHED:
 		consumed = tp.dataQueue(skb, seg)
 	}
+	// tcp_data_snd_check and tcp_ack_snd_check.
+	if tp.State != TCP_CLOSE && tp.State != TCP_TIME_WAIT {
+		tp.writeXmit(false)
+		tp.ackSndCheck()
+	}
+	return consumed
+}
+
+// validateIncoming is tcp_validate_incoming: the checks RFC 9293
+// §3.10.7.4 makes first in every synchronized state (PAWS, the sequence
+// window, RST, SYN), with RFC 5961's challenge ACKs. It reports whether the
+// segment goes on. Mu held.
+func (tp *tcpSock) validateIncoming(seg *tcpSegment) bool {
+	now := tp.in.clock.Now()
+	tp.lastRcv = now
+
+	// PAWS (RFC 7323 §5.3): a timestamp older than TS.Recent marks an old
+	// duplicate; it is acked and dropped. A TS.Recent idle for 24 days is
+	// stale and no longer protects (§5.5).
+	if tp.tstampOk && seg.opts.HasTS && seg.flags&tcpFlagRST == 0 &&
+		seqBefore(seg.opts.TSVal, tp.tsRecent) && now-tp.tsRecentStamp < 24*24*time.Hour {
+		if !tp.tcpOowRateLimited(seg, tp.oowMib(&tp.in.oowMib.TCPACKSkippedPAWS)) {
+			tp.sendAck()
+		}
+		return false
+	}
+	// First: the sequence number must fall in the window (tcp_sequence).
+	// Outside it a SYN is challenged (RFC 5961 §4.2), anything else but a
+	// RST gets a duplicate ACK; both rate-limited (tcp_oow.go).
+	if !tp.sequenceOK(seg) {
+		switch {
+		case seg.flags&tcpFlagRST != 0:
+		case seg.flags&tcpFlagSYN != 0 && tp.State != TCP_SYN_RECV:
+			tp.in.oowMib.TCPSYNChallenge.Add(1)
+			tp.sendChallengeAck()
+		case !tp.tcpOowRateLimited(seg, tp.oowMib(&tp.in.oowMib.TCPACKSkippedSeq)):
+			tp.sendAck()
+		}
+		return false
+	}
+	// Second: RST. RFC 5961 §3.2: only an exact match of RCV.NXT resets;
+	// elsewhere in the window it draws a challenge ACK.
+	if seg.flags&tcpFlagRST != 0 {
+		if seg.seq == tp.rcvNxt {
+			tp.tcpReset()
+		} else {
+			tp.sendChallengeAck()
+		}
+		return false
+	}
+	// RFC 7323 §4.3: remember the timestamp of a segment that covers
+	// Last.ACK.sent.
+	if tp.tstampOk && seg.opts.HasTS && !seqAfter(seg.seq, tp.rcvWup) {
+		tp.tsRecent = seg.opts.TSVal
+		tp.tsRecentStamp = now
+	}
+	// Fourth: SYN in a synchronized state. RFC 5961 §4.2: challenge ACK
+	// rather than reset. A retransmitted SYN in SYN-RECEIVED means our
+	// SYN-ACK was lost: send it again.
+	simOpenAck := tp.State == TCP_SYN_RECV && tp.parent == nil && seg.flags&tcpFlagACK != 0 &&
+		seg.seq+1 == tp.rcvNxt && seg.ack == tp.sndNxt
+	if seg.flags&tcpFlagSYN != 0 && !simOpenAck {
+		// (A SYN-ACK in SYN-RECEIVED after a simultaneous open is the
+		// peer's answer to our SYN-ACK: it passes as an ACK, as Linux.)
+		if tp.State == TCP_SYN_RECV && seg.seq == tp.irs {
+			// tcp_check_req: the SYN-ACK again, at most once per
+			// tcp_invalid_ratelimit.
+			if head := tp.writeQueue.Peek(); head != nil && head.Cb.TCPFlags&tcpFlagSYN != 0 &&
+				!tp.tcpOowRateLimited(seg, &tp.in.oowMib.TCPACKSkippedSynRecv) {
+				tp.retransmitSkb(head)
+			}
+			return false
+		}
+		tp.in.oowMib.TCPSYNChallenge.Add(1)
+		tp.sendChallengeAck()
+		return false
+	}
+	return true
+}
+
+// rcvEstablished is tcp_rcv_established: a segment for an ESTABLISHED
+// connection (tcp_v4_do_rcv sends the other states to
+// tcp_rcv_state_process). After the same validation, its ACK and then its
+// data, with none of the state changes an ACK makes elsewhere; a FIN moves
+// it to CLOSE_WAIT (tcp_fin). It reports whether skb was queued. Mu held.
+func (tp *tcpSock) rcvEstablished(skb *netdev.SkBuff, seg *tcpSegment) bool {
+	if !tp.validateIncoming(seg) {
+		return false
+	}
+	if seg.flags&tcpFlagACK == 0 {
+		return false
+	}
+	if !tp.tcpAck(seg) {
+		return false
+	}
+	consumed := tp.dataQueue(skb, seg)
 	// tcp_data_snd_check and tcp_ack_snd_check.
 	if tp.State != TCP_CLOSE && tp.State != TCP_TIME_WAIT {
 		tp.writeXmit(false)

@@ -56,7 +56,7 @@ type tcpNet struct {
 }
 
 // tcpInit is tcp_init + tcp_v4_init + tcp4_proc_init: the tables, tcp_prot
-// in inetsw, the receive and error handlers in inet_protos, net/tcp.
+// (for inetswArray's SOCK_STREAM row), net/tcp.
 func (in *Net) tcpInit() {
 	t := &in.tcp
 	t.ehash = make(map[tcpHashKey]*tcpSock)
@@ -77,8 +77,6 @@ func (in *Net) tcpInit() {
 	t.portLow, t.portHigh = 32768, 60999
 	t.sysctlSack, t.sysctlTimestamps, t.sysctlWindowScaling = true, true, true
 	t.prot = newTCPProt()
-	in.inetRegisterProtosw(InetProtosw{Type: socket.SOCK_STREAM, Protocol: IPPROTO_TCP, Prot: t.prot, Ops: &inetStreamOps})
-	in.inetAddProtocol(IPPROTO_TCP, &NetProtocol{Handler: in.tcpV4Rcv, ErrHandler: in.tcpV4Err})
 	in.sn.ProcNetCreate("tcp", in.tcp4SeqShow)
 }
 
@@ -224,8 +222,17 @@ func (in *Net) tcpV4Rcv(skb *netdev.SkBuff) {
 			tp.Mu.Unlock()
 			skb.Free()
 			return
+		case TCP_ESTABLISHED:
+			// tcp_v4_do_rcv: ESTABLISHED has its own path.
+			consumed = tp.rcvEstablished(skb, &seg)
+			if consumed && in.traceOn() {
+				in.traceSk(tp, "tcp_v4_rcv seq=%d len=%d -> tcp_rcv_established -> sk_data_ready", seg.seq, seg.dataLen)
+			}
 		default:
 			consumed = tp.rcvStateProcess(skb, &seg)
+			if consumed && in.traceOn() {
+				in.traceSk(tp, "tcp_v4_rcv seq=%d len=%d -> tcp_rcv_state_process -> sk_data_ready", seg.seq, seg.dataLen)
+			}
 		}
 		var parent *tcpSock
 		if tp.pendingAccept {
@@ -233,9 +240,6 @@ func (in *Net) tcpV4Rcv(skb *netdev.SkBuff) {
 			parent = tp.parent
 			tp.leaveSynQueue()
 			tp.parent = nil
-		}
-		if in.traceOn() && consumed {
-			in.traceSk(tp, "tcp_v4_rcv seq=%d len=%d -> tcp_rcv_established -> sk_data_ready", seg.seq, seg.dataLen)
 		}
 		tp.Mu.Unlock()
 		if !consumed {

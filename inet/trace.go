@@ -39,35 +39,6 @@ func (in *Net) traceSk(s socket.Sk, format string, args ...any) {
 // arguments.
 func (in *Net) traceOn() bool { return in.sn.Trace.On() }
 
-// sendmsgName and recvmsgName name the proto's functions on the paths.
-func sendmsgName(s socket.Sk) string {
-	switch s.SK().Prot.Name {
-	case "TCP":
-		return "tcp_sendmsg"
-	case "UDP":
-		return "udp_sendmsg"
-	case "PING":
-		return "ping_v4_sendmsg"
-	case "RAW":
-		return "raw_sendmsg"
-	}
-	return s.SK().Prot.Name + "_sendmsg"
-}
-
-func recvmsgName(s socket.Sk) string {
-	switch s.SK().Prot.Name {
-	case "TCP":
-		return "tcp_recvmsg"
-	case "UDP":
-		return "udp_recvmsg"
-	case "PING":
-		return "ping_recvmsg"
-	case "RAW":
-		return "raw_recvmsg"
-	}
-	return s.SK().Prot.Name + "_recvmsg"
-}
-
 // closeName names the proto's close on the release path: the datagram
 // protocols share dgramClose.
 func closeName(s socket.Sk) string {

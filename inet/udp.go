@@ -32,25 +32,24 @@ var (
 // headers (ip_append_data's maxnonfragsize check).
 const udpMaxPayload = 0xffff - header.IPv4MinLen - header.UDPLen
 
-// udpInit is udp_init / inet_init's UDP part: udp_prot, its inetsw row
-// (SOCK_DGRAM's default protocol) and its inet_protos handler.
+// udpInit is udp_init: udp_prot, for inetswArray's SOCK_DGRAM default row.
 func (in *Net) udpInit() {
-	prot := &socket.Proto{
-		Name:       "UDP",
-		Alloc:      func() socket.Sk { return new(udpSock) },
-		Init:       dgramInit,
-		Close:      dgramClose,
-		Connect:    ip4DatagramConnect,
-		Disconnect: udpDisconnect,
-		Getsockopt: ipGetsockoptOther,
-		Sendmsg:    udpSendmsg,
-		Recvmsg:    udpRecvmsg,
-		GetPort:    in.udpGetPort,
-		Unhash:     udpLibUnhash,
-		Diag:       udpDiag,
+	in.dgram.udp.prot = &socket.Proto{
+		Name:        "UDP",
+		SendmsgName: "udp_sendmsg",
+		RecvmsgName: "udp_recvmsg",
+		Alloc:       func() socket.Sk { return new(udpSock) },
+		Init:        dgramInit,
+		Close:       dgramClose,
+		Connect:     ip4DatagramConnect,
+		Disconnect:  udpDisconnect,
+		Getsockopt:  ipGetsockoptOther,
+		Sendmsg:     udpSendmsg,
+		Recvmsg:     udpRecvmsg,
+		GetPort:     in.udpGetPort,
+		Unhash:      udpLibUnhash,
+		Diag:        udpDiag,
 	}
-	in.inetRegisterProtosw(InetProtosw{Type: socket.SOCK_DGRAM, Protocol: IPPROTO_UDP, Prot: prot, Ops: &inetDgramOps})
-	in.inetAddProtocol(IPPROTO_UDP, &NetProtocol{Handler: in.udpRcv, ErrHandler: in.udpErr})
 }
 
 // udpGetPort is udp_v4_get_port: an ephemeral port from
@@ -67,19 +66,25 @@ func udpSendmsg(ctx context.Context, s socket.Sk, msg *socket.Msghdr, b []byte) 
 		return 0, socket.EMSGSIZE
 	}
 	us := s.(*udpSock)
-	isk := &us.InetSock
-	in := isk.in
-	isk.Mu.Lock()
-	defer isk.Mu.Unlock()
+	us.Mu.Lock()
+	defer us.Mu.Unlock()
 	dst, rt, saddr, err := dgramSendPrepare(s, msg, true)
 	if err != nil {
 		return 0, err
 	}
-
-	ulen := header.UDPLen + len(b)
-	skb := netdev.AllocSkb(ulen)
+	skb := netdev.AllocSkb(header.UDPLen + len(b))
 	defer skb.Free()
 	copy(skb.Put(len(b)), b)
+	return us.sendSkb(skb, rt, saddr, dst)
+}
+
+// sendSkb is udp_send_skb: push the UDP header over the payload in skb,
+// checksum it and hand it to ip_send_skb. Mu held.
+func (us *udpSock) sendSkb(skb *netdev.SkBuff, rt *Rtable, saddr netip.Addr, dst netip.AddrPort) (int, error) {
+	isk := &us.InetSock
+	in := isk.in
+	n := skb.Len()
+	ulen := header.UDPLen + n
 	uh := header.Udphdr(skb.Push(header.UDPLen))
 	uh.Encode(header.UDPFields{Source: isk.Sport, Dest: dst.Port(), Len: ulen})
 	csum := header.Fold(header.Checksum(skb.Data(), header.PseudoHeaderSum(saddr.As4(), dst.Addr().As4(), IPPROTO_UDP, ulen)))
@@ -88,7 +93,7 @@ func udpSendmsg(ctx context.Context, s socket.Sk, msg *socket.Msghdr, b []byte) 
 	}
 	uh.SetCheck(csum)
 	if in.traceOn() {
-		in.traceSk(s, "udp_send_skb %v:%d -> %v len=%d -> ip_send_skb", saddr, isk.Sport, dst, len(b))
+		in.traceSk(us, "udp_send_skb %v:%d -> %v len=%d -> ip_send_skb", saddr, isk.Sport, dst, n)
 	}
 	if err := in.ipSendSkb(rt, skb, saddr, dst.Addr(), IPPROTO_UDP, isk.ttlFor(rt), isk.Tos, 0, false); err != nil {
 		if e, ok := err.(syscall.Errno); ok {
@@ -97,10 +102,10 @@ func udpSendmsg(ctx context.Context, s socket.Sk, msg *socket.Msghdr, b []byte) 
 		// The device refused the frame: ENOBUFS, which udp_send_skb
 		// counts and swallows without IP_RECVERR.
 		in.mib.Udp.SndbufErrors.Add(1)
-		return len(b), nil
+		return n, nil
 	}
 	in.mib.Udp.OutDatagrams.Add(1)
-	return len(b), nil
+	return n, nil
 }
 
 // udpRecvmsg is udp_recvmsg: one datagram per call.

@@ -27,6 +27,9 @@ type Msghdr struct {
 // cancelled (a FUSE interrupt, i.e. a signal to the caller), and Cred(ctx)
 // names the caller for permission checks.
 type ProtoOps struct {
+	// Name is the table's kernel name (inet_stream_ops), which
+	// net/protocols shows.
+	Name   string
 	Family int
 
 	Release func(sock *Socket) error

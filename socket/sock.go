@@ -23,6 +23,11 @@ type Sk interface{ SK() *Sock }
 type Proto struct {
 	Name string
 
+	// SendmsgName and RecvmsgName are the kernel names of Sendmsg and
+	// Recvmsg (tcp_sendmsg, ping_v4_sendmsg), which the trace prints on
+	// the write and read paths: a new proto names its own.
+	SendmsgName, RecvmsgName string
+
 	// Alloc returns a new zeroed protocol sock: sk_alloc's slab cache.
 	Alloc func() Sk
 

@@ -73,6 +73,6 @@ udp_ports() {
 	run cat "$M/net/protocols"
 	echo "$output"
 	[[ $output == *"AF_INET  SOCK_DGRAM  17       inet_dgram_ops   UDP"* ]]
-	[[ $output == *"AF_INET  SOCK_DGRAM  1        inet_dgram_ops   PING"* ]]
+	[[ $output == *"AF_INET  SOCK_DGRAM  1        inet_sockraw_ops PING"* ]]
 	[[ $output == *"AF_INET  SOCK_RAW    0        inet_sockraw_ops RAW"* ]]
 }
