@@ -45,24 +45,39 @@ func (t *neighTable) init(in *Net) {
 	t.m = make(map[netip.Addr]*neighbour)
 }
 
-// neighOutput is neigh_output / neigh_resolve_output: put the link header on
-// skb for nexthop and transmit it, resolving the address with ARP first if
-// need be (then a copy waits in the neighbour's queue). The caller keeps
-// skb; its data is restored before return.
+// neighOutput is neigh_output / neigh_resolve_output: find nexthop's
+// hardware address (neighEventSend), then push the link header
+// (dev_hard_header) and transmit (dev_queue_xmit), in this one place. When
+// the address is still being resolved, a copy of skb waits in the
+// neighbour's queue instead. The caller keeps skb; its data is restored
+// before return.
 func (in *Net) neighOutput(dev *netdev.NetDevice, nexthop netip.Addr, skb *netdev.SkBuff) error {
+	ha, ok := in.neighEventSend(dev, nexthop, skb)
+	if !ok {
+		return nil
+	}
 	off := skb.Offset()
 	defer skb.SetHeadroom(off)
+	netdev.EthHeaderPush(skb, ha, dev.HWAddr, netdev.ETH_P_IP)
+	return in.devQueueXmit(dev, skb)
+}
+
+// neighEventSend is neigh_event_send with arp_constructor's fixed
+// addresses: the hardware address to send to nexthop on dev, or false when
+// there is none yet (__neigh_event_send queued a copy of skb and started
+// resolving). Loopback and NOARP devices send to their own address,
+// broadcasts to the link broadcast, multicast groups to their mapped
+// address (NUD_NOARP entries in Linux); the rest come from the ARP cache,
+// re-confirming an entry that is no longer fresh while it is used.
+func (in *Net) neighEventSend(dev *netdev.NetDevice, nexthop netip.Addr, skb *netdev.SkBuff) ([6]byte, bool) {
 	if dev.Flags&(netdev.IFF_NOARP|netdev.IFF_LOOPBACK) != 0 {
-		netdev.EthHeaderPush(skb, dev.HWAddr, dev.HWAddr, netdev.ETH_P_IP)
-		return in.devQueueXmit(dev, skb)
+		return dev.HWAddr, true
 	}
 	if nexthop == netip.AddrFrom4([4]byte{255, 255, 255, 255}) || in.inetAddrIsBroadcast(nexthop) {
-		netdev.EthHeaderPush(skb, dev.Broadcast, dev.HWAddr, netdev.ETH_P_IP)
-		return in.devQueueXmit(dev, skb)
+		return dev.Broadcast, true
 	}
 	if nexthop.IsMulticast() {
-		netdev.EthHeaderPush(skb, ipEthMcMap(nexthop), dev.HWAddr, netdev.ETH_P_IP)
-		return in.devQueueXmit(dev, skb)
+		return ipEthMcMap(nexthop), true
 	}
 
 	t := &in.arp
@@ -76,8 +91,7 @@ func (in *Net) neighOutput(dev *netdev.NetDevice, nexthop netip.Addr, skb *netde
 		if !fresh {
 			in.neighProbe(nexthop, dev) // keep sending while we re-check it
 		}
-		netdev.EthHeaderPush(skb, ha, dev.HWAddr, netdev.ETH_P_IP)
-		return in.devQueueXmit(dev, skb)
+		return ha, true
 	}
 	t.mu.RUnlock()
 
@@ -92,8 +106,7 @@ func (in *Net) neighOutput(dev *netdev.NetDevice, nexthop netip.Addr, skb *netde
 	case NUD_REACHABLE, NUD_STALE, NUD_PROBE: // resolved meanwhile
 		ha := n.ha
 		t.mu.Unlock()
-		netdev.EthHeaderPush(skb, ha, dev.HWAddr, netdev.ETH_P_IP)
-		return in.devQueueXmit(dev, skb)
+		return ha, true
 	case 0, NUD_FAILED:
 		n.nudState = NUD_INCOMPLETE
 		n.probes = 0
@@ -107,7 +120,7 @@ func (in *Net) neighOutput(dev *netdev.NetDevice, nexthop netip.Addr, skb *netde
 	}
 	n.arpQueue.QueueTail(skb.Copy())
 	t.mu.Unlock()
-	return nil
+	return [6]byte{}, false
 }
 
 // neighProbe re-confirms a stale entry with a unicast request, as NUD_PROBE.
@@ -201,9 +214,10 @@ func (in *Net) neighUpdate(dev *netdev.NetDevice, addr netip.Addr, ha [6]byte, c
 		ready.QueueTail(skb)
 	}
 	t.mu.Unlock()
+	// The waiting packets leave as any other, through neighOutput (Linux's
+	// neigh_update calls n->output, neigh_resolve_output).
 	for skb := ready.Dequeue(); skb != nil; skb = ready.Dequeue() {
-		netdev.EthHeaderPush(skb, ha, dev.HWAddr, netdev.ETH_P_IP)
-		in.devQueueXmit(dev, skb)
+		in.neighOutput(dev, addr, skb)
 		skb.Free()
 	}
 }

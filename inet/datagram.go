@@ -558,21 +558,6 @@ func dgramIcmpErr(sk *socket.Sock, typ, code uint8) {
 	sk.ErrorReport(sk)
 }
 
-// skbCloneNetwork copies a received packet from its IP header on, with
-// the same offset of data past the header as skb: what a socket keeps of a
-// packet the IP layer still owns (skb_clone for raw and ping delivery).
-func skbCloneNetwork(skb *netdev.SkBuff) *netdev.SkBuff {
-	iph := ipHdr(skb)
-	n := netdev.AllocSkb(len(iph))
-	copy(n.Put(len(iph)), iph)
-	n.Dev = skb.Dev
-	n.Protocol = skb.Protocol
-	n.NetworkHeader = n.Offset()
-	n.Pull(skb.Offset() - skb.NetworkHeader)
-	n.TransportHeader = n.Offset()
-	return n
-}
-
 // dgramSendPrepare is the head the datagram sendmsgs share (udp_sendmsg,
 // ping_v4_sendmsg, raw_sendmsg), with Mu held: no sending after
 // shutdown(SHUT_WR), the destination (msg_name or the connected peer), a

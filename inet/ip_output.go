@@ -195,9 +195,3 @@ func (in *Net) ipLinkFailure(skb *netdev.SkBuff) {
 	skb.NetworkHeader = skb.Offset()
 	in.icmpSend(skb, header.ICMP_DEST_UNREACH, header.ICMP_HOST_UNREACH, 0)
 }
-
-// ipHdr returns the IPv4 header of a received skb: the view runs from the
-// header to the end of the packet (ip_rcv trimmed it to tot_len).
-func ipHdr(skb *netdev.SkBuff) header.Iphdr {
-	return header.Iphdr(skb.At(skb.NetworkHeader))
-}
