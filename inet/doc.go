@@ -2,13 +2,17 @@
 //
 // Init (inet_init) registers AF_INET into a socket.Net, fills the inetsw
 // table that maps a socket type and protocol to a struct proto and a
-// proto_ops, registers the transport protocols' receive handlers in
-// inet_protos, and hooks ip_rcv and arp_rcv into the device layer.
+// proto_ops from one literal (inetswArray, inetsw_array), registers the
+// transport protocols' receive handlers in inet_protos (inetProtos), and
+// hooks ip_rcv and arp_rcv into the device layer.
 //
-// Files follow the kernel's split: af_inet.go (inet_create, the ops tables,
-// bind/connect/accept/shutdown/getname), inet_sock.go, ip_input.go,
-// ip_output.go, ip_options.go, route.go (fib and routing), route_input.go
-// (ip_route_input_slow's martian checks), arp.go (neighbour), icmp.go,
+// Files follow the kernel's split: af_inet.go (inet_create, inetsw_array,
+// inet_protos and the ops tables inet_stream_ops, inet_dgram_ops and
+// inet_sockraw_ops, bind/connect/accept/shutdown/getname), inet_sock.go,
+// ip_input.go, ip_output.go, skbuff.go (ip_hdr), ip_options.go, route.go
+// (fib and routing), route_input.go (ip_route_input_slow's martian
+// checks), arp.go (neighbour: neigh_resolve_output is the one exit to
+// dev_queue_xmit), icmp.go,
 // devinet.go (interface addresses), snmp.go (MIB counters), proc.go (the
 // /proc/net tables), and tcp*.go for TCP: tcp.go (tcp_prot, sendmsg,
 // recvmsg, close), tcp_input.go, tcp_oow.go (tcp_oow_rate_limited),
@@ -17,7 +21,7 @@
 // inet_connection_sock.go (listen, the SYN and accept queues, accept) and
 // inet_hashtables.go (bind, established and listening hashes, ephemeral
 // ports). The datagram protocols: udp.go, ping.go, raw.go and datagram.go
-// (inet_dgram_ops, ip4_datagram_connect); ip_fragment.go reassembles.
+// (ip4_datagram_connect, datagram_poll); ip_fragment.go reassembles.
 // ratelimit.go is lib/ratelimit.c's net_ratelimit for the log lines that
 // packets from the network can cause.
 //
