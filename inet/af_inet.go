@@ -101,7 +101,8 @@ func (in *Net) protocolInits() []func(*Net) {
 // proto_ops a socket of each type and protocol gets. inet_create searches
 // it in this order within a type, so a type's first row is its default
 // (protocol 0). Raw's protocol IPPROTO_IP takes any protocol number. A new
-// protocol is a new row.
+// protocol is a new row. A method rather than a package var because each
+// namespace has its own protos (their InUse counts, their tables).
 func (in *Net) inetswArray() []InetProtosw {
 	return []InetProtosw{
 		{Type: socket.SOCK_STREAM, Protocol: IPPROTO_TCP, Prot: in.tcp.prot, Ops: &inetStreamOps},
