@@ -18,8 +18,9 @@ import (
 // TestTraceNamesAreCode holds the trace to the rule docs/sockfsd.md states:
 // every kernel name a trace line prints (tcp_v4_rcv, sk_data_ready) is a Go
 // function (tcpV4Rcv), a method whose receiver stands for the name's prefix
-// (tcp_transmit_skb: (*tcpSock).transmitSkb) or a func-typed field of that
-// name (sk_data_ready: Sock.DataReady), somewhere in the module.
+// (tcp_transmit_skb: (*tcpSock).transmitSkb; a family word before it may
+// go: inet_twsk_hashdance_schedule on a timewait sock) or a func-typed field
+// of that name (sk_data_ready: Sock.DataReady), somewhere in the module.
 //
 // It reads the module's source, so trace lines added later are checked
 // without being listed here. A trace hook is any call whose function's name
@@ -464,10 +465,14 @@ func (m *module) resolves(name string) bool {
 		return true // a method of a namespace receiver (*Net).tcpV4Rcv
 	}
 	for k := 1; k < len(parts); k++ {
-		prefix, rest := strings.Join(parts[:k], ""), strings.Join(parts[k:], "")
+		rest := strings.Join(parts[k:], "")
 		for _, recv := range m.methods[rest] {
-			if standsFor(prefix, recv) {
-				return true
+			// The receiver may stand for the prefix after a family word:
+			// inet_twsk_hashdance_schedule on a tcpTimewaitSock (twsk).
+			for j := 0; j < k; j++ {
+				if standsFor(strings.Join(parts[j:k], ""), recv) {
+					return true
+				}
 			}
 		}
 	}
@@ -476,7 +481,8 @@ func (m *module) resolves(name string) bool {
 
 // standsFor reports whether a receiver or struct type (lowered) stands for
 // a kernel prefix: it contains it (tcpsock for tcp, netdevice for dev) or
-// abbreviates it from its first letter (sock for sk).
+// abbreviates it from its first letter (sock for sk, tcptimewaitsock for
+// twsk).
 func standsFor(prefix, typ string) bool {
 	if strings.Contains(typ, prefix) {
 		return true
