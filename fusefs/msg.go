@@ -109,7 +109,7 @@ func (h *msgHandle) recvRecord(ctx context.Context, req *fuse.ReadRequest) ([]by
 	var from netip.AddrPort
 	err := h.dir.readCall(ctx, &req.Header, "read", func(ctx context.Context) error {
 		var err error
-		n, from, err = socket.SysRecvfrom(ctx, h.dir.sock, h.buf[msgHeadRoom:], flags)
+		n, from, err = socket.Recvfrom(ctx, h.dir.sock, h.buf[msgHeadRoom:], flags)
 		return err
 	})
 	if err != nil || !from.IsValid() {
@@ -158,7 +158,7 @@ func (h *msgHandle) Write(ctx context.Context, req *fuse.WriteRequest, resp *fus
 		flags |= socket.MSG_DONTWAIT
 	}
 	return h.dir.call(ctx, &req.Header, "write", func(ctx context.Context) error {
-		if _, err := socket.SysSendto(ctx, h.dir.sock, payload, flags, to); err != nil {
+		if _, err := socket.Sendto(ctx, h.dir.sock, payload, flags, to); err != nil {
 			return err
 		}
 		resp.Size = len(req.Data)

@@ -145,7 +145,7 @@ func TestMsgReadFraming(t *testing.T) {
 	to := netip.MustParseAddrPort("198.18.0.1:5000")
 	big := pattern(65507)
 	for _, p := range [][]byte{[]byte("hello"), nil, big, []byte("tail")} {
-		if n, err := socket.SysSendto(t.Context(), b, p, 0, to); err != nil || n != len(p) {
+		if n, err := socket.Sendto(t.Context(), b, p, 0, to); err != nil || n != len(p) {
 			t.Fatalf("sendto %d bytes: %d, %v", len(p), n, err)
 		}
 	}
@@ -204,7 +204,7 @@ func TestMsgWrite(t *testing.T) {
 	}
 	buf := make([]byte, 1<<16)
 	for _, p := range cases {
-		n, from, err := socket.SysRecvfrom(msgCtx(t), b, buf, 0)
+		n, from, err := socket.Recvfrom(msgCtx(t), b, buf, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -243,7 +243,7 @@ func TestMsgConnectedOverrideAndDisconnect(t *testing.T) {
 		t.Fatal(err)
 	}
 	buf := make([]byte, 100)
-	if n, _, err := socket.SysRecvfrom(msgCtx(t), b, buf, 0); err != nil || string(buf[:n]) != "over" {
+	if n, _, err := socket.Recvfrom(msgCtx(t), b, buf, 0); err != nil || string(buf[:n]) != "over" {
 		t.Fatalf("peer got %q, %v", buf[:n], err)
 	}
 	if err := socket.Disconnect(t.Context(), a, 0); err != nil {
@@ -310,7 +310,7 @@ func TestMsgBlockedReadBlocksNobodyElse(t *testing.T) {
 	if _, err := msgReadCtx(ctx, h, 10); err != syscall.EINTR {
 		t.Fatalf("second reader, interrupted: %v, want EINTR", err)
 	}
-	if _, err := socket.SysSendto(t.Context(), b, []byte("wake"), 0, netip.MustParseAddrPort("198.18.0.1:5000")); err != nil {
+	if _, err := socket.Sendto(t.Context(), b, []byte("wake"), 0, netip.MustParseAddrPort("198.18.0.1:5000")); err != nil {
 		t.Fatal(err)
 	}
 	if rec := <-got; string(rec) != "198." {

@@ -248,7 +248,7 @@ func inetRelease(sock *socket.Socket) error {
 	}
 	sk := s.SK()
 	if in := inetSk(s).in; in.traceOn() {
-		in.trace(sock, "sock_release -> inet_release -> "+closeName(s), "")
+		in.trace(sock, "sock_release -> inet_release -> "+sk.Prot.CloseName, "")
 	}
 	sk.Prot.Close(s)
 	sock.Sk = nil
@@ -568,11 +568,11 @@ func inetShutdown(sock *socket.Socket, how int) (err error) {
 		if how&socket.RCV_SHUTDOWN == 0 {
 			break
 		}
-		called = "tcp_disconnect" // only TCP has these states
+		called = sk.Prot.DisconnectName
 		err = sk.Prot.Disconnect(s, socket.O_NONBLOCK)
 		sock.State = stateAfterDisconnect(err)
 	case TCP_SYN_SENT:
-		called = "tcp_disconnect" // only TCP has these states
+		called = sk.Prot.DisconnectName
 		err = sk.Prot.Disconnect(s, socket.O_NONBLOCK)
 		sock.State = stateAfterDisconnect(err)
 	case TCP_CLOSE:
@@ -582,7 +582,7 @@ func inetShutdown(sock *socket.Socket, how int) (err error) {
 	default:
 		sk.Shutdown |= how
 		if sk.Prot.Shutdown != nil {
-			called = "tcp_shutdown" // the only proto with a shutdown
+			called = sk.Prot.ShutdownName
 			sk.Prot.Shutdown(s, how)
 		}
 	}

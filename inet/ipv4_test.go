@@ -265,9 +265,22 @@ func TestOpsTablesHaveNoNilSlots(t *testing.T) {
 				t.Errorf("%s (%v, %d): %s.%s is nil", p.Prot.Name, p.Type, p.Protocol, p.Ops.Name, o.Type().Field(i).Name)
 			}
 		}
-		if p.Ops.Name == "" || p.Prot.Name == "" || p.Prot.SendmsgName == "" || p.Prot.RecvmsgName == "" {
-			t.Errorf("%s (%v, %d): unnamed table: ops %q, sendmsg %q, recvmsg %q",
-				p.Prot.Name, p.Type, p.Protocol, p.Ops.Name, p.Prot.SendmsgName, p.Prot.RecvmsgName)
+		if p.Ops.Name == "" || p.Prot.Name == "" {
+			t.Errorf("%s (%v, %d): unnamed table: ops %q", p.Prot.Name, p.Type, p.Protocol, p.Ops.Name)
+		}
+		// The trace names a proto's slot by its XName field: set exactly
+		// when the slot is.
+		pr := p.Prot
+		for slot, named := range map[string][2]bool{
+			"Sendmsg":    {pr.Sendmsg != nil, pr.SendmsgName != ""},
+			"Recvmsg":    {pr.Recvmsg != nil, pr.RecvmsgName != ""},
+			"Close":      {pr.Close != nil, pr.CloseName != ""},
+			"Shutdown":   {pr.Shutdown != nil, pr.ShutdownName != ""},
+			"Disconnect": {pr.Disconnect != nil, pr.DisconnectName != ""},
+		} {
+			if named[0] != named[1] {
+				t.Errorf("%s: slot %s set %v, its name set %v", pr.Name, slot, named[0], named[1])
+			}
 		}
 	}
 }

@@ -32,20 +32,22 @@ var (
 func (in *Net) pingInit() {
 	in.dgram.ping.noPorts = true
 	in.dgram.ping.prot = &socket.Proto{
-		Name:        "PING",
-		SendmsgName: "ping_v4_sendmsg",
-		RecvmsgName: "ping_recvmsg",
-		Alloc:       func() socket.Sk { return new(pingSock) },
-		Init:        dgramInit,
-		Close:       dgramClose,
-		Connect:     ip4DatagramConnect,
-		Disconnect:  udpDisconnect,
-		Getsockopt:  ipGetsockoptOther,
-		Sendmsg:     pingV4Sendmsg,
-		Recvmsg:     pingRecvmsg,
-		GetPort:     in.pingGetPort,
-		Unhash:      udpLibUnhash,
-		Diag:        dgramDiag,
+		Name:           "PING",
+		SendmsgName:    "ping_v4_sendmsg",
+		RecvmsgName:    "ping_recvmsg",
+		CloseName:      "dgram_close",
+		DisconnectName: "udp_disconnect",
+		Alloc:          func() socket.Sk { return new(pingSock) },
+		Init:           dgramInit,
+		Close:          dgramClose,
+		Connect:        ip4DatagramConnect,
+		Disconnect:     udpDisconnect,
+		Getsockopt:     ipGetsockoptOther,
+		Sendmsg:        pingV4Sendmsg,
+		Recvmsg:        pingRecvmsg,
+		GetPort:        in.pingGetPort,
+		Unhash:         udpLibUnhash,
+		Diag:           dgramDiag,
 	}
 }
 

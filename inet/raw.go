@@ -30,21 +30,23 @@ var (
 func (in *Net) rawInit() {
 	in.dgram.raw.noPorts = true
 	in.dgram.raw.prot = &socket.Proto{
-		Name:        "RAW",
-		SendmsgName: "raw_sendmsg",
-		RecvmsgName: "raw_recvmsg",
-		Alloc:       func() socket.Sk { return new(rawSock) },
-		Init:        dgramInit,
-		Close:       dgramClose,
-		Connect:     ip4DatagramConnect,
-		Disconnect:  udpDisconnect,
-		Getsockopt:  ipGetsockoptOther,
-		Sendmsg:     rawSendmsg,
-		Recvmsg:     rawRecvmsg,
-		Bind:        rawBind,
-		Hash:        in.rawHashSk,
-		Unhash:      unhash,
-		Diag:        dgramDiag,
+		Name:           "RAW",
+		SendmsgName:    "raw_sendmsg",
+		RecvmsgName:    "raw_recvmsg",
+		CloseName:      "dgram_close",
+		DisconnectName: "udp_disconnect",
+		Alloc:          func() socket.Sk { return new(rawSock) },
+		Init:           dgramInit,
+		Close:          dgramClose,
+		Connect:        ip4DatagramConnect,
+		Disconnect:     udpDisconnect,
+		Getsockopt:     ipGetsockoptOther,
+		Sendmsg:        rawSendmsg,
+		Recvmsg:        rawRecvmsg,
+		Bind:           rawBind,
+		Hash:           in.rawHashSk,
+		Unhash:         unhash,
+		Diag:           dgramDiag,
 	}
 }
 

@@ -39,15 +39,6 @@ func (in *Net) traceSk(s socket.Sk, format string, args ...any) {
 // arguments.
 func (in *Net) traceOn() bool { return in.sn.Trace.On() }
 
-// closeName names the proto's close on the release path: the datagram
-// protocols share dgramClose.
-func closeName(s socket.Sk) string {
-	if s.SK().Prot.Name == "TCP" {
-		return "tcp_close"
-	}
-	return "dgram_close"
-}
-
 // shutdownHow names shutdown's how, SHUT_RD..SHUT_RDWR.
 var shutdownHow = [...]string{"SHUT_RD", "SHUT_WR", "SHUT_RDWR"}
 

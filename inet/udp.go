@@ -35,20 +35,22 @@ const udpMaxPayload = 0xffff - header.IPv4MinLen - header.UDPLen
 // udpInit is udp_init: udp_prot, for inetswArray's SOCK_DGRAM default row.
 func (in *Net) udpInit() {
 	in.dgram.udp.prot = &socket.Proto{
-		Name:        "UDP",
-		SendmsgName: "udp_sendmsg",
-		RecvmsgName: "udp_recvmsg",
-		Alloc:       func() socket.Sk { return new(udpSock) },
-		Init:        dgramInit,
-		Close:       dgramClose,
-		Connect:     ip4DatagramConnect,
-		Disconnect:  udpDisconnect,
-		Getsockopt:  ipGetsockoptOther,
-		Sendmsg:     udpSendmsg,
-		Recvmsg:     udpRecvmsg,
-		GetPort:     in.udpGetPort,
-		Unhash:      udpLibUnhash,
-		Diag:        udpDiag,
+		Name:           "UDP",
+		SendmsgName:    "udp_sendmsg",
+		RecvmsgName:    "udp_recvmsg",
+		CloseName:      "dgram_close",
+		DisconnectName: "udp_disconnect",
+		Alloc:          func() socket.Sk { return new(udpSock) },
+		Init:           dgramInit,
+		Close:          dgramClose,
+		Connect:        ip4DatagramConnect,
+		Disconnect:     udpDisconnect,
+		Getsockopt:     ipGetsockoptOther,
+		Sendmsg:        udpSendmsg,
+		Recvmsg:        udpRecvmsg,
+		GetPort:        in.udpGetPort,
+		Unhash:         udpLibUnhash,
+		Diag:           udpDiag,
 	}
 }
 

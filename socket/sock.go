@@ -23,10 +23,11 @@ type Sk interface{ SK() *Sock }
 type Proto struct {
 	Name string
 
-	// SendmsgName and RecvmsgName are the kernel names of Sendmsg and
-	// Recvmsg (tcp_sendmsg, ping_v4_sendmsg), which the trace prints on
-	// the write and read paths: a new proto names its own.
-	SendmsgName, RecvmsgName string
+	// The names of the slots the trace prints (SendmsgName for Sendmsg:
+	// tcp_sendmsg, ping_v4_sendmsg; CloseName for Close: tcp_close,
+	// dgram_close), each the function in its slot: a new proto names its
+	// own. Empty for an empty slot.
+	SendmsgName, RecvmsgName, CloseName, ShutdownName, DisconnectName string
 
 	// Alloc returns a new zeroed protocol sock: sk_alloc's slab cache.
 	Alloc func() Sk

@@ -26,15 +26,15 @@ func Disconnect(ctx context.Context, sock *Socket, flags int) error {
 	return sock.Ops.Connect(ctx, sock, netip.AddrPort{}, flags)
 }
 
-// SysSendto is __sys_sendto: one datagram to to (the connected peer when to is
+// Sendto is __sys_sendto: one datagram to to (the connected peer when to is
 // the zero AddrPort), through sock_sendmsg.
-func SysSendto(ctx context.Context, sock *Socket, b []byte, flags int, to netip.AddrPort) (int, error) {
+func Sendto(ctx context.Context, sock *Socket, b []byte, flags int, to netip.AddrPort) (int, error) {
 	msg := Msghdr{Name: to, Flags: flags, Sendto: true}
 	return SockSendmsg(ctx, sock, &msg, b)
 }
 
-// SysRecvfrom is __sys_recvfrom: one datagram into b, and who sent it.
-func SysRecvfrom(ctx context.Context, sock *Socket, b []byte, flags int) (int, netip.AddrPort, error) {
+// Recvfrom is __sys_recvfrom: one datagram into b, and who sent it.
+func Recvfrom(ctx context.Context, sock *Socket, b []byte, flags int) (int, netip.AddrPort, error) {
 	msg := Msghdr{Recvfrom: true}
 	n, err := SockRecvmsg(ctx, sock, &msg, b, flags)
 	return n, msg.Name, err

@@ -19,8 +19,10 @@ import (
 // every kernel name a trace line prints (tcp_v4_rcv, sk_data_ready) is a Go
 // function (tcpV4Rcv), a method whose receiver stands for the name's prefix
 // (tcp_transmit_skb: (*tcpSock).transmitSkb; a family word before it may
-// go: inet_twsk_hashdance_schedule on a timewait sock) or a func-typed field
-// of that name (sk_data_ready: Sock.DataReady), somewhere in the module.
+// go: inet_twsk_hashdance_schedule on a timewait sock), a function of a
+// package that stands for the prefix the same way (__sys_bind:
+// socket.Bind), or a func-typed field of that name (sk_data_ready:
+// Sock.DataReady), somewhere in the module.
 //
 // It reads the module's source, so trace lines added later are checked
 // without being listed here. A trace hook is any call whose function's name
@@ -95,12 +97,12 @@ func TestTraceNameFieldsNameTheirSlot(t *testing.T) {
 // ones that do not, so the test above can fail.
 func TestTraceNameResolver(t *testing.T) {
 	m := loadModule(t, "..")
-	for _, name := range []string{"tcp_v4_rcv", "tcp_transmit_skb", "sk_data_ready", "sock_def_wakeup", "dev_queue_xmit", "__sock_create"} {
+	for _, name := range []string{"tcp_v4_rcv", "tcp_transmit_skb", "sk_data_ready", "sock_def_wakeup", "dev_queue_xmit", "__sock_create", "__sys_bind"} {
 		if !m.resolves(name) {
 			t.Errorf("%s: want resolved", name)
 		}
 	}
-	for _, name := range []string{"tcp_no_such_function", "sk_no_such_callback", "udp_transmit_skb", "__sys_no_such_call"} {
+	for _, name := range []string{"tcp_no_such_function", "sk_no_such_callback", "udp_transmit_skb", "__sys_no_such_call", "__sys_transmit_skb"} {
 		if m.resolves(name) {
 			t.Errorf("%s: resolved, want not", name)
 		}
@@ -112,6 +114,7 @@ type module struct {
 	files []*ast.File
 
 	funcs   map[string]*ast.FuncDecl // lowered name, no receiver
+	pkgs    map[string][]string      // lowered function name -> its packages
 	methods map[string][]string      // lowered method or func field name -> lowered receiver/struct names
 	// fieldVals holds the string literals given to a struct field in
 	// composite literals, by field name and then the literal's type name
@@ -127,6 +130,7 @@ func loadModule(t *testing.T, root string) *module {
 	m := &module{
 		fset:       token.NewFileSet(),
 		funcs:      map[string]*ast.FuncDecl{},
+		pkgs:       map[string][]string{},
 		methods:    map[string][]string{},
 		fieldVals:  map[string]map[string][]string{},
 		fieldTypes: map[string][]string{},
@@ -176,6 +180,7 @@ func loadModule(t *testing.T, root string) *module {
 				name := strings.ToLower(fd.Name.Name)
 				if fd.Recv == nil {
 					m.funcs[name] = fd
+					m.pkgs[name] = append(m.pkgs[name], f.Name.Name)
 				} else {
 					m.methods[name] = append(m.methods[name], strings.ToLower(recvName(fd.Recv.List[0].Type)))
 				}
@@ -351,15 +356,23 @@ func (m *module) traceNames() map[string]string {
 				}
 			}
 			// Locals typed by what defines them: dev := skb.Dev (a
-			// field of a known type), p := &T{...}.
+			// field of a known type), p := &T{...}. And every value
+			// assigned to a local (path := "..."; path += " -> " +
+			// called; called = "tcp_shutdown"), so a line built in
+			// variables is read too.
+			vals := map[string][]ast.Expr{}
 			ast.Inspect(d, func(n ast.Node) bool {
 				as, ok := n.(*ast.AssignStmt)
-				if !ok || as.Tok != token.DEFINE || len(as.Lhs) != len(as.Rhs) {
+				if !ok || len(as.Lhs) != len(as.Rhs) {
 					return true
 				}
 				for i, l := range as.Lhs {
 					id, ok := l.(*ast.Ident)
 					if !ok {
+						continue
+					}
+					vals[id.Name] = append(vals[id.Name], as.Rhs[i])
+					if as.Tok != token.DEFINE {
 						continue
 					}
 					r := as.Rhs[i]
@@ -377,15 +390,16 @@ func (m *module) traceNames() map[string]string {
 				}
 				return true
 			})
-			m.collect(d, env, names)
+			m.collect(d, env, vals, names)
 		}
 	}
 	return names
 }
 
 // collect adds to names the words the trace hooks in n can print; env
-// types the enclosing function's parameters.
-func (m *module) collect(n ast.Node, env map[string]string, names map[string]string) {
+// types the enclosing function's parameters, vals holds what its locals
+// are assigned.
+func (m *module) collect(n ast.Node, env map[string]string, vals map[string][]ast.Expr, names map[string]string) {
 	{
 		ast.Inspect(n, func(n ast.Node) bool {
 			call, ok := n.(*ast.CallExpr)
@@ -400,9 +414,18 @@ func (m *module) collect(n ast.Node, env map[string]string, names map[string]str
 					}
 				}
 			}
-			for _, arg := range call.Args {
-				ast.Inspect(arg, func(n ast.Node) bool {
+			seen := map[string]bool{}
+			var visit func(e ast.Expr)
+			visit = func(e ast.Expr) {
+				ast.Inspect(e, func(n ast.Node) bool {
 					switch n := n.(type) {
+					case *ast.Ident:
+						if !seen[n.Name] {
+							seen[n.Name] = true
+							for _, v := range vals[n.Name] {
+								visit(v)
+							}
+						}
 					case *ast.BasicLit:
 						if s, ok := stringLit(n); ok {
 							add(s)
@@ -422,6 +445,9 @@ func (m *module) collect(n ast.Node, env map[string]string, names map[string]str
 					}
 					return true
 				})
+			}
+			for _, arg := range call.Args {
+				visit(arg)
 			}
 			return true
 		})
@@ -466,6 +492,13 @@ func (m *module) resolves(name string) bool {
 	}
 	for k := 1; k < len(parts); k++ {
 		rest := strings.Join(parts[k:], "")
+		// A package stands for a prefix as a receiver does.
+		prefix := strings.Join(parts[:k], "")
+		for _, pkg := range m.pkgs[rest] {
+			if pkgPrefixes[prefix] == pkg || standsFor(prefix, pkg) {
+				return true
+			}
+		}
 		for _, recv := range m.methods[rest] {
 			// The receiver may stand for the prefix after a family word:
 			// inet_twsk_hashdance_schedule on a tcpTimewaitSock (twsk).
@@ -478,6 +511,11 @@ func (m *module) resolves(name string) bool {
 	}
 	return false
 }
+
+// pkgPrefixes names the packages that stand for a kernel prefix without
+// spelling it: socket/syscalls.go is net/socket.c's __sys_* layer
+// (socket.Bind is __sys_bind, socket.Sendto __sys_sendto).
+var pkgPrefixes = map[string]string{"sys": "socket"}
 
 // standsFor reports whether a receiver or struct type (lowered) stands for
 // a kernel prefix: it contains it (tcpsock for tcp, netdevice for dev) or
