@@ -50,8 +50,9 @@ func (lp *tcpSock) synBacklog() int { return max(int(lp.maxBacklog.Load()), 1) }
 func (lp *tcpSock) acceptqFull() bool { return lp.acceptQlen.Load() > lp.maxBacklog.Load() }
 
 // listenRcv is tcp_rcv_state_process's LISTEN arm, RFC 9293 §3.10.7.2
-// (listener's Mu held): RST ignored, ACK answered with RST, SYN+FIN
-// discarded, a SYN that fits the queues goes to tcp_v4_conn_request.
+// (listener's Mu held): RST ignored, ACK answered with RST (a SYN
+// cookie's ACK never gets here: tcp_v4_rcv checks it first,
+// syncookies.go), SYN+FIN discarded, a SYN goes to tcp_v4_conn_request.
 func (lp *tcpSock) listenRcv(iph header.Iphdr, seg *tcpSegment) {
 	in := lp.in
 	switch {
@@ -67,18 +68,68 @@ func (lp *tcpSock) listenRcv(iph header.Iphdr, seg *tcpSegment) {
 		// tcp_rcv_state_process does (SKB_DROP_REASON_TCP_FLAGS).
 		return
 	}
-	// SYN queue and accept queue full: drop the SYN; the peer retries
-	// (Linux without syncookies).
-	if int(lp.synQlen.Load()) >= lp.synBacklog() || lp.acceptqFull() {
-		return
-	}
 	lp.v4ConnRequest(iph, seg)
 }
 
 // v4ConnRequest is tcp_v4_conn_request / tcp_conn_request: a SYN the
 // listener admits makes a child in SYN_RECV, hashed in the established
-// table, that answers with a SYN-ACK. Listener's Mu held.
+// table, that answers with a SYN-ACK. With the SYN queue full the SYN is
+// answered with a SYN cookie instead (tcp_syncookies 1; 2: always), or
+// dropped (0); with the accept queue full it is dropped and the peer
+// retries. A SYN that ended a timewait entry (twIsn) gets no cookie and
+// is not held to the SYN queue, as Linux's isn != 0. Listener's Mu held.
 func (lp *tcpSock) v4ConnRequest(iph header.Iphdr, seg *tcpSegment) {
+	in := lp.in
+	wantCookie := in.tcp.syncookies.Load() == 2 && seg.twIsn == 0
+	if int(lp.synQlen.Load()) >= lp.synBacklog() && seg.twIsn == 0 {
+		if wantCookie = lp.synFloodAction(); !wantCookie {
+			lp.listenDrop()
+			return
+		}
+	}
+	if lp.acceptqFull() {
+		in.mib.Ext[LINUX_MIB_LISTENOVERFLOWS].Add(1)
+		lp.listenDrop()
+		return
+	}
+	key := tcpHashKey{laddr: iph.Daddr(), raddr: iph.Saddr(), lport: seg.dport, rport: seg.sport}
+	if wantCookie {
+		lp.sendSynackCookie(iph, seg, key)
+		return
+	}
+	iss := seg.twIsn // a SYN that ended a timewait entry continues its sequence space
+	if iss == 0 {
+		iss = in.tcp.secureSeq(key, in.clock.Now())
+	}
+	child := lp.openreqChild(iph, seg.sport, seg.seq, iss, &seg.opts, seg.window)
+	if child == nil {
+		lp.listenDrop()
+		return
+	}
+	child.Mu.Lock()
+	defer child.Mu.Unlock()
+	if !child.hashChild(key, lp.Reuse) {
+		child.destroyed = true
+		child.Prot.InUse.Add(-1)
+		return
+	}
+	child.parent = lp
+	child.inSynQ = true
+	lp.synQlen.Add(1)
+	child.State = TCP_SYN_RECV
+	child.lastRcv = in.clock.Now()
+	if in.traceOn() {
+		in.traceSk(lp, "tcp_v4_conn_request %v:%d -> tcp_v4_send_synack", child.Daddr, child.Dport)
+	}
+	child.v4SendSynack()
+}
+
+// openreqChild is tcp_create_openreq_child with inet_csk_clone_lock (the
+// listener's Mu held): a sock for the connection a SYN (or a SYN cookie's
+// ACK) asks for, inheriting the listener's options, routed, its sequence
+// spaces and the peer's SYN options set. It is not hashed yet. nil when
+// there is no route back.
+func (lp *tcpSock) openreqChild(iph header.Iphdr, sport uint16, irs, iss uint32, opts *header.TCPOptions, window uint16) *tcpSock {
 	in := lp.in
 	child := socket.SkAlloc(lp.Net, socket.AF_INET, lp.Prot).(*tcpSock)
 	child.in = in
@@ -107,21 +158,17 @@ func (lp *tcpSock) v4ConnRequest(iph header.Iphdr, seg *tcpSegment) {
 	child.UcTTL, child.Tos = lp.UcTTL, lp.Tos
 	child.Saddr, child.RcvSaddr = iph.Dst(), iph.Dst()
 	child.Daddr = iph.Src()
-	child.Num, child.Sport, child.Dport = lp.Num, lp.Num, seg.sport
+	child.Num, child.Sport, child.Dport = lp.Num, lp.Num, sport
 	child.userBound = true // the port is the listener's; the child never frees it for reuse
 	rt, fl4, err := in.ipRouteConnect(&child.InetSock, child.Daddr)
 	if err != nil {
 		child.Prot.InUse.Add(-1)
-		return
+		return nil
 	}
 	child.skRouteSet(rt, fl4)
-	key := tcpHashKey{laddr: iph.Daddr(), raddr: iph.Saddr(), lport: seg.dport, rport: seg.sport}
-	child.iss = seg.twIsn // a SYN that ended a timewait entry continues its sequence space
-	if child.iss == 0 {
-		child.iss = in.tcp.secureSeq(key, in.clock.Now())
-	}
+	child.iss = iss
 	child.connectInit()
-	child.applySynOptions(&seg.opts)
+	child.applySynOptions(opts)
 	// tcp_openreq_init_rwin: the SYN-ACK's window in segments that carry
 	// the options now agreed on.
 	mss := child.advmss
@@ -129,31 +176,15 @@ func (lp *tcpSock) v4ConnRequest(iph header.Iphdr, seg *tcpSegment) {
 		mss -= tcpolenTSAligned
 	}
 	child.selectInitialWindow(mss)
-	child.irs = seg.seq
-	child.rcvNxt = seg.seq + 1
+	child.irs = irs
+	child.rcvNxt = irs + 1
 	child.rcvWup = child.rcvNxt
 	child.copiedSeq = child.rcvNxt
-	child.sndWnd = uint32(seg.window) // unscaled in a SYN (RFC 7323 §2.2)
+	child.sndWnd = uint32(window) // unscaled in a SYN (RFC 7323 §2.2)
 	child.maxWindow = child.sndWnd
-	child.sndWl1 = seg.seq
+	child.sndWl1 = irs
 	child.syncMss()
-
-	child.Mu.Lock()
-	defer child.Mu.Unlock()
-	if !child.hashChild(key, lp.Reuse) {
-		child.destroyed = true
-		child.Prot.InUse.Add(-1)
-		return
-	}
-	child.parent = lp
-	child.inSynQ = true
-	lp.synQlen.Add(1)
-	child.State = TCP_SYN_RECV
-	child.lastRcv = in.clock.Now()
-	if in.traceOn() {
-		in.traceSk(lp, "tcp_v4_conn_request %v:%d -> tcp_v4_send_synack", child.Daddr, child.Dport)
-	}
-	child.v4SendSynack()
+	return child
 }
 
 // v4SendSynack is tcp_v4_send_synack: the child's SYN-ACK, queued for

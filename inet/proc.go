@@ -26,6 +26,7 @@ func (in *Net) procInit() {
 	in.sn.ProcNetCreate("arp", in.arpSeqShow)
 	in.sn.ProcNetCreate("route", in.fibRouteSeqShow)
 	in.sn.ProcNetCreate("snmp", in.snmpSeqShow)
+	in.sn.ProcNetCreate("netstat", in.netstatSeqShow)
 	in.sn.ProcNetCreate("sockstat", in.sockstatSeqShow)
 	in.sn.ProcNetCreate("protocols", in.protocolsSeqShow)
 }

@@ -10,6 +10,8 @@ type mib struct {
 	IcmpMsg icmpMsgMib
 	Tcp     tcpMib
 	Udp     udpMib
+	Ext     linuxMib // TcpExt, /proc/net/netstat (netstat.go)
+	IpExt   ipExtMib // IpExt, likewise
 }
 
 // ipMib is IPSTATS_MIB_* as the "Ip:" rows show them.

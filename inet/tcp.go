@@ -150,6 +150,7 @@ type tcpSock struct {
 	maxBacklog    atomic.Int32 // the backlog listen gave, likewise
 	inSynQ        bool         // a child counted in parent.synQlen
 	pendingAccept bool         // a child that just got established, for tcp_v4_rcv
+	cookie        listenCookieState
 	backlog       int
 
 	userBound     bool // SOCK_BINDPORT_LOCK: the user bound the port

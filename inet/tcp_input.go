@@ -78,6 +78,8 @@ func (tp *tcpSock) rcvStateProcess(skb *netdev.SkBuff, seg *tcpSegment) bool {
 		if tp.parent != nil && tp.parent.acceptqFull() {
 			// Listen overflow (tcp_abort_on_overflow=0): drop the ACK;
 			// the SYN-ACK's retransmission will draw another.
+			tp.in.mib.Ext[LINUX_MIB_LISTENOVERFLOWS].Add(1)
+			tp.parent.listenDrop()
 			return false
 		}
 		tp.sndWnd = uint32(seg.window) << tp.sndWscale

@@ -12,6 +12,7 @@ import (
 	mrand "math/rand/v2"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"sockfs/inet/header"
@@ -52,6 +53,10 @@ type tcpNet struct {
 	// The option sysctls: tcp_sack, tcp_timestamps, tcp_window_scaling.
 	sysctlSack, sysctlTimestamps, sysctlWindowScaling bool
 
+	// SYN cookies (syncookies.go): net.ipv4.tcp_syncookies and the secrets.
+	syncookies atomic.Int32
+	cookies    syncookieNet
+
 	prot *socket.Proto
 }
 
@@ -76,6 +81,7 @@ func (in *Net) tcpInit() {
 	t.synRetries, t.synLinearTimeouts = tcpSynRetries, tcpSynLinearTimeouts
 	t.portLow, t.portHigh = 32768, 60999
 	t.sysctlSack, t.sysctlTimestamps, t.sysctlWindowScaling = true, true, true
+	t.syncookies.Store(1)
 	t.prot = newTCPProt()
 	in.sn.ProcNetCreate("tcp", in.tcp4SeqShow)
 }
@@ -218,8 +224,15 @@ func (in *Net) tcpV4Rcv(skb *netdev.SkBuff) {
 		var consumed bool
 		switch tp.State {
 		case TCP_LISTEN:
-			tp.listenRcv(iph, &seg)
+			child, handled := tp.cookieV4Check(iph, &seg)
+			if !handled {
+				tp.listenRcv(iph, &seg)
+			}
 			tp.Mu.Unlock()
+			if child != nil {
+				child.cookieChildRcv(skb, &seg)
+				return
+			}
 			skb.Free()
 			return
 		case TCP_ESTABLISHED:

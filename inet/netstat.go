@@ -1,0 +1,367 @@
+package inet
+
+// /proc/net/netstat (net/ipv4/proc.c netstat_seq_show): the Linux-specific
+// TCP counters (LINUX_MIB_*, the "TcpExt:" rows) and the extended IP ones
+// (the "IpExt:" rows). Every field Linux 6.x prints is here, in its order
+// (snmp4_net_list, snmp4_ipextstats_list), so netstat -s and nstat read the
+// file as they read Linux's; a counter this stack never moves prints 0.
+
+import (
+	"bytes"
+	"sync/atomic"
+)
+
+// The TcpExt counters, include/uapi/linux/snmp.h's LINUX_MIB_* in the
+// order /proc/net/netstat prints them.
+const (
+	LINUX_MIB_SYNCOOKIESSENT = iota
+	LINUX_MIB_SYNCOOKIESRECV
+	LINUX_MIB_SYNCOOKIESFAILED
+	LINUX_MIB_EMBRYONICRSTS
+	LINUX_MIB_PRUNECALLED
+	LINUX_MIB_RCVPRUNED
+	LINUX_MIB_OFOPRUNED
+	LINUX_MIB_OUTOFWINDOWICMPS
+	LINUX_MIB_LOCKDROPPEDICMPS
+	LINUX_MIB_ARPFILTER
+	LINUX_MIB_TIMEWAITED
+	LINUX_MIB_TIMEWAITRECYCLED
+	LINUX_MIB_TIMEWAITKILLED
+	LINUX_MIB_PAWSACTIVEREJECTED
+	LINUX_MIB_PAWSESTABREJECTED
+	LINUX_MIB_BEYONDWINDOW
+	LINUX_MIB_TSECRREJECTED
+	LINUX_MIB_PAWS_OLD_ACK
+	LINUX_MIB_PAWS_TW_REJECTED
+	LINUX_MIB_DELAYEDACKS
+	LINUX_MIB_DELAYEDACKLOCKED
+	LINUX_MIB_DELAYEDACKLOST
+	LINUX_MIB_LISTENOVERFLOWS
+	LINUX_MIB_LISTENDROPS
+	LINUX_MIB_TCPHPHITS
+	LINUX_MIB_TCPPUREACKS
+	LINUX_MIB_TCPHPACKS
+	LINUX_MIB_TCPRENORECOVERY
+	LINUX_MIB_TCPSACKRECOVERY
+	LINUX_MIB_TCPSACKRENEGING
+	LINUX_MIB_TCPSACKREORDER
+	LINUX_MIB_TCPRENOREORDER
+	LINUX_MIB_TCPTSREORDER
+	LINUX_MIB_TCPFULLUNDO
+	LINUX_MIB_TCPPARTIALUNDO
+	LINUX_MIB_TCPDSACKUNDO
+	LINUX_MIB_TCPLOSSUNDO
+	LINUX_MIB_TCPLOSTRETRANSMIT
+	LINUX_MIB_TCPRENOFAILURES
+	LINUX_MIB_TCPSACKFAILURES
+	LINUX_MIB_TCPLOSSFAILURES
+	LINUX_MIB_TCPFASTRETRANS
+	LINUX_MIB_TCPSLOWSTARTRETRANS
+	LINUX_MIB_TCPTIMEOUTS
+	LINUX_MIB_TCPLOSSPROBES
+	LINUX_MIB_TCPLOSSPROBERECOVERY
+	LINUX_MIB_TCPRENORECOVERYFAIL
+	LINUX_MIB_TCPSACKRECOVERYFAIL
+	LINUX_MIB_TCPRCVCOLLAPSED
+	LINUX_MIB_TCPBACKLOGCOALESCE
+	LINUX_MIB_TCPDSACKOLDSENT
+	LINUX_MIB_TCPDSACKOFOSENT
+	LINUX_MIB_TCPDSACKRECV
+	LINUX_MIB_TCPDSACKOFORECV
+	LINUX_MIB_TCPABORTONDATA
+	LINUX_MIB_TCPABORTONCLOSE
+	LINUX_MIB_TCPABORTONMEMORY
+	LINUX_MIB_TCPABORTONTIMEOUT
+	LINUX_MIB_TCPABORTONLINGER
+	LINUX_MIB_TCPABORTFAILED
+	LINUX_MIB_TCPMEMORYPRESSURES
+	LINUX_MIB_TCPMEMORYPRESSURESCHRONO
+	LINUX_MIB_TCPSACKDISCARD
+	LINUX_MIB_TCPDSACKIGNOREDOLD
+	LINUX_MIB_TCPDSACKIGNOREDNOUNDO
+	LINUX_MIB_TCPSPURIOUSRTOS
+	LINUX_MIB_TCPMD5NOTFOUND
+	LINUX_MIB_TCPMD5UNEXPECTED
+	LINUX_MIB_TCPMD5FAILURE
+	LINUX_MIB_SACKSHIFTED
+	LINUX_MIB_SACKMERGED
+	LINUX_MIB_SACKSHIFTFALLBACK
+	LINUX_MIB_TCPBACKLOGDROP
+	LINUX_MIB_PFMEMALLOCDROP
+	LINUX_MIB_TCPMINTTLDROP
+	LINUX_MIB_TCPDEFERACCEPTDROP
+	LINUX_MIB_IPRPFILTER
+	LINUX_MIB_TCPTIMEWAITOVERFLOW
+	LINUX_MIB_TCPREQQFULLDOCOOKIES
+	LINUX_MIB_TCPREQQFULLDROP
+	LINUX_MIB_TCPRETRANSFAIL
+	LINUX_MIB_TCPRCVCOALESCE
+	LINUX_MIB_TCPOFOQUEUE
+	LINUX_MIB_TCPOFODROP
+	LINUX_MIB_TCPOFOMERGE
+	LINUX_MIB_TCPCHALLENGEACK
+	LINUX_MIB_TCPSYNCHALLENGE
+	LINUX_MIB_TCPFASTOPENACTIVE
+	LINUX_MIB_TCPFASTOPENACTIVEFAIL
+	LINUX_MIB_TCPFASTOPENPASSIVE
+	LINUX_MIB_TCPFASTOPENPASSIVEFAIL
+	LINUX_MIB_TCPFASTOPENLISTENOVERFLOW
+	LINUX_MIB_TCPFASTOPENCOOKIEREQD
+	LINUX_MIB_TCPFASTOPENBLACKHOLE
+	LINUX_MIB_TCPSPURIOUS_RTX_HOSTQUEUES
+	LINUX_MIB_BUSYPOLLRXPACKETS
+	LINUX_MIB_TCPAUTOCORKING
+	LINUX_MIB_TCPFROMZEROWINDOWADV
+	LINUX_MIB_TCPTOZEROWINDOWADV
+	LINUX_MIB_TCPWANTZEROWINDOWADV
+	LINUX_MIB_TCPSYNRETRANS
+	LINUX_MIB_TCPORIGDATASENT
+	LINUX_MIB_TCPHYSTARTTRAINDETECT
+	LINUX_MIB_TCPHYSTARTTRAINCWND
+	LINUX_MIB_TCPHYSTARTDELAYDETECT
+	LINUX_MIB_TCPHYSTARTDELAYCWND
+	LINUX_MIB_TCPACKSKIPPEDSYNRECV
+	LINUX_MIB_TCPACKSKIPPEDPAWS
+	LINUX_MIB_TCPACKSKIPPEDSEQ
+	LINUX_MIB_TCPACKSKIPPEDFINWAIT2
+	LINUX_MIB_TCPACKSKIPPEDTIMEWAIT
+	LINUX_MIB_TCPACKSKIPPEDCHALLENGE
+	LINUX_MIB_TCPWINPROBE
+	LINUX_MIB_TCPKEEPALIVE
+	LINUX_MIB_TCPMTUPFAIL
+	LINUX_MIB_TCPMTUPSUCCESS
+	LINUX_MIB_TCPDELIVERED
+	LINUX_MIB_TCPDELIVEREDCE
+	LINUX_MIB_TCPACKCOMPRESSED
+	LINUX_MIB_TCPZEROWINDOWDROP
+	LINUX_MIB_TCPRCVQDROP
+	LINUX_MIB_TCPWQUEUETOOBIG
+	LINUX_MIB_TCPFASTOPENPASSIVEALTKEY
+	LINUX_MIB_TCPTIMEOUTREHASH
+	LINUX_MIB_TCPDUPLICATEDATAREHASH
+	LINUX_MIB_TCPDSACKRECVSEGS
+	LINUX_MIB_TCPDSACKIGNOREDDUBIOUS
+	LINUX_MIB_TCPMIGRATEREQSUCCESS
+	LINUX_MIB_TCPMIGRATEREQFAILURE
+	LINUX_MIB_TCPPLBREHASH
+	LINUX_MIB_TCPAOREQUIRED
+	LINUX_MIB_TCPAOBAD
+	LINUX_MIB_TCPAOKEYNOTFOUND
+	LINUX_MIB_TCPAOGOOD
+	LINUX_MIB_TCPAODROPPEDICMPS
+	linuxMibMax
+)
+
+// snmp4NetList is snmp4_net_list: the TcpExt names, indexed by LINUX_MIB_*.
+var snmp4NetList = [linuxMibMax]string{
+	"SyncookiesSent",
+	"SyncookiesRecv",
+	"SyncookiesFailed",
+	"EmbryonicRsts",
+	"PruneCalled",
+	"RcvPruned",
+	"OfoPruned",
+	"OutOfWindowIcmps",
+	"LockDroppedIcmps",
+	"ArpFilter",
+	"TW",
+	"TWRecycled",
+	"TWKilled",
+	"PAWSActive",
+	"PAWSEstab",
+	"BeyondWindow",
+	"TSEcrRejected",
+	"PAWSOldAck",
+	"PAWSTimewait",
+	"DelayedACKs",
+	"DelayedACKLocked",
+	"DelayedACKLost",
+	"ListenOverflows",
+	"ListenDrops",
+	"TCPHPHits",
+	"TCPPureAcks",
+	"TCPHPAcks",
+	"TCPRenoRecovery",
+	"TCPSackRecovery",
+	"TCPSACKReneging",
+	"TCPSACKReorder",
+	"TCPRenoReorder",
+	"TCPTSReorder",
+	"TCPFullUndo",
+	"TCPPartialUndo",
+	"TCPDSACKUndo",
+	"TCPLossUndo",
+	"TCPLostRetransmit",
+	"TCPRenoFailures",
+	"TCPSackFailures",
+	"TCPLossFailures",
+	"TCPFastRetrans",
+	"TCPSlowStartRetrans",
+	"TCPTimeouts",
+	"TCPLossProbes",
+	"TCPLossProbeRecovery",
+	"TCPRenoRecoveryFail",
+	"TCPSackRecoveryFail",
+	"TCPRcvCollapsed",
+	"TCPBacklogCoalesce",
+	"TCPDSACKOldSent",
+	"TCPDSACKOfoSent",
+	"TCPDSACKRecv",
+	"TCPDSACKOfoRecv",
+	"TCPAbortOnData",
+	"TCPAbortOnClose",
+	"TCPAbortOnMemory",
+	"TCPAbortOnTimeout",
+	"TCPAbortOnLinger",
+	"TCPAbortFailed",
+	"TCPMemoryPressures",
+	"TCPMemoryPressuresChrono",
+	"TCPSACKDiscard",
+	"TCPDSACKIgnoredOld",
+	"TCPDSACKIgnoredNoUndo",
+	"TCPSpuriousRTOs",
+	"TCPMD5NotFound",
+	"TCPMD5Unexpected",
+	"TCPMD5Failure",
+	"TCPSackShifted",
+	"TCPSackMerged",
+	"TCPSackShiftFallback",
+	"TCPBacklogDrop",
+	"PFMemallocDrop",
+	"TCPMinTTLDrop",
+	"TCPDeferAcceptDrop",
+	"IPReversePathFilter",
+	"TCPTimeWaitOverflow",
+	"TCPReqQFullDoCookies",
+	"TCPReqQFullDrop",
+	"TCPRetransFail",
+	"TCPRcvCoalesce",
+	"TCPOFOQueue",
+	"TCPOFODrop",
+	"TCPOFOMerge",
+	"TCPChallengeACK",
+	"TCPSYNChallenge",
+	"TCPFastOpenActive",
+	"TCPFastOpenActiveFail",
+	"TCPFastOpenPassive",
+	"TCPFastOpenPassiveFail",
+	"TCPFastOpenListenOverflow",
+	"TCPFastOpenCookieReqd",
+	"TCPFastOpenBlackhole",
+	"TCPSpuriousRtxHostQueues",
+	"BusyPollRxPackets",
+	"TCPAutoCorking",
+	"TCPFromZeroWindowAdv",
+	"TCPToZeroWindowAdv",
+	"TCPWantZeroWindowAdv",
+	"TCPSynRetrans",
+	"TCPOrigDataSent",
+	"TCPHystartTrainDetect",
+	"TCPHystartTrainCwnd",
+	"TCPHystartDelayDetect",
+	"TCPHystartDelayCwnd",
+	"TCPACKSkippedSynRecv",
+	"TCPACKSkippedPAWS",
+	"TCPACKSkippedSeq",
+	"TCPACKSkippedFinWait2",
+	"TCPACKSkippedTimeWait",
+	"TCPACKSkippedChallenge",
+	"TCPWinProbe",
+	"TCPKeepAlive",
+	"TCPMTUPFail",
+	"TCPMTUPSuccess",
+	"TCPDelivered",
+	"TCPDeliveredCE",
+	"TCPAckCompressed",
+	"TCPZeroWindowDrop",
+	"TCPRcvQDrop",
+	"TCPWqueueTooBig",
+	"TCPFastOpenPassiveAltKey",
+	"TcpTimeoutRehash",
+	"TcpDuplicateDataRehash",
+	"TCPDSACKRecvSegs",
+	"TCPDSACKIgnoredDubious",
+	"TCPMigrateReqSuccess",
+	"TCPMigrateReqFailure",
+	"TCPPLBRehash",
+	"TCPAORequired",
+	"TCPAOBad",
+	"TCPAOKeyNotFound",
+	"TCPAOGood",
+	"TCPAODroppedIcmps",
+}
+
+// The IpExt counters, the IPSTATS_MIB_* that snmp4_ipextstats_list prints,
+// in its order.
+const (
+	IPSTATS_MIB_INNOROUTES = iota
+	IPSTATS_MIB_INTRUNCATEDPKTS
+	IPSTATS_MIB_INMCASTPKTS
+	IPSTATS_MIB_OUTMCASTPKTS
+	IPSTATS_MIB_INBCASTPKTS
+	IPSTATS_MIB_OUTBCASTPKTS
+	IPSTATS_MIB_INOCTETS
+	IPSTATS_MIB_OUTOCTETS
+	IPSTATS_MIB_INMCASTOCTETS
+	IPSTATS_MIB_OUTMCASTOCTETS
+	IPSTATS_MIB_INBCASTOCTETS
+	IPSTATS_MIB_OUTBCASTOCTETS
+	IPSTATS_MIB_CSUMERRORS
+	IPSTATS_MIB_NOECTPKTS
+	IPSTATS_MIB_ECT1PKTS
+	IPSTATS_MIB_ECT0PKTS
+	IPSTATS_MIB_CEPKTS
+	IPSTATS_MIB_REASM_OVERLAPS
+	ipExtMibMax
+)
+
+// snmp4IpextstatsList is snmp4_ipextstats_list: the IpExt names.
+var snmp4IpextstatsList = [ipExtMibMax]string{
+	"InNoRoutes",
+	"InTruncatedPkts",
+	"InMcastPkts",
+	"OutMcastPkts",
+	"InBcastPkts",
+	"OutBcastPkts",
+	"InOctets",
+	"OutOctets",
+	"InMcastOctets",
+	"OutMcastOctets",
+	"InBcastOctets",
+	"OutBcastOctets",
+	"InCsumErrors",
+	"InNoECTPkts",
+	"InECT1Pkts",
+	"InECT0Pkts",
+	"InCEPkts",
+	"ReasmOverlaps",
+}
+
+// linuxMib is struct linux_mib: one atomic per TcpExt field. Increment
+// with NET_INC_STATS's spelling: in.mib.Ext[LINUX_MIB_LISTENDROPS].Add(1).
+type linuxMib [linuxMibMax]atomic.Uint64
+
+// ipExtMib holds the IpExt fields.
+type ipExtMib [ipExtMibMax]atomic.Uint64
+
+// netstatSeqShow is netstat_seq_show: the TcpExt pair of lines, then the
+// IpExt pair.
+func (in *Net) netstatSeqShow(b *bytes.Buffer) {
+	b.WriteString("TcpExt:")
+	for _, name := range snmp4NetList {
+		b.WriteString(" " + name)
+	}
+	b.WriteString("\nTcpExt:")
+	for i := range in.mib.Ext {
+		writeVals(b, &in.mib.Ext[i])
+	}
+	b.WriteString("\nIpExt:")
+	for _, name := range snmp4IpextstatsList {
+		b.WriteString(" " + name)
+	}
+	b.WriteString("\nIpExt:")
+	for i := range in.mib.IpExt {
+		writeVals(b, &in.mib.IpExt[i])
+	}
+	b.WriteString("\n")
+}
