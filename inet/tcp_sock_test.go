@@ -180,10 +180,12 @@ func TestTCPAcceptErrors(t *testing.T) {
 	}
 }
 
-// The SYN queue and accept queue are bounded by the backlog: SYNs beyond
-// it are dropped, and the clients retry.
+// The SYN queue and accept queue are bounded by the backlog: without SYN
+// cookies (tcp_syncookies = 0; syncookies_test.go has them) SYNs beyond it
+// are dropped, and the clients retry.
 func TestTCPBacklog(t *testing.T) {
 	clk, a, b := manualPair(t)
+	b.in.SetTCPSyncookies(0)
 	ls := b.socket()
 	ctx := context.Background()
 	socket.Bind(ctx, ls, netip.AddrPortFrom(netip.IPv4Unspecified(), 80))

@@ -33,6 +33,7 @@ type config struct {
 	finTimeout time.Duration // tcp_fin_timeout
 	synRetries int           // tcp_syn_retries
 	synLinear  int           // tcp_syn_linear_timeouts
+	syncookies int           // net.ipv4.tcp_syncookies: 0, 1 or 2
 }
 
 // Errors parseArgs returns for --help and --version, which are not
@@ -83,6 +84,7 @@ func newFlagSet(cfg *config, raw *rawFlags) *flag.FlagSet {
 	fs.DurationVar(&cfg.finTimeout, "tcp-fin-timeout", 60*time.Second, "how long an orphaned TCP connection waits in FIN_WAIT2 for the peer's FIN (`DURATION`; net.ipv4.tcp_fin_timeout; 1s to 10m)")
 	fs.IntVar(&cfg.synRetries, "tcp-syn-retries", 6, "SYN retransmissions after the linear ones before connect gives up (`N`; net.ipv4.tcp_syn_retries; 1 to 127)")
 	fs.IntVar(&cfg.synLinear, "tcp-syn-linear-timeouts", 4, "SYN retransmissions at the initial 1 s RTO before backing off (`N`; net.ipv4.tcp_syn_linear_timeouts; 0 to 127)")
+	fs.IntVar(&cfg.syncookies, "tcp-syncookies", 1, "SYN cookies: 0 never, 1 when a listener's SYN queue overflows, 2 always (`N`; net.ipv4.tcp_syncookies)")
 	fs.BoolVar(&raw.version, "version", false, "print the version and exit")
 	return fs
 }
@@ -183,6 +185,9 @@ func parseArgs(args []string) (*config, error) {
 	}
 	if cfg.synLinear < 0 || cfg.synLinear > 127 {
 		return nil, fmt.Errorf("bad --tcp-syn-linear-timeouts %d: want 0 to 127", cfg.synLinear)
+	}
+	if cfg.syncookies < 0 || cfg.syncookies > 2 {
+		return nil, fmt.Errorf("bad --tcp-syncookies %d: want 0, 1 or 2", cfg.syncookies)
 	}
 	if raw.netem != "" {
 		spec, err := netdev.ParseNetem(raw.netem)

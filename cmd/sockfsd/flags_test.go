@@ -18,7 +18,7 @@ func TestParseArgsDefaults(t *testing.T) {
 		cfg.hostAddr != netip.MustParsePrefix("198.18.0.1/24") ||
 		cfg.gateway.IsValid() || cfg.netem != nil || cfg.pcap != "" || cfg.allowOther || cfg.netemSeed != 1 ||
 		cfg.congestion != "cubic" || cfg.timeWait != 60*time.Second || cfg.offload || cfg.cpuProfile != "" ||
-		cfg.finTimeout != 60*time.Second || cfg.synRetries != 6 || cfg.synLinear != 4 {
+		cfg.finTimeout != 60*time.Second || cfg.synRetries != 6 || cfg.synLinear != 4 || cfg.syncookies != 1 {
 		t.Fatalf("defaults: %+v", cfg)
 	}
 }
@@ -29,7 +29,7 @@ func TestParseArgsFlags(t *testing.T) {
 		"--gateway", "10.9.0.254", "--mtu", "9000", "--netem", "loss 2% delay 10ms",
 		"--netem-seed", "7", "--pcap", "/tmp/x.pcap", "--allow-other",
 		"--tcp-congestion", "reno", "--time-wait", "2s", "--cpuprofile", "/tmp/cpu.pprof", "--offload",
-		"--tcp-fin-timeout", "3s", "--tcp-syn-retries", "2", "--tcp-syn-linear-timeouts", "0", "/m",
+		"--tcp-fin-timeout", "3s", "--tcp-syn-retries", "2", "--tcp-syn-linear-timeouts", "0", "--tcp-syncookies", "2", "/m",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -38,7 +38,7 @@ func TestParseArgsFlags(t *testing.T) {
 		cfg.gateway.String() != "10.9.0.254" || cfg.mtu != 9000 || cfg.netem == nil ||
 		cfg.netemSeed != 7 || cfg.pcap != "/tmp/x.pcap" || !cfg.allowOther || cfg.mountpoint != "/m" ||
 		cfg.congestion != "reno" || cfg.timeWait != 2*time.Second || cfg.cpuProfile != "/tmp/cpu.pprof" || !cfg.offload ||
-		cfg.finTimeout != 3*time.Second || cfg.synRetries != 2 || cfg.synLinear != 0 {
+		cfg.finTimeout != 3*time.Second || cfg.synRetries != 2 || cfg.synLinear != 0 || cfg.syncookies != 2 {
 		t.Fatalf("flags: %+v", cfg)
 	}
 	cfg, err = parseArgs([]string{"--host-addr", "none", "/m"})
@@ -81,6 +81,8 @@ func TestParseArgsErrors(t *testing.T) {
 		{[]string{"--tcp-congestion", "bbr", "/m"}, `bad --tcp-congestion "bbr"`},
 		{[]string{"--time-wait", "10ms", "/m"}, "bad --time-wait 10ms"},
 		{[]string{"--time-wait", "1h", "/m"}, "bad --time-wait 1h0m0s"},
+		{[]string{"--tcp-syncookies", "3", "/m"}, "bad --tcp-syncookies 3"},
+		{[]string{"--tcp-syncookies", "-1", "/m"}, "bad --tcp-syncookies -1"},
 	}
 	for _, c := range cases {
 		_, err := parseArgs(c.args)

@@ -78,6 +78,7 @@ func newStack(cfg *config) (_ *stack, err error) {
 	st.in.SetTCPTimers(0, cfg.timeWait)
 	st.in.SetTCPFinTimeout(cfg.finTimeout)
 	st.in.SetTCPSynRetries(cfg.synRetries, cfg.synLinear)
+	st.in.SetTCPSyncookies(cfg.syncookies)
 
 	if st.tap, err = openTap(cfg); err != nil {
 		return nil, err
