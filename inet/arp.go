@@ -3,6 +3,7 @@ package inet
 import (
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"sockfs/inet/header"
@@ -31,6 +32,8 @@ type neighbour struct {
 	probes    int
 	arpQueue  netdev.SkbQueue // copies of packets waiting for resolution
 	timer     ktime.Timer
+	updated   time.Duration // last state change (neighbour.go's gc)
+	used      atomic.Int64  // clock time of the last packet sent through it, read without mu
 }
 
 // neighTable is arp_tbl.
@@ -38,6 +41,7 @@ type neighTable struct {
 	in *Net
 	mu sync.RWMutex
 	m  map[netip.Addr]*neighbour // protected by mu
+	gc neighGcState              // protected by mu
 }
 
 func (t *neighTable) init(in *Net) {
@@ -87,6 +91,7 @@ func (in *Net) neighEventSend(dev *netdev.NetDevice, nexthop netip.Addr, skb *ne
 	if n != nil && n.nudState&(NUD_REACHABLE|NUD_STALE|NUD_PROBE) != 0 {
 		ha := n.ha
 		fresh := n.nudState == NUD_REACHABLE && now-n.confirmed < sysctlNeighBaseReachableTimeSec*time.Second
+		n.used.Store(int64(now))
 		t.mu.RUnlock()
 		if !fresh {
 			in.neighProbe(nexthop, dev) // keep sending while we re-check it
@@ -99,9 +104,16 @@ func (in *Net) neighEventSend(dev *netdev.NetDevice, nexthop netip.Addr, skb *ne
 	t.mu.Lock()
 	n = t.m[nexthop]
 	if n == nil {
-		n = &neighbour{key: nexthop, dev: dev}
-		t.m[nexthop] = n
+		if n = in.neighAlloc(nexthop, dev); n == nil {
+			// The table is full of entries being resolved: the packet
+			// is dropped, as ip_finish_output2 drops it when
+			// __neigh_create fails.
+			t.mu.Unlock()
+			dev.Stats.TxDropped.Add(1)
+			return [6]byte{}, false
+		}
 	}
+	n.used.Store(int64(now))
 	switch n.nudState {
 	case NUD_REACHABLE, NUD_STALE, NUD_PROBE: // resolved meanwhile
 		ha := n.ha
@@ -109,6 +121,7 @@ func (in *Net) neighEventSend(dev *netdev.NetDevice, nexthop netip.Addr, skb *ne
 		return ha, true
 	case 0, NUD_FAILED:
 		n.nudState = NUD_INCOMPLETE
+		n.updated = now
 		n.probes = 0
 		in.neighArmTimer(n)
 		defer in.arpSend(header.ARPOP_REQUEST, dev, nexthop, netdev.EthBroadcast, [6]byte{})
@@ -175,6 +188,7 @@ func (in *Net) neighTimerHandler(key netip.Addr) {
 		return
 	}
 	n.nudState = NUD_FAILED
+	n.updated = in.clock.Now()
 	var failed netdev.SkbQueue
 	for skb := n.arpQueue.Dequeue(); skb != nil; skb = n.arpQueue.Dequeue() {
 		failed.QueueTail(skb)
@@ -198,13 +212,16 @@ func (in *Net) neighUpdate(dev *netdev.NetDevice, addr netip.Addr, ha [6]byte, c
 			t.mu.Unlock()
 			return
 		}
-		n = &neighbour{key: addr, dev: dev}
-		t.m[addr] = n
+		if n = in.neighAlloc(addr, dev); n == nil {
+			t.mu.Unlock()
+			return
+		}
 	}
 	n.ha = ha
 	n.dev = dev
 	n.nudState = NUD_REACHABLE
 	n.confirmed = in.clock.Now()
+	n.updated = n.confirmed
 	n.probes = 0
 	if n.timer != nil {
 		n.timer.Stop()
