@@ -64,6 +64,17 @@ udp_ports() {
 	awk 'NR % 2 == 1 { n = NF; p = $1 } NR % 2 == 0 { if ($1 != p || NF != n) bad = 1 } END { exit bad }' "$M/net/snmp"
 }
 
+@test "net/netstat: the TcpExt and IpExt header rows equal Linux's; netstat -s reads it" {
+	for p in TcpExt IpExt; do
+		diff <(grep -m1 "^$p: [A-Z]" /proc/net/netstat) <(grep -m1 "^$p: [A-Z]" "$M/net/netstat")
+	done
+	awk 'NR % 2 == 1 { n = NF; p = $1 } NR % 2 == 0 { if ($1 != p || NF != n) bad = 1 } END { exit bad || NR != 4 }' "$M/net/netstat"
+	run netstat_s -t
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ $output == *TcpExt:* && $output != *MPTcpExt:* ]]
+}
+
 @test "net/sockstat: the same rows and labels as Linux's" {
 	label() { awk '{ l = $1; for (i = 2; i <= NF; i += 2) l = l " " $i; print l }' "$1"; }
 	diff <(label /proc/net/sockstat) <(label "$M/net/sockstat")

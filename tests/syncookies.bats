@@ -1,0 +1,100 @@
+#!/usr/bin/env bats
+# A SYN flood from 20k spoofed on-link sources at a sockfsd listener while a
+# kernel client connects (issue 8): with SYN cookies (tcp_syncookies = 1, the
+# default) the client is served on its first SYN, net/netstat counts the
+# cookies, and the neighbour table (ARP for the SYN-ACKs to the spoofed
+# sources) stays within gc_thresh3. The flood is crafted on the kernel's end
+# of the TAP with an AF_PACKET socket (tests/synflood.py), bounded in count
+# and time; all of it stays in the suite's namespace.
+
+load helpers
+
+# A /16, so that 20k spoofed sources are on-link and each SYN-ACK needs ARP.
+setup_file() { sockfsd_start sft-cookie --addr "$STACK_ADDR/16" --host-addr "$HOST_ADDR/16"; }
+teardown_file() { sockfsd_stop; }
+teardown() {
+	[[ -z ${FLOOD_PID:-} ]] || kill "$FLOOD_PID" 2>/dev/null || true
+	common_teardown
+}
+
+# netstat_field FILE TABLE NAME: the value of NAME in a /proc/net/netstat or
+# /proc/net/snmp style FILE (a names line, then a values line).
+netstat_field() {
+	awk -v t="$2:" -v k="$3" '$1 == t && !n { for (i = 2; i <= NF; i++) col[$i] = i; n = 1; next }
+		$1 == t && n { print $col[k]; exit }' "$1"
+}
+
+# synq_overflowed_over N: the SYN queue was found full more than N times.
+synq_overflowed_over() {
+	local f=$M/net/netstat
+	(($(netstat_field "$f" TcpExt TCPReqQFullDoCookies) + $(netstat_field "$f" TcpExt TCPReqQFullDrop) > $1))
+}
+
+@test "20k spoofed SYNs: the kernel client is served on its first SYN, cookies are counted, ARP stays bounded" {
+	port=$(test_port)
+	s=$(mk_socket AF_INET SOCK_STREAM 6)
+	ctl "$s" "bind 0.0.0.0:$port"
+	ctl "$s" "listen 16"
+	timeout 10 ping -n -c 1 -W 2 "$STACK_ADDR" >/dev/null
+	mac=$(ip neigh show "$STACK_ADDR" dev "$TAP" | awk '{ print $3 }')
+	[[ $mac == *:*:*:*:*:* ]]
+	retrans0=$(netstat_field /proc/net/netstat TcpExt TCPSynRetrans)
+	segs0=$(netstat_field /proc/net/snmp Tcp RetransSegs)
+
+	timeout 90 python3 "$ROOT/tests/synflood.py" "$TAP" "$mac" "$STACK_ADDR" "$port" 20000 4000 198.18 \
+		>"$BATS_TEST_TMPDIR/flood.out" 3>&- &
+	FLOOD_PID=$!
+	# The SYN queue (16) overflowed long ago: now the client.
+	wait_until 30 synq_overflowed_over 100
+	# The kernel resolves the stack's address again, so the stack's entry
+	# for it is fresh when its SYN-ACK goes out.
+	ip neigh flush dev "$TAP"
+	timeout 20 python3 - "$STACK_ADDR" "$port" >"$BATS_TEST_TMPDIR/client.out" 3>&- <<-'PY' &
+		import socket, sys
+		c = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=15)
+		c.settimeout(15)
+		print(c.recv(100).decode().strip())
+	PY
+	CLIENT_PID=$!
+	c=$(timeout 15 bash -c 'read -r c <"$1" && echo "$c"' _ "$M/$s/accept")
+	[ -n "$c" ]
+	echo served > "$M/$c/data"
+	wait "$CLIENT_PID"
+	[[ $(<"$BATS_TEST_TMPDIR/client.out") == served ]]
+	# Sample the neighbour table while the flood lasts.
+	maxrows=0
+	while kill -0 "$FLOOD_PID" 2>/dev/null; do
+		rows=$(($(wc -l <"$M/net/arp") - 1))
+		((rows > maxrows)) && maxrows=$rows
+		sleep 0.05
+	done
+	wait "$FLOOD_PID"
+	FLOOD_PID=
+	sent=$(<"$BATS_TEST_TMPDIR/flood.out")
+	echo "flood: $sent SYNs"
+	((sent == 20000))
+
+	# The discriminator is a count: the kernel never resent its SYN.
+	retrans1=$(netstat_field /proc/net/netstat TcpExt TCPSynRetrans)
+	segs1=$(netstat_field /proc/net/snmp Tcp RetransSegs)
+	echo "kernel TCPSynRetrans $retrans0 -> $retrans1, RetransSegs $segs0 -> $segs1"
+	((retrans1 == retrans0 && segs1 == segs0))
+
+	grep -E '^(TcpExt|IpExt):' "$M/net/netstat" | head -n 2 | cut -c1-400
+	cs=$(netstat_field "$M/net/netstat" TcpExt SyncookiesSent)
+	cr=$(netstat_field "$M/net/netstat" TcpExt SyncookiesRecv)
+	full=$(netstat_field "$M/net/netstat" TcpExt TCPReqQFullDoCookies)
+	echo "SyncookiesSent $cs SyncookiesRecv $cr TCPReqQFullDoCookies $full"
+	((cs > 10000 && cr >= 1 && full == cs))
+	# netstat -s (net-tools) reads them as it reads Linux's file.
+	run netstat_s
+	echo "$output" | grep -i -E 'cookie|listen'
+	[[ $output == *"$cs SYN cookies sent"* && $output == *"$cr SYN cookies received"* ]]
+
+	# The neighbour table held at most gc_thresh3 entries throughout.
+	rows=$(($(wc -l <"$M/net/arp") - 1))
+	echo "net/arp: at most $maxrows entries during the flood, $rows after"
+	((maxrows <= 1024 && rows <= 1024 && maxrows > 0))
+	ctl "$c" close
+	ctl "$s" close
+}
