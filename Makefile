@@ -27,7 +27,7 @@ BENCH_PKGS := $(PKGS) iperf3
 
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: all build deps bench-deps run test vet gotest e2e bench gobench e2e-bench gvisor-peer fuzz clean
+.PHONY: all build deps bench-deps run test vet gotest e2e bench gobench e2e-bench gvisor-peer churn-bench fuzz clean
 
 all: build
 
@@ -105,7 +105,12 @@ gvisor-peer:
 e2e-bench: build gvisor-peer
 	tests/bench/e2e.sh
 
-bench: bench-deps build gobench e2e-bench
+# churn-bench: 10,000 connections accepted and closed, then TIME_WAIT
+# expiry; fails unless sockfsd's heap comes back to within 2x its baseline.
+churn-bench: build
+	tests/bench/churn.sh
+
+bench: bench-deps build gobench e2e-bench churn-bench
 
 # Every Fuzz target of every package, each for a bounded $(FUZZTIME)
 # (a count of executions, or a duration if you pass one).

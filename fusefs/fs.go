@@ -131,6 +131,7 @@ func New(cfg Config) *FS {
 		{"trace", &traceFile{fs: f}, traceIno, fuse.DT_File},
 		{"log", &logFile{fs: f}, logIno, fuse.DT_File},
 		{"net", f.netDir, netDirIno, fuse.DT_Dir},
+		{"meminfo", &meminfoFile{fs: f}, meminfoIno, fuse.DT_File},
 	}
 	return f
 }

@@ -110,6 +110,14 @@ user_socket() {
 	[[ $output == *"Permission denied"* ]]
 }
 
+@test "meminfo is the daemon owner's: root reads /proc/meminfo-style rows, another user gets EACCES" {
+	grep -E '^HeapInuse: +[0-9]+ kB$' "$M/meminfo"
+	grep -E '^Goroutines: +[0-9]+$' "$M/meminfo"
+	run as $U1 cat "$M/meminfo"
+	[ "$status" -ne 0 ]
+	[[ $output == *"Permission denied"* ]]
+}
+
 @test "the per-user socket limit gives EMFILE, and only to that user" {
 	# The default limit is RLIMIT_NOFILE's usual 1024 per uid. One open
 	# of the control file makes them all, bounded at 1100 tries.
