@@ -8,6 +8,7 @@ package inet
 
 import (
 	"bytes"
+	"fmt"
 	"sync/atomic"
 )
 
@@ -353,7 +354,7 @@ func (in *Net) netstatSeqShow(b *bytes.Buffer) {
 	}
 	b.WriteString("\nTcpExt:")
 	for i := range in.mib.Ext {
-		writeVals(b, &in.mib.Ext[i])
+		fmt.Fprintf(b, " %d", in.mib.Ext[i].Load()+in.tcpExtOow(i))
 	}
 	b.WriteString("\nIpExt:")
 	for _, name := range snmp4IpextstatsList {
@@ -364,4 +365,27 @@ func (in *Net) netstatSeqShow(b *bytes.Buffer) {
 		writeVals(b, &in.mib.IpExt[i])
 	}
 	b.WriteString("\n")
+}
+
+// tcpExtOow is what the out-of-window ACK limits (tcp_oow.go) count in
+// their own fields for TcpExt column i.
+func (in *Net) tcpExtOow(i int) uint64 {
+	m := &in.oowMib
+	switch i {
+	case LINUX_MIB_TCPACKSKIPPEDSYNRECV:
+		return m.TCPACKSkippedSynRecv.Load()
+	case LINUX_MIB_TCPACKSKIPPEDPAWS:
+		return m.TCPACKSkippedPAWS.Load()
+	case LINUX_MIB_TCPACKSKIPPEDSEQ:
+		return m.TCPACKSkippedSeq.Load()
+	case LINUX_MIB_TCPACKSKIPPEDTIMEWAIT:
+		return m.TCPACKSkippedTimeWait.Load()
+	case LINUX_MIB_TCPACKSKIPPEDCHALLENGE:
+		return m.TCPACKSkippedChallenge.Load()
+	case LINUX_MIB_TCPCHALLENGEACK:
+		return m.TCPChallengeACK.Load()
+	case LINUX_MIB_TCPSYNCHALLENGE:
+		return m.TCPSYNChallenge.Load()
+	}
+	return 0
 }

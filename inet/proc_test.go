@@ -191,3 +191,39 @@ func TestProcNetSockstatProtocols(t *testing.T) {
 		}
 	}
 }
+
+// net/netstat: a TcpExt and an IpExt pair of lines, names and values
+// pairing up, Linux 6.x's first and last names, and a counter showing
+// under its name.
+func TestProcNetNetstat(t *testing.T) {
+	in, _, _ := newIPTestStack(t, ktime.NewManual())
+	in.mib.Ext[LINUX_MIB_SYNCOOKIESRECV].Add(7)
+	in.mib.Ext[LINUX_MIB_TCPCHALLENGEACK].Add(1)
+	in.oowMib.TCPChallengeACK.Add(2) // tcp_oow.go's own field shows in the same column
+	lines := strings.Split(strings.TrimSuffix(procFile(t, in, "netstat"), "\n"), "\n")
+	if len(lines) != 4 {
+		t.Fatalf("%d lines, want 4", len(lines))
+	}
+	vals := map[string]string{}
+	for i := 0; i < 4; i += 2 {
+		names, values := strings.Fields(lines[i]), strings.Fields(lines[i+1])
+		if len(names) != len(values) || names[0] != values[0] {
+			t.Fatalf("lines %d/%d do not pair: %d names, %d values", i, i+1, len(names), len(values))
+		}
+		for j := 1; j < len(names); j++ {
+			vals[names[0]+names[j]] = values[j]
+		}
+	}
+	if !strings.HasPrefix(lines[0], "TcpExt: SyncookiesSent SyncookiesRecv SyncookiesFailed EmbryonicRsts") ||
+		!strings.HasSuffix(lines[0], " TCPAOGood TCPAODroppedIcmps") ||
+		lines[2] != "IpExt: InNoRoutes InTruncatedPkts InMcastPkts OutMcastPkts InBcastPkts OutBcastPkts InOctets OutOctets InMcastOctets OutMcastOctets InBcastOctets OutBcastOctets InCsumErrors InNoECTPkts InECT1Pkts InECT0Pkts InCEPkts ReasmOverlaps" {
+		t.Fatalf("names differ from Linux 6.x's:\n%s\n%s", lines[0], lines[2])
+	}
+	if len(strings.Fields(lines[0])) != 1+135 {
+		t.Errorf("%d TcpExt fields, Linux 6.18 prints 135", len(strings.Fields(lines[0]))-1)
+	}
+	if vals["TcpExt:SyncookiesRecv"] != "7" || vals["TcpExt:TCPChallengeACK"] != "3" || vals["TcpExt:SyncookiesSent"] != "0" {
+		t.Errorf("counters: SyncookiesRecv %s TCPChallengeACK %s SyncookiesSent %s",
+			vals["TcpExt:SyncookiesRecv"], vals["TcpExt:TCPChallengeACK"], vals["TcpExt:SyncookiesSent"])
+	}
+}

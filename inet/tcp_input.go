@@ -178,6 +178,7 @@ func (tp *tcpSock) validateIncoming(seg *tcpSegment) bool {
 	// stale and no longer protects (§5.5).
 	if tp.tstampOk && seg.opts.HasTS && seg.flags&tcpFlagRST == 0 &&
 		seqBefore(seg.opts.TSVal, tp.tsRecent) && now-tp.tsRecentStamp < 24*24*time.Hour {
+		tp.in.mib.Ext[LINUX_MIB_PAWSESTABREJECTED].Add(1)
 		if !tp.tcpOowRateLimited(seg, tp.oowMib(&tp.in.oowMib.TCPACKSkippedPAWS)) {
 			tp.sendAck()
 		}
@@ -870,6 +871,7 @@ func (tp *tcpSock) ofoInsert(skb *netdev.SkBuff, seg *tcpSegment) bool {
 		n = next
 	}
 	tp.ofoLast = seg.seq
+	tp.in.mib.Ext[LINUX_MIB_TCPOFOQUEUE].Add(1)
 	return true
 }
 

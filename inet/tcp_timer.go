@@ -126,6 +126,7 @@ func (tp *tcpSock) retransmitTimer() {
 	if tp.writeTimeout() {
 		return
 	}
+	tp.in.mib.Ext[LINUX_MIB_TCPTIMEOUTS].Add(1)
 	if tp.in.traceOn() {
 		tp.in.traceSk(tp, "tcp_retransmit_timer rto=%dms retransmits=%d cwnd=%d ssthresh=%d -> tcp_enter_loss",
 			tp.rto.Milliseconds(), tp.retransmits, tp.sndCwnd, tp.sndSsthresh)
@@ -170,6 +171,7 @@ func (tp *tcpSock) writeTimeout() bool {
 
 // writeErr is tcp_write_err.
 func (tp *tcpSock) writeErr() {
+	tp.in.mib.Ext[LINUX_MIB_TCPABORTONTIMEOUT].Add(1)
 	tp.Err = socket.ETIMEDOUT
 	if tp.ErrSoft != 0 {
 		tp.Err = tp.ErrSoft
@@ -227,6 +229,7 @@ func (tp *tcpSock) delackTimerFire() {
 	}
 	tp.delackArmed = false
 	if tp.ackPending && tp.State != TCP_CLOSE && tp.State != TCP_LISTEN {
+		tp.in.mib.Ext[LINUX_MIB_DELAYEDACKS].Add(1)
 		tp.sendAck()
 	}
 }
