@@ -254,15 +254,6 @@ same_file() {
 	fi
 }
 
-# netstat_s [ARGS...]: net-tools' `netstat -s` reading the mount's net/snmp
-# and net/netstat. It only reads /proc/net/{snmp,netstat}, so in a private
-# mount namespace a tmpfs over /proc holding copies of ours stands in.
-netstat_s() {
-	unshare -m sh -c 'mount -t tmpfs sockfs-proc /proc && mkdir /proc/net &&
-		cat "$1/net/snmp" >/proc/net/snmp && cat "$1/net/netstat" >/proc/net/netstat &&
-		shift && exec netstat -s "$@"' sh "$M" "$@"
-}
-
 # ---- per-test cleanup -------------------------------------------------------
 
 # common_teardown stops a test's kernel peer and, when the test failed, shows

@@ -69,7 +69,7 @@ udp_ports() {
 		diff <(grep -m1 "^$p: [A-Z]" /proc/net/netstat) <(grep -m1 "^$p: [A-Z]" "$M/net/netstat")
 	done
 	awk 'NR % 2 == 1 { n = NF; p = $1 } NR % 2 == 0 { if ($1 != p || NF != n) bad = 1 } END { exit bad || NR != 4 }' "$M/net/netstat"
-	run netstat_s -t
+	run env SOCKFS="$M" "$ROOT/examples/sockfs-ss.sh" netstat -s -t
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ $output == *TcpExt:* && $output != *MPTcpExt:* ]]

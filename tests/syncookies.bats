@@ -87,7 +87,7 @@ synq_overflowed_over() {
 	echo "SyncookiesSent $cs SyncookiesRecv $cr TCPReqQFullDoCookies $full"
 	((cs > 10000 && cr >= 1 && full == cs))
 	# netstat -s (net-tools) reads them as it reads Linux's file.
-	run netstat_s
+	run env SOCKFS="$M" "$ROOT/examples/sockfs-ss.sh" netstat -s
 	echo "$output" | grep -i -E 'cookie|listen'
 	[[ $output == *"$cs SYN cookies sent"* && $output == *"$cr SYN cookies received"* ]]
 
