@@ -69,8 +69,9 @@ if ! wait_until 10 grep -q "sockfsd: serving" "$work/sockfsd.log"; then
 	exit 1
 fi
 
-# heap KIND: HeapInuse (kB) from meminfo; rss: VmRSS (kB).
-heap() { awk '$1 == "HeapInuse:" { print $2 }' "$mnt/meminfo"; }
+# heap: HeapInuse (kB) and HeapObjects from one read of meminfo; rss:
+# VmRSS (kB).
+heap() { awk '$1 == "HeapInuse:" { h = $2 } $1 == "HeapObjects:" { o = $2 } END { print h, o }' "$mnt/meminfo"; }
 rss() { awk '$1 == "VmRSS:" { print $2 }' "/proc/$daemon_pid/status"; }
 no_time_wait() { ! awk 'NR > 1 && $4 == "06" { f = 1 } END { exit !f }' "$mnt/net/tcp"; }
 
@@ -81,26 +82,29 @@ exec {fd}>&-
 port=7000
 timeout 20 bash -c 'echo "bind 0.0.0.0:$1" > "$2" && echo "listen" > "$2"' _ "$port" "$mnt/$ls/ctl"
 
-heap0=$(heap) rss0=$(rss)
+read -r heap0 obj0 < <(heap)
+rss0=$(rss)
 t0=$(date +%s%N)
 timeout 600 python3 "$PEERS" conn-sockfs "$mnt" "$ls" "$CHURN_N" &
 bg_pids+=($!)
 rate=$(timeout 600 ip netns exec "$ns" python3 "$PEERS" conn-client 198.18.0.2 "$port" "$CHURN_N")
 wait "${bg_pids[-1]}"
 t1=$(date +%s%N)
-heap1=$(heap) rss1=$(rss)
+read -r heap1 obj1 < <(heap)
+rss1=$(rss)
 tw=$(awk 'NR > 1 && $4 == "06"' "$mnt/net/tcp" | wc -l)
 if ! wait_until 60 no_time_wait; then
 	echo "churn: TIME_WAIT entries still there 60 s after the last connection" >&2
 	exit 1
 fi
-heap2=$(heap) rss2=$(rss)
+read -r heap2 obj2 < <(heap)
+rss2=$(rss)
 
 printf '%s\n' "churn: $CHURN_N connections accepted and closed by sockfs in $(((t1 - t0) / 1000000)) ms ($rate/s), --time-wait 1s"
-printf '  %-34s %10s %10s\n' "" "heap kB" "RSS kB"
-printf '  %-34s %10s %10s\n' "before" "$heap0" "$rss0"
-printf '  %-34s %10s %10s\n' "after the last close ($tw TIME_WAIT)" "$heap1" "$rss1"
-printf '  %-34s %10s %10s\n' "after TIME_WAIT expiry" "$heap2" "$rss2"
+printf '  %-36s %10s %12s %10s\n' "" "heap kB" "heap objects" "RSS kB"
+printf '  %-36s %10s %12s %10s\n' "before" "$heap0" "$obj0" "$rss0"
+printf '  %-36s %10s %12s %10s\n' "after the last close ($tw TIME_WAIT)" "$heap1" "$obj1" "$rss1"
+printf '  %-36s %10s %12s %10s\n' "after TIME_WAIT expiry" "$heap2" "$obj2" "$rss2"
 if ((heap2 > 2 * heap0)); then
 	echo "churn: FAIL: heap in use $heap2 kB after expiry, more than twice the $heap0 kB baseline" >&2
 	exit 1
