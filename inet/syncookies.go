@@ -219,14 +219,23 @@ func (lp *tcpSock) synqNoRecentOverflow() bool {
 // cookie if the sysctl allows, counting which.
 func (lp *tcpSock) synFloodAction() bool {
 	in := lp.in
-	want := in.tcp.syncookies.Load() != 0
-	if want {
+	mode := in.tcp.syncookies.Load()
+	msg := "Dropping request"
+	if mode != 0 {
+		msg = "Sending cookies"
 		in.mib.Ext[LINUX_MIB_TCPREQQFULLDOCOOKIES].Add(1)
 	} else {
 		in.mib.Ext[LINUX_MIB_TCPREQQFULLDROP].Add(1)
 	}
-	lp.cookie.warned = true // synflood_warned: netstat's counters tell the rest
-	return want
+	// Said once per listener (synflood_warned); netstat's counters tell
+	// the rest.
+	if !lp.cookie.warned && mode != 2 {
+		lp.cookie.warned = true
+		if in.netRatelimit() {
+			in.logf("request_sock_TCP: Possible SYN flooding on port %v:%d. %s.", addrOr0(lp.RcvSaddr), lp.Num, msg)
+		}
+	}
+	return mode != 0
 }
 
 // listenDrop is tcp_listendrop: a SYN or handshake ACK the listener could

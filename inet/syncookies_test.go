@@ -3,7 +3,9 @@ package inet
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"net/netip"
+	"sync"
 	"testing"
 	"time"
 
@@ -216,6 +218,13 @@ func TestSyncookieOnOverflow(t *testing.T) {
 		_, a, b := manualPair(t)
 		a.gate.setDrop(true) // a's stack would reset the SYN-ACKs to its closed ports
 		b.in.SetTCPSyncookies(mode)
+		var logMu sync.Mutex
+		var logged []string
+		b.in.SetLogf(func(format string, args ...any) {
+			logMu.Lock()
+			logged = append(logged, fmt.Sprintf(format, args...))
+			logMu.Unlock()
+		})
 		ls := b.socket()
 		if err := socket.Bind(context.Background(), ls, netip.AddrPortFrom(netip.IPv4Unspecified(), 80)); err != nil {
 			t.Fatal(err)
@@ -231,9 +240,16 @@ func TestSyncookieOnOverflow(t *testing.T) {
 		}
 		n = b.gate.count()
 		b.inject(a, 4001, 80, 2000, 0, tcpFlagSYN, 65535, nil)
+		b.inject(a, 4009, 80, 9000, 0, tcpFlagSYN, 65535, nil) // a second overflow is not logged again
+		want := map[int]string{0: "Dropping request", 1: "Sending cookies"}[mode]
+		logMu.Lock()
+		if len(logged) != 1 || logged[0] != "request_sock_TCP: Possible SYN flooding on port 0.0.0.0:80. "+want+"." {
+			t.Errorf("mode %d: logged %q", mode, logged)
+		}
+		logMu.Unlock()
 		if mode == 0 {
-			if d, f := ext(b, LINUX_MIB_LISTENDROPS), ext(b, LINUX_MIB_TCPREQQFULLDROP); d != 1 || f != 1 {
-				t.Fatalf("mode 0: ListenDrops %d TCPReqQFullDrop %d, want 1 1", d, f)
+			if d, f := ext(b, LINUX_MIB_LISTENDROPS), ext(b, LINUX_MIB_TCPREQQFULLDROP); d != 2 || f != 2 {
+				t.Fatalf("mode 0: ListenDrops %d TCPReqQFullDrop %d, want 2 2", d, f)
 			}
 			if s := ext(b, LINUX_MIB_SYNCOOKIESSENT); s != 0 {
 				t.Fatalf("mode 0 sent %d cookies", s)
@@ -241,8 +257,8 @@ func TestSyncookieOnOverflow(t *testing.T) {
 			continue
 		}
 		sa := synAckTo(t, b, n, "cookie SYN-ACK")
-		if s, f := ext(b, LINUX_MIB_SYNCOOKIESSENT), ext(b, LINUX_MIB_TCPREQQFULLDOCOOKIES); s != 1 || f != 1 {
-			t.Fatalf("SyncookiesSent %d TCPReqQFullDoCookies %d, want 1 1", s, f)
+		if s, f := ext(b, LINUX_MIB_SYNCOOKIESSENT), ext(b, LINUX_MIB_TCPREQQFULLDOCOOKIES); s != 2 || f != 2 {
+			t.Fatalf("SyncookiesSent %d TCPReqQFullDoCookies %d, want 2 2", s, f)
 		}
 		if q := skOf(ls).synQlen.Load(); q != 1 {
 			t.Fatalf("the cookie took a place in the SYN queue: %d", q)
