@@ -16,7 +16,7 @@ import (
 	"bazil.org/fuse/fs"
 )
 
-const meminfoIno = staticIno | 4
+const meminfoIno = staticIno | 5
 
 // meminfoFields are the rows, each a runtime/metrics sample; bytes show in
 // kB as /proc/meminfo's do, counts bare.
