@@ -187,6 +187,9 @@ func optValue(args []string) (ctlArgs, error) {
 	}
 	// setsockopt's optval is a C int: a value beyond it is EINVAL, as
 	// the kernel's copy of an optlen-4 int cannot carry it.
+	if v, ok := socket.LookupSockoptValue(o, args[1]); ok {
+		return ctlArgs{opt: o, n: v}, nil
+	}
 	v, err := strconv.ParseInt(args[1], 10, 32)
 	if err != nil {
 		return ctlArgs{}, bad(syscall.EINVAL, "value %.20q: not a 32-bit integer", args[1])

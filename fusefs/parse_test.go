@@ -117,6 +117,8 @@ func TestParseCtl(t *testing.T) {
 		{"setsockopt SO_RCVBUF 2147483647", "setsockopt", ctlArgs{opt: rcvbuf, n: 2147483647}},
 		{"setsockopt SO_LINGER -1", "setsockopt", ctlArgs{opt: mustOpt(t, "SO_LINGER"), n: -1}},
 		{"getsockopt TCP_NODELAY\n", "getsockopt", ctlArgs{opt: nodelay}},
+		{"setsockopt IP_MTU_DISCOVER IP_PMTUDISC_DO", "setsockopt", ctlArgs{opt: mustOpt(t, "IP_MTU_DISCOVER"), n: 2}},
+		{"setsockopt IP_MTU_DISCOVER 3", "setsockopt", ctlArgs{opt: mustOpt(t, "IP_MTU_DISCOVER"), n: 3}},
 		{"close", "close", ctlArgs{}},
 		{"close\n", "close", ctlArgs{}},
 	}

@@ -216,6 +216,7 @@ func (in *Net) inetCreate(net *socket.Net, sock *socket.Socket, protocol int, ke
 	isk := inetSk(s)
 	isk.in = in
 	isk.UcTTL = -1
+	isk.Pmtudisc = socket.IP_PMTUDISC_WANT // ip_no_pmtu_disc is 0
 	if sock.Type == socket.SOCK_RAW {
 		isk.Num = uint16(protocol)
 	}

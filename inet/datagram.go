@@ -534,7 +534,14 @@ func udpLibUnhash(s socket.Sk) {
 // the errno an ICMP error means, recorded as sk_err only when it is a hard
 // error and the socket is connected, as Linux without IP_RECVERR does (an
 // unconnected socket cannot tell which of its sends failed). Mu held.
-func dgramIcmpErr(sk *socket.Sock, typ, code uint8) {
+//
+// "Fragmentation needed" first teaches the route the path MTU to the
+// quoted packet's destination (ipv4_sk_update_pmtu), then is EMSGSIZE:
+// hard for UDP and raw unless IP_PMTUDISC_DONT (for UDP with DONT it is
+// no error at all), hard for ping only with IP_PMTUDISC_DO, as
+// __udp4_lib_err, raw_err and ping_err each decide.
+func (in *Net) dgramIcmpErr(isk *InetSock, inner header.Iphdr, typ, code uint8, info uint32) {
+	sk := &isk.Sock
 	var err socket.Errno
 	hard := false
 	switch typ {
@@ -542,7 +549,18 @@ func dgramIcmpErr(sk *socket.Sock, typ, code uint8) {
 		return
 	case header.ICMP_DEST_UNREACH:
 		if code == header.ICMP_FRAG_NEEDED {
-			err, hard = socket.EMSGSIZE, true // pmtudisc is not IP_PMTUDISC_DONT
+			in.ipv4SkUpdatePmtu(isk, inner.Dst(), inner.Src(), int(info))
+			err = socket.EMSGSIZE
+			switch {
+			case isk.Type == socket.SOCK_RAW:
+				hard = isk.Pmtudisc != socket.IP_PMTUDISC_DONT
+			case isk.Protocol == IPPROTO_ICMP:
+				hard = isk.Pmtudisc == socket.IP_PMTUDISC_DO
+			case isk.Pmtudisc == socket.IP_PMTUDISC_DONT:
+				return
+			default:
+				hard = true
+			}
 			break
 		}
 		err, hard = icmpErrno(typ, code)

@@ -155,7 +155,7 @@ func (lp *tcpSock) openreqChild(iph header.Iphdr, sport uint16, irs, iss uint32,
 	child.nodelay = lp.nodelay
 	child.keepaliveTime, child.keepaliveIntvl, child.keepaliveProbes = lp.keepaliveTime, lp.keepaliveIntvl, lp.keepaliveProbes
 	child.userMss = lp.userMss
-	child.UcTTL, child.Tos = lp.UcTTL, lp.Tos
+	child.UcTTL, child.Tos, child.Pmtudisc = lp.UcTTL, lp.Tos, lp.Pmtudisc
 	child.Saddr, child.RcvSaddr = iph.Dst(), iph.Dst()
 	child.Daddr = iph.Src()
 	child.Num, child.Sport, child.Dport = lp.Num, lp.Num, sport
@@ -183,7 +183,7 @@ func (lp *tcpSock) openreqChild(iph header.Iphdr, sport uint16, irs, iss uint32,
 	child.sndWnd = uint32(window) // unscaled in a SYN (RFC 7323 §2.2)
 	child.maxWindow = child.sndWnd
 	child.sndWl1 = irs
-	child.syncMss()
+	child.syncMss(child.pmtuCookie)
 	return child
 }
 

@@ -22,6 +22,7 @@ type InetSock struct {
 	UcTTL    int        // uc_ttl: -1 uses the route's default
 	Tos      uint8
 	ID       uint16 // inet_id: IP ID counter of a connected socket
+	Pmtudisc int    // IP_MTU_DISCOVER: IP_PMTUDISC_WANT unless set
 	rt       *Rtable
 
 	// userlocks is sk_userlocks' bind bits: what the user bound

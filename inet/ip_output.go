@@ -39,12 +39,18 @@ func (in *Net) ipQueueXmit(isk *InetSock, skb *netdev.SkBuff) error {
 	off := skb.Offset()
 	defer skb.SetHeadroom(off)
 	isk.ID++
+	// TCP does path MTU discovery (RFC 1191) unless IP_PMTUDISC_DONT, or
+	// WANT on a path whose MTU was locked at min_pmtu.
+	var frag uint16
+	if in.ipDontFragment(isk, rt, isk.Daddr) {
+		frag = header.IP_DF
+	}
 	iph := header.Iphdr(skb.Push(header.IPv4MinLen))
 	iph.Encode(header.IPFields{
 		Tos:      isk.Tos,
 		TotLen:   skb.Len(),
 		ID:       isk.ID,
-		FragOff:  header.IP_DF, // TCP does PMTU discovery: never fragment
+		FragOff:  frag,
 		TTL:      isk.ttl(),
 		Protocol: uint8(isk.Protocol),
 		Saddr:    isk.Saddr.As4(),
@@ -54,7 +60,7 @@ func (in *Net) ipQueueXmit(isk *InetSock, skb *netdev.SkBuff) error {
 	if in.traceOn() {
 		in.traceSk(isk, "ip_queue_xmit %v -> %v len=%d -> ip_output -> neigh_output", isk.Saddr, isk.Daddr, skb.Len())
 	}
-	return in.ipOutput(rt, isk.Daddr, skb)
+	return in.ipOutput(rt, isk.Daddr, skb, in.ipSkbDstMtu(isk, rt, isk.Daddr))
 }
 
 // ipBuildAndSendPkt is ip_build_and_send_pkt: send a transport segment that
@@ -68,20 +74,30 @@ func (in *Net) ipBuildAndSendPkt(skb *netdev.SkBuff, saddr, daddr netip.Addr, pr
 	if !saddr.IsValid() || saddr.IsUnspecified() {
 		saddr = rt.PrefSrc
 	}
-	return in.ipSendSkb(rt, skb, saddr, daddr, protocol, ttl, tos, 0, false)
+	return in.ipSendSkb(nil, rt, skb, saddr, daddr, protocol, ttl, tos, 0)
 }
 
-// ipSendSkb pushes an IPv4 header and outputs; df chooses whether the packet
-// may be fragmented.
-func (in *Net) ipSendSkb(rt *Rtable, skb *netdev.SkBuff, saddr, daddr netip.Addr, protocol, ttl, tos uint8, id uint16, df bool) error {
+// ipSendSkb is __ip_make_skb and ip_send_skb: push an IPv4 header and
+// output. The DF bit follows the sending socket isk (nil: none, DF clear),
+// as __ip_make_skb sets it: always for IP_PMTUDISC_DO and PROBE, for WANT
+// when the packet fits the path MTU (so a larger datagram goes out in
+// fragments), never for DONT. The caller has checked the size against
+// the MTU where the socket refuses to fragment (ipAppendCheck).
+func (in *Net) ipSendSkb(isk *InetSock, rt *Rtable, skb *netdev.SkBuff, saddr, daddr netip.Addr, protocol, ttl, tos uint8, id uint16) error {
 	off := skb.Offset()
 	defer skb.SetHeadroom(off)
 	if id == 0 {
 		id = in.ipIdent.select_()
 	}
+	pmtu := in.dstMTU(rt, daddr)
+	mtu := pmtu
 	var frag uint16
-	if df {
-		frag = header.IP_DF
+	if isk != nil {
+		mtu = in.ipSkbDstMtu(isk, rt, daddr)
+		if isk.Pmtudisc == socket.IP_PMTUDISC_DO || isk.Pmtudisc == socket.IP_PMTUDISC_PROBE ||
+			(skb.Len()+header.IPv4MinLen <= pmtu && in.ipDontFragment(isk, rt, daddr)) {
+			frag = header.IP_DF
+		}
 	}
 	iph := header.Iphdr(skb.Push(header.IPv4MinLen))
 	iph.Encode(header.IPFields{
@@ -89,7 +105,21 @@ func (in *Net) ipSendSkb(rt *Rtable, skb *netdev.SkBuff, saddr, daddr netip.Addr
 		Protocol: protocol, Saddr: saddr.As4(), Daddr: daddr.As4(),
 	})
 	skb.NetworkHeader = skb.Offset()
-	return in.ipOutput(rt, daddr, skb)
+	return in.ipOutput(rt, daddr, skb, mtu)
+}
+
+// ipAppendCheck is ip_append_data's size check: a datagram of n payload
+// bytes (the transport header included) that the socket may not fragment
+// (IP_PMTUDISC_DO, PROBE, INTERFACE) and that is larger than its MTU is
+// EMSGSIZE before anything is sent. Mu held.
+func (in *Net) ipAppendCheck(isk *InetSock, rt *Rtable, daddr netip.Addr, n int) error {
+	if ipSkIgnoreDf(isk) {
+		return nil
+	}
+	if n > in.ipSkbDstMtu(isk, rt, daddr)-header.IPv4MinLen {
+		return errEMSGSIZE
+	}
+	return nil
 }
 
 // ipPushPendingFrames is ip_push_pending_frames for ping and raw: the
@@ -102,7 +132,10 @@ func (in *Net) ipPushPendingFrames(rt *Rtable, skb *netdev.SkBuff, saddr, daddr 
 	if protocol == IPPROTO_ICMP && skb.Len() > 0 {
 		typ = skb.Data()[0]
 	}
-	if err := in.ipSendSkb(rt, skb, saddr, daddr, protocol, isk.ttlFor(rt), isk.Tos, 0, false); err != nil {
+	if err := in.ipAppendCheck(isk, rt, daddr, skb.Len()); err != nil {
+		return 0, err
+	}
+	if err := in.ipSendSkb(isk, rt, skb, saddr, daddr, protocol, isk.ttlFor(rt), isk.Tos, 0); err != nil {
 		if e, ok := err.(socket.Errno); ok {
 			return 0, e
 		}
@@ -115,24 +148,29 @@ func (in *Net) ipPushPendingFrames(rt *Rtable, skb *netdev.SkBuff, saddr, daddr 
 }
 
 // ipOutput is ip_output / ip_finish_output: fragment what is larger than
-// the device MTU (unless DF), then hand each packet to the neighbour layer.
+// mtu (ip_skb_dst_mtu: the path MTU, or the device's for a socket that
+// ignores it), then hand each packet to the neighbour layer. A packet with
+// DF that does not fit is refused with EMSGSIZE, and, as ip_fragment does,
+// ICMP "fragmentation needed" goes to its source, this host, so the
+// sender's error handler learns the MTU.
 // A broadcast is also looped back to this host through lo first, as
 // ip_mc_output does (dev_loopback_xmit), so local sockets bound to its
 // port get it too.
-func (in *Net) ipOutput(rt *Rtable, daddr netip.Addr, skb *netdev.SkBuff) error {
+func (in *Net) ipOutput(rt *Rtable, daddr netip.Addr, skb *netdev.SkBuff, mtu int) error {
 	in.mib.Ip.OutRequests.Add(1)
 	if rt.Flags&RTCF_BROADCAST != 0 {
 		if lo := in.loopbackDev(nil); lo != nil && lo != rt.Dev {
 			in.neighOutput(lo, daddr, skb) // lo copies the frame
 		}
 	}
-	if skb.Len() > rt.MTU() {
+	if skb.Len() > mtu {
 		iph := header.Iphdr(skb.Data())
 		if iph.FragOff()&header.IP_DF != 0 {
 			in.mib.Ip.FragFails.Add(1)
+			in.icmpSend(skb, header.ICMP_DEST_UNREACH, header.ICMP_FRAG_NEEDED, uint32(mtu))
 			return errEMSGSIZE
 		}
-		return in.ipFragment(rt, daddr, skb)
+		return in.ipFragment(rt, daddr, skb, mtu)
 	}
 	in.mib.Ip.OutTransmits.Add(1)
 	return in.neighOutput(rt.Dev, rt.nexthop(daddr), skb)
@@ -141,11 +179,11 @@ func (in *Net) ipOutput(rt *Rtable, daddr netip.Addr, skb *netdev.SkBuff) error 
 // ipFragment is ip_fragment / ip_do_fragment (RFC 791 §3.2): split an IPv4
 // packet into fragments that fit the MTU, each carrying a copy of the
 // header with its offset and MF flag, data in multiples of 8 bytes.
-func (in *Net) ipFragment(rt *Rtable, daddr netip.Addr, skb *netdev.SkBuff) error {
+func (in *Net) ipFragment(rt *Rtable, daddr netip.Addr, skb *netdev.SkBuff, mtu int) error {
 	iph := header.Iphdr(skb.Data())
 	hlen := iph.Ihl()
 	payload := skb.Data()[hlen:]
-	chunk := (rt.MTU() - hlen) &^ 7
+	chunk := (mtu - hlen) &^ 7
 	if chunk <= 0 {
 		in.mib.Ip.FragFails.Add(1)
 		return errEMSGSIZE

@@ -28,6 +28,11 @@ func ipSetsockopt(s socket.Sk, optname, val int) error {
 			tos = tos&^3 | isk.Tos&3
 		}
 		isk.Tos = tos
+	case socket.IP_MTU_DISCOVER:
+		if val < socket.IP_PMTUDISC_DONT || val > socket.IP_PMTUDISC_OMIT {
+			return socket.EINVAL
+		}
+		isk.Pmtudisc = val
 	default:
 		return socket.ENOPROTOOPT
 	}
@@ -44,6 +49,15 @@ func ipGetsockopt(s socket.Sk, optname int) (int, error) {
 		return int(isk.ttl()), nil
 	case socket.IP_TOS:
 		return int(isk.Tos), nil
+	case socket.IP_MTU_DISCOVER:
+		return isk.Pmtudisc, nil
+	case socket.IP_MTU:
+		// The path MTU of the route the socket has cached: only a
+		// connected socket has one (sk_dst_get).
+		if isk.rt == nil || !isk.Daddr.IsValid() || isk.Daddr.IsUnspecified() {
+			return 0, socket.ENOTCONN
+		}
+		return isk.in.dstMTU(isk.rt, isk.Daddr), nil
 	}
 	return 0, socket.ENOPROTOOPT
 }

@@ -138,6 +138,6 @@ func (in *Net) icmpErr(skb *netdev.SkBuff, typ, code uint8, info uint32) {
 	}
 	sk := s.SK()
 	sk.Mu.Lock()
-	dgramIcmpErr(sk, typ, code)
+	in.dgramIcmpErr(inetSk(s), inner, typ, code, info)
 	sk.Mu.Unlock()
 }

@@ -147,7 +147,7 @@ func (in *Net) rawErr(inner header.Iphdr, typ, code uint8, info uint32) {
 	for _, s := range socks {
 		sk := s.SK()
 		sk.Mu.Lock()
-		dgramIcmpErr(sk, typ, code)
+		in.dgramIcmpErr(inetSk(s), inner, typ, code, info)
 		sk.Mu.Unlock()
 	}
 }

@@ -58,6 +58,8 @@ func (rt *Rtable) nexthop(daddr netip.Addr) netip.Addr {
 type fibTable struct {
 	mu     sync.RWMutex
 	routes []*Rtable // protected by mu; by prefix length, longest first
+
+	exceptions fnheTable // path MTUs learnt per destination (route_pmtu.go)
 }
 
 func (f *fibTable) add(rt *Rtable) {

@@ -78,11 +78,12 @@ type tcpSock struct {
 	rcvWnd    uint32 // the window last announced, unscaled bytes
 	copiedSeq uint32 // head of the data the user has not read yet
 
-	mssCache int // payload bytes per segment we send (mss_cache)
-	advmss   int // MSS we announce
-	mssClamp int // the peer's MSS option (rx_opt.mss_clamp)
-	userMss  int // TCP_MAXSEG
-	rcvMss   int // the peer's segment size as seen (icsk_ack.rcv_mss)
+	mssCache   int // payload bytes per segment we send (mss_cache)
+	pmtuCookie int // icsk_pmtu_cookie: the path MTU mssCache was made for
+	advmss     int // MSS we announce
+	mssClamp   int // the peer's MSS option (rx_opt.mss_clamp)
+	userMss    int // TCP_MAXSEG
+	rcvMss     int // the peer's segment size as seen (icsk_ack.rcv_mss)
 
 	// Negotiated options (struct tcp_options_received).
 	wscaleOk, sackOk, tstampOk bool

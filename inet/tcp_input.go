@@ -301,7 +301,7 @@ func (tp *tcpSock) rcvSynSentStateProcess(seg *tcpSegment) bool {
 	tp.sndWnd = uint32(seg.window)
 	tp.maxWindow = tp.sndWnd
 	tp.sndWl1 = seg.seq
-	tp.syncMss()
+	tp.syncMss(tp.pmtuCookie)
 	if seg.flags&tcpFlagACK != 0 {
 		// SYN-ACK: our SYN is acked; ESTABLISHED.
 		tp.cleanRtxQueue(seg.ack, seg)
@@ -772,6 +772,59 @@ func (tp *tcpSock) enterLoss() {
 	}
 	tp.setCaState(tcpCALoss)
 	tp.highSeq = tp.sndNxt
+}
+
+// simpleRetransmit is tcp_simple_retransmit: the path MTU came down, so
+// every segment in flight larger than the new MSS was dropped by the
+// router that said so. Mark them lost and resend them cut to size; the
+// congestion window is left alone (the data in the network did not grow,
+// only the unit changed), but the connection goes to Loss so that the
+// retransmissions are not taken for new data. Family-neutral, as
+// tcp_v6_mtu_reduced calls it too. Mu held.
+func (tp *tcpSock) simpleRetransmit() {
+	mss := tp.currentMss()
+	q := &tp.writeQueue
+	for skb := q.Peek(); skb != nil && skb != tp.sendHead; skb = q.Next(skb) {
+		if skb.Len() > mss {
+			tp.markSkbLost(skb)
+		}
+	}
+	if tp.lostOut == 0 {
+		return
+	}
+	if tp.caState != tcpCALoss {
+		tp.highSeq = tp.sndNxt
+		tp.sndSsthresh = tp.currentSsthresh()
+		tp.caState = tcpCALoss
+	}
+	tp.xmitRetransmitQueue()
+}
+
+// markSkbLost is tcp_mark_skb_lost: a segment retransmitted already and
+// lost again no longer counts as a retransmission in flight.
+func (tp *tcpSock) markSkbLost(skb *netdev.SkBuff) {
+	s := skb.Cb.Sacked
+	if s&tcpcbSackedAcked != 0 {
+		return
+	}
+	if s&tcpcbLost == 0 {
+		skb.Cb.Sacked |= tcpcbLost
+		tp.lostOut++
+		return
+	}
+	if s&tcpcbSackedRetrans != 0 {
+		skb.Cb.Sacked &^= tcpcbSackedRetrans
+		tp.retransOut--
+	}
+}
+
+// currentSsthresh is tcp_current_ssthresh: outside recovery, at least
+// three quarters of the window, so leaving Loss does not cut it.
+func (tp *tcpSock) currentSsthresh() uint32 {
+	if tp.caState == tcpCACWR || tp.caState == tcpCARecovery {
+		return tp.sndSsthresh
+	}
+	return max(tp.sndSsthresh, tp.sndCwnd*3/4)
 }
 
 // The receive side ------------------------------------------------------------

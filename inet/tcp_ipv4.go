@@ -328,8 +328,7 @@ func (in *Net) tcpV4Err(skb *netdev.SkBuff, typ, code uint8, info uint32) {
 		return // a timewait entry ignores ICMP
 	}
 	errno, _ := icmpErrno(typ, code)
-	if errno == 0 || (typ == header.ICMP_DEST_UNREACH && code == header.ICMP_FRAG_NEEDED) {
-		// PMTU changes are not acted on: segments keep their MSS.
+	if errno == 0 {
 		return
 	}
 	tp.Mu.Lock()
@@ -341,6 +340,11 @@ func (in *Net) tcpV4Err(skb *netdev.SkBuff, typ, code uint8, info uint32) {
 	if seqBefore(seq, tp.sndUna) || seqAfter(seq, tp.sndNxt) {
 		return
 	}
+	if typ == header.ICMP_DEST_UNREACH && code == header.ICMP_FRAG_NEEDED {
+		// Path MTU discovery (RFC 1191): not an error, a smaller MSS.
+		tp.v4MtuReduced(int(info))
+		return
+	}
 	switch tp.State {
 	case TCP_SYN_SENT, TCP_SYN_RECV:
 		tp.Err = errno
@@ -349,6 +353,42 @@ func (in *Net) tcpV4Err(skb *netdev.SkBuff, typ, code uint8, info uint32) {
 	case TCP_CLOSE, TCP_LISTEN, TCP_TIME_WAIT:
 	default:
 		tp.ErrSoft = errno
+	}
+}
+
+// v4MtuReduced is tcp_v4_mtu_reduced: a router could not forward one of
+// our segments whole and said its next hop's MTU is mtu. The route learns
+// the path MTU (inet_csk_update_pmtu), then, unless the socket ignores
+// it, the MSS comes down to it (tcp_sync_mss) and the segments in flight
+// that no longer fit are resent cut to size (tcp_simple_retransmit).
+// tcp_v6_mtu_reduced will do the same with its route, through the same
+// two family-neutral steps. Mu held.
+func (tp *tcpSock) v4MtuReduced(mtu int) {
+	if (1<<tp.State)&(TCPF_LISTEN|TCPF_CLOSE) != 0 {
+		return
+	}
+	in := tp.in
+	isk := &tp.InetSock
+	rt := tp.rt
+	if rt == nil {
+		var err error
+		if rt, err = in.ipRouteOutput(tp.Daddr, tp.Saddr); err != nil {
+			return
+		}
+	}
+	in.ipRtUpdatePmtu(rt, tp.Daddr, mtu)
+	pmtu := in.dstMTU(rt, tp.Daddr)
+	// Asked for less than min_pmtu allows: remember it in case the
+	// connection cannot recover.
+	if mtu < pmtu && in.ipDontFragment(isk, rt, tp.Daddr) {
+		tp.ErrSoft = socket.EMSGSIZE
+	}
+	if isk.Pmtudisc != socket.IP_PMTUDISC_DONT && ipSkAcceptPmtu(isk) && tp.pmtuCookie > pmtu {
+		if in.traceOn() {
+			in.traceSk(tp, "tcp_v4_mtu_reduced mtu=%d -> tcp_sync_mss -> tcp_simple_retransmit", pmtu)
+		}
+		tp.syncMss(pmtu)
+		tp.simpleRetransmit()
 	}
 }
 

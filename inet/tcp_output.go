@@ -54,8 +54,8 @@ func (tp *tcpSock) transmitSkb(skb *netdev.SkBuff) error {
 		// Options may not push a full segment past the path MTU (Linux
 		// shrinks the segment; we leave SACK blocks for the pure ACKs).
 		room := len(tp.optBuf)
-		if tp.rt != nil {
-			room = min(room, tp.rt.MTU()-header.IPv4MinLen-header.TCPMinLen-skb.Len())
+		if tp.pmtuCookie > 0 {
+			room = min(room, tp.pmtuCookie-header.IPv4MinLen-header.TCPMinLen-skb.Len())
 		}
 		optLen = tp.establishedOptions(room)
 	}
@@ -271,9 +271,15 @@ func (tp *tcpSock) writeXmit(nonagle bool) {
 	if (1<<tp.State)&(TCPF_ESTABLISHED|TCPF_CLOSE_WAIT|TCPF_FIN_WAIT1|TCPF_CLOSING|TCPF_LAST_ACK) == 0 {
 		return
 	}
+	mss := tp.currentMss()
 	for skb := tp.sendHead; skb != nil; skb = tp.sendHead {
 		if tp.packetsInFlight() >= tp.sndCwnd {
 			break
+		}
+		if skb.Len() > mss {
+			// Queued before the path MTU came down: cut to the new MSS
+			// (tcp_mss_split_point / tso_fragment).
+			tp.fragment(skb, mss)
 		}
 		if seqAfter(skb.Cb.EndSeq, tp.sndUna+tp.sndWnd) {
 			// Sender-side silly window avoidance (RFC 9293 §3.8.6.2.1):
@@ -316,6 +322,25 @@ func (tp *tcpSock) fragment(skb *netdev.SkBuff, n int) {
 	tp.writeQueue.InsertAfter(skb, nskb)
 }
 
+// fragmentRtx is tcp_fragment for an skb already sent (TCP_FRAG_IN_RTX_QUEUE):
+// the new tail counts as one more packet out, and inherits the head's
+// scoreboard bits, as tcp_adjust_pcount accounts them.
+func (tp *tcpSock) fragmentRtx(skb *netdev.SkBuff, n int) {
+	tp.fragment(skb, n)
+	nskb := tp.writeQueue.Next(skb)
+	tp.packetsOut++
+	s := nskb.Cb.Sacked
+	if s&tcpcbLost != 0 {
+		tp.lostOut++
+	}
+	if s&tcpcbSackedRetrans != 0 {
+		tp.retransOut++
+	}
+	if s&tcpcbSackedAcked != 0 {
+		tp.sackedOut++
+	}
+}
+
 // eventNewDataSent is tcp_event_new_data_sent.
 func (tp *tcpSock) eventNewDataSent(skb *netdev.SkBuff) {
 	tp.sendHead = tp.writeQueue.Next(skb)
@@ -346,8 +371,13 @@ func (tp *tcpSock) tcpPush(nonagle bool) {
 	}
 }
 
-// retransmitSkb is tcp_retransmit_skb.
+// retransmitSkb is tcp_retransmit_skb. A segment sent before the path MTU
+// came down is cut to the current MSS first (__tcp_retransmit_skb's
+// tcp_fragment), its tail staying in the queue, lost, for its own turn.
 func (tp *tcpSock) retransmitSkb(skb *netdev.SkBuff) {
+	if mss := tp.currentMss(); skb.Len() > mss {
+		tp.fragmentRtx(skb, mss)
+	}
 	if tp.in.traceOn() {
 		tp.in.traceSk(tp, "tcp_retransmit_skb seq=%d len=%d retrans=%d cwnd=%d -> tcp_transmit_skb",
 			skb.Cb.Seq, skb.Len(), skb.Cb.Retrans+1, tp.sndCwnd)
@@ -458,16 +488,22 @@ func (tp *tcpSock) selectInitialWindow(mss int) {
 
 // connectInit is tcp_connect_init: MSS from the route's MTU (RFC 9293
 // §3.7.1), our offer of options, and a fresh sequence space.
+//
+// What we announce comes from the device's MTU (dst_metric_advmss); what we
+// send is sized by the path MTU, which an ICMP "fragmentation needed" may
+// already have lowered for this destination (tcp_sync_mss(dst_mtu)).
 func (tp *tcpSock) connectInit() {
-	mtu := 1500
+	mtu, pmtu := 1500, 1500
 	if tp.rt != nil {
 		mtu = tp.rt.MTU()
+		pmtu = tp.in.dstMTU(tp.rt, tp.Daddr)
 	}
 	tp.advmss = mtu - header.IPv4MinLen - header.TCPMinLen
 	if tp.userMss > 0 {
 		tp.advmss = min(tp.advmss, tp.userMss)
 	}
-	tp.mssCache = tp.advmss
+	tp.pmtuCookie = pmtu
+	tp.mssCache = min(tp.advmss, pmtu-header.IPv4MinLen-header.TCPMinLen)
 	tp.rcvMss = min(tp.advmss, tcpMssDefault)
 	t := &tp.in.tcp
 	tp.tstampOk, tp.sackOk, tp.wscaleOk = t.sysctlTimestamps, t.sysctlSack, t.sysctlWindowScaling
@@ -480,18 +516,50 @@ func (tp *tcpSock) connectInit() {
 	tp.rto = tcpTimeoutInit
 }
 
-// syncMss is tcp_sync_mss once the peer's options are known: the payload
-// per segment is the smaller of the peer's MSS and ours, less the
-// timestamp option (RFC 7323 §3, RFC 6691).
-func (tp *tcpSock) syncMss() {
-	mss := min(tp.mssClamp, tp.advmss)
-	if tp.tstampOk {
-		mss -= tcpolenTSAligned
-	}
-	tp.mssCache = max(mss, 48)
+// syncMss is tcp_sync_mss: the payload per segment for a path MTU of
+// pmtu, remembered as the MTU it was made for (icsk_pmtu_cookie). Called
+// once the peer's options are known, and again when the path MTU changes
+// (tcp_v4_mtu_reduced, currentMss). Family-neutral: IPv6 calls it with
+// its own path MTU. tcp_mtu_probing is 0, as Linux's default, so there is
+// no probing search (RFC 4821) to bound the result.
+func (tp *tcpSock) syncMss(pmtu int) {
+	tp.pmtuCookie = pmtu
+	tp.mssCache = tp.mtuToMss(pmtu)
 	// The send buffer grows with what the window needs
 	// (tcp_sndbuf_expand), unless the user fixed it.
 	tp.sndbufExpand()
+}
+
+// mtuToMss is tcp_mtu_to_mss: the MTU less the IP and TCP headers
+// (af_specific->net_header_len), capped by the peer's MSS (which
+// TCP_MAXSEG caps in turn), less the timestamp option (RFC 7323 §3,
+// RFC 6691), and never below TCP_MIN_SND_MSS.
+func (tp *tcpSock) mtuToMss(pmtu int) int {
+	mss := pmtu - header.IPv4MinLen - header.TCPMinLen
+	if tp.mssClamp > 0 { // before the peer's SYN there is no clamp yet
+		mss = min(mss, tp.mssClamp)
+	}
+	mss = max(mss, tcpMinSndMss)
+	if tp.tstampOk {
+		mss -= tcpolenTSAligned
+	}
+	return mss
+}
+
+// tcpMinSndMss is TCP_MIN_SND_MSS: the smallest payload a segment is cut
+// to, however small a path MTU or MSS option asks for.
+const tcpMinSndMss = 48
+
+// currentMss is tcp_current_mss's resync: when the route's path MTU is no
+// longer the one mssCache was made for (an exception learnt by another
+// socket, or one that expired), sync to it. Mu held.
+func (tp *tcpSock) currentMss() int {
+	if tp.rt != nil {
+		if mtu := tp.in.dstMTU(tp.rt, tp.Daddr); mtu != tp.pmtuCookie {
+			tp.syncMss(mtu)
+		}
+	}
+	return tp.mssCache
 }
 
 // sndbufExpand is tcp_sndbuf_expand: room for twice the congestion window

@@ -74,6 +74,9 @@ func udpSendmsg(ctx context.Context, s socket.Sk, msg *socket.Msghdr, b []byte) 
 	if err != nil {
 		return 0, err
 	}
+	if err := us.in.ipAppendCheck(&us.InetSock, rt, dst.Addr(), header.UDPLen+len(b)); err != nil {
+		return 0, err
+	}
 	skb := netdev.AllocSkb(header.UDPLen + len(b))
 	defer skb.Free()
 	copy(skb.Put(len(b)), b)
@@ -97,7 +100,7 @@ func (us *udpSock) sendSkb(skb *netdev.SkBuff, rt *Rtable, saddr netip.Addr, dst
 	if in.traceOn() {
 		in.traceSk(us, "udp_send_skb %v:%d -> %v len=%d -> ip_send_skb", saddr, isk.Sport, dst, n)
 	}
-	if err := in.ipSendSkb(rt, skb, saddr, dst.Addr(), IPPROTO_UDP, isk.ttlFor(rt), isk.Tos, 0, false); err != nil {
+	if err := in.ipSendSkb(isk, rt, skb, saddr, dst.Addr(), IPPROTO_UDP, isk.ttlFor(rt), isk.Tos, 0); err != nil {
 		if e, ok := err.(syscall.Errno); ok {
 			return 0, e
 		}
@@ -226,7 +229,7 @@ func (in *Net) udpErr(skb *netdev.SkBuff, typ, code uint8, info uint32) {
 	}
 	sk := s.SK()
 	sk.Mu.Lock()
-	dgramIcmpErr(sk, typ, code)
+	in.dgramIcmpErr(inetSk(s), inner, typ, code, info)
 	sk.Mu.Unlock()
 }
 

@@ -27,8 +27,18 @@ const (
 	TCP_KEEPINTVL = 5
 	TCP_KEEPCNT   = 6
 
-	IP_TOS = 1
-	IP_TTL = 2
+	IP_TOS          = 1
+	IP_TTL          = 2
+	IP_MTU_DISCOVER = 10
+	IP_MTU          = 14
+
+	// IP_MTU_DISCOVER values (include/uapi/linux/in.h).
+	IP_PMTUDISC_DONT      = 0 // never set DF; fragment locally
+	IP_PMTUDISC_WANT      = 1 // DF when the datagram fits the path MTU (the default)
+	IP_PMTUDISC_DO        = 2 // always DF; EMSGSIZE beyond the path MTU
+	IP_PMTUDISC_PROBE     = 3 // always DF, sized by the device MTU, path MTU ignored
+	IP_PMTUDISC_INTERFACE = 4 // no DF, sized by the device MTU, ICMP-learnt MTUs ignored
+	IP_PMTUDISC_OMIT      = 5 // as INTERFACE, but larger datagrams are fragmented
 )
 
 // SockoptName maps an option's name, as scripts write it, to its level and
@@ -39,26 +49,47 @@ type SockoptName struct {
 	Optname int
 }
 
+// sockoptValues names the values of the options whose values have names
+// (a script may write either the name or the number).
+var sockoptValues = map[string]map[string]int{
+	"IP_MTU_DISCOVER": pmtudiscValues,
+}
+
+// LookupSockoptValue finds a named value of option o.
+func LookupSockoptValue(o SockoptName, name string) (int, bool) {
+	v, ok := sockoptValues[o.Name][name]
+	return v, ok
+}
+
+// pmtudiscValues names IP_MTU_DISCOVER's values.
+var pmtudiscValues = map[string]int{
+	"IP_PMTUDISC_DONT": IP_PMTUDISC_DONT, "IP_PMTUDISC_WANT": IP_PMTUDISC_WANT,
+	"IP_PMTUDISC_DO": IP_PMTUDISC_DO, "IP_PMTUDISC_PROBE": IP_PMTUDISC_PROBE,
+	"IP_PMTUDISC_INTERFACE": IP_PMTUDISC_INTERFACE, "IP_PMTUDISC_OMIT": IP_PMTUDISC_OMIT,
+}
+
 // Sockopts lists every option the ctl file knows, in the order a read of ctl
 // prints them.
 var Sockopts = []SockoptName{
-	{"SO_REUSEADDR", SOL_SOCKET, SO_REUSEADDR},
-	{"SO_KEEPALIVE", SOL_SOCKET, SO_KEEPALIVE},
-	{"SO_BROADCAST", SOL_SOCKET, SO_BROADCAST},
-	{"SO_LINGER", SOL_SOCKET, SO_LINGER},
-	{"SO_RCVBUF", SOL_SOCKET, SO_RCVBUF},
-	{"SO_SNDBUF", SOL_SOCKET, SO_SNDBUF},
-	{"SO_RCVTIMEO", SOL_SOCKET, SO_RCVTIMEO},
-	{"SO_SNDTIMEO", SOL_SOCKET, SO_SNDTIMEO},
-	{"SO_TYPE", SOL_SOCKET, SO_TYPE},
-	{"SO_ERROR", SOL_SOCKET, SO_ERROR},
-	{"TCP_NODELAY", SOL_TCP, TCP_NODELAY},
-	{"TCP_KEEPIDLE", SOL_TCP, TCP_KEEPIDLE},
-	{"TCP_KEEPINTVL", SOL_TCP, TCP_KEEPINTVL},
-	{"TCP_KEEPCNT", SOL_TCP, TCP_KEEPCNT},
-	{"TCP_MAXSEG", SOL_TCP, TCP_MAXSEG},
-	{"IP_TTL", SOL_IP, IP_TTL},
-	{"IP_TOS", SOL_IP, IP_TOS},
+	{Name: "SO_REUSEADDR", Level: SOL_SOCKET, Optname: SO_REUSEADDR},
+	{Name: "SO_KEEPALIVE", Level: SOL_SOCKET, Optname: SO_KEEPALIVE},
+	{Name: "SO_BROADCAST", Level: SOL_SOCKET, Optname: SO_BROADCAST},
+	{Name: "SO_LINGER", Level: SOL_SOCKET, Optname: SO_LINGER},
+	{Name: "SO_RCVBUF", Level: SOL_SOCKET, Optname: SO_RCVBUF},
+	{Name: "SO_SNDBUF", Level: SOL_SOCKET, Optname: SO_SNDBUF},
+	{Name: "SO_RCVTIMEO", Level: SOL_SOCKET, Optname: SO_RCVTIMEO},
+	{Name: "SO_SNDTIMEO", Level: SOL_SOCKET, Optname: SO_SNDTIMEO},
+	{Name: "SO_TYPE", Level: SOL_SOCKET, Optname: SO_TYPE},
+	{Name: "SO_ERROR", Level: SOL_SOCKET, Optname: SO_ERROR},
+	{Name: "TCP_NODELAY", Level: SOL_TCP, Optname: TCP_NODELAY},
+	{Name: "TCP_KEEPIDLE", Level: SOL_TCP, Optname: TCP_KEEPIDLE},
+	{Name: "TCP_KEEPINTVL", Level: SOL_TCP, Optname: TCP_KEEPINTVL},
+	{Name: "TCP_KEEPCNT", Level: SOL_TCP, Optname: TCP_KEEPCNT},
+	{Name: "TCP_MAXSEG", Level: SOL_TCP, Optname: TCP_MAXSEG},
+	{Name: "IP_TTL", Level: SOL_IP, Optname: IP_TTL},
+	{Name: "IP_TOS", Level: SOL_IP, Optname: IP_TOS},
+	{Name: "IP_MTU_DISCOVER", Level: SOL_IP, Optname: IP_MTU_DISCOVER},
+	{Name: "IP_MTU", Level: SOL_IP, Optname: IP_MTU},
 }
 
 // LookupSockopt finds an option by name.
