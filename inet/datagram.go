@@ -578,10 +578,11 @@ func (in *Net) dgramIcmpErr(isk *InetSock, inner header.Iphdr, typ, code uint8, 
 
 // dgramSendPrepare is the head the datagram sendmsgs share (udp_sendmsg,
 // ping_v4_sendmsg, raw_sendmsg), with Mu held: no sending after
-// shutdown(SHUT_WR), the destination (msg_name or the connected peer), a
-// pending error reported once (an ICMP port unreachable on a connected
-// socket, as sock_alloc_send_skb reports it), and the route, source
-// address and routed destination. The local port was taken before, by
+// shutdown(SHUT_WR), the destination (msg_name or the connected peer),
+// and the route, source address and routed destination. A pending error
+// (an ICMP port unreachable on a connected socket) is the caller's to
+// report once, after ipAppendCheck: Linux's sock_alloc_send_skb reports it
+// only once ip_append_data has accepted the datagram's size. The local port was taken before, by
 // inet_send_prepare (a raw socket's number is its protocol). needPort
 // refuses a zero destination port (UDP).
 func dgramSendPrepare(s socket.Sk, msg *socket.Msghdr, needPort bool) (dst netip.AddrPort, rt *Rtable, saddr netip.Addr, err error) {
@@ -596,9 +597,6 @@ func dgramSendPrepare(s socket.Sk, msg *socket.Msghdr, needPort bool) (dst netip
 	}
 	if needPort && dst.Port() == 0 {
 		return dst, nil, saddr, socket.EINVAL
-	}
-	if e := sk.SockError(); e != 0 {
-		return dst, nil, saddr, e
 	}
 	rt, fl4, err := dgramRoute(isk, dst.Addr(), connected)
 	return netip.AddrPortFrom(fl4.daddr, dst.Port()), rt, fl4.saddr, err

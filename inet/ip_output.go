@@ -135,6 +135,9 @@ func (in *Net) ipPushPendingFrames(rt *Rtable, skb *netdev.SkBuff, saddr, daddr 
 	if err := in.ipAppendCheck(isk, rt, daddr, skb.Len()); err != nil {
 		return 0, err
 	}
+	if e := isk.SockError(); e != 0 {
+		return 0, e
+	}
 	if err := in.ipSendSkb(isk, rt, skb, saddr, daddr, protocol, isk.ttlFor(rt), isk.Tos, 0); err != nil {
 		if e, ok := err.(socket.Errno); ok {
 			return 0, e

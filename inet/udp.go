@@ -77,6 +77,9 @@ func udpSendmsg(ctx context.Context, s socket.Sk, msg *socket.Msghdr, b []byte) 
 	if err := us.in.ipAppendCheck(&us.InetSock, rt, dst.Addr(), header.UDPLen+len(b)); err != nil {
 		return 0, err
 	}
+	if e := us.SockError(); e != 0 {
+		return 0, e
+	}
 	skb := netdev.AllocSkb(header.UDPLen + len(b))
 	defer skb.Free()
 	copy(skb.Put(len(b)), b)
