@@ -1,0 +1,201 @@
+#!/usr/bin/env bats
+# Path MTU discovery (RFC 1191) through a real kernel router. The test's
+# namespace, which holds the TAP's kernel side (198.18.0.1), forwards; a
+# far namespace sits beyond it on a 1280-byte veth link (198.19.0.0/24),
+# and a reference namespace beside it on a 1500-byte link (198.18.1.0/24)
+# plays the stack's part with a kernel socket:
+#
+#   sockfs 198.18.0.2 --TAP 1500-- router --veth 1280-- far 198.19.0.2
+#   kernel 198.18.1.2 --veth 1500--'
+#
+# The far peer announces a 1460-byte MSS (its route's advmss, as a host on
+# a 1500-byte LAN behind a narrower hop would), so the sender's full-size
+# segments meet the router's 1280 and only "fragmentation needed" can make
+# the transfer work. Each test runs the same steps on the kernel socket in
+# the reference namespace and compares.
+
+load helpers
+
+FAR_NS=sft-pmtu-far
+REF_NS=sft-pmtu-ref
+FAR=198.19.0.2
+FAR2=198.19.0.3 # a second destination, whose path MTU no other test taught
+REF=198.18.1.2
+
+setup_file() {
+	sockfsd_start sft-pmtu --gateway "$HOST_ADDR"
+	cat /proc/sys/net/ipv4/ip_forward >"$BATS_FILE_TMPDIR/ip_forward"
+	ip netns add "$FAR_NS"
+	ip netns add "$REF_NS"
+	ip link add sft-pmtu-r0 type veth peer name eth0 netns "$FAR_NS"
+	ip link set sft-pmtu-r0 mtu 1280 up
+	ip addr add 198.19.0.1/24 dev sft-pmtu-r0
+	ip link add sft-pmtu-r1 type veth peer name eth0 netns "$REF_NS"
+	ip link set sft-pmtu-r1 up
+	ip addr add 198.18.1.1/24 dev sft-pmtu-r1
+	ip -n "$FAR_NS" link set lo up
+	ip -n "$FAR_NS" link set eth0 mtu 1280 up
+	ip -n "$FAR_NS" addr add "$FAR/24" dev eth0
+	ip -n "$FAR_NS" addr add "$FAR2/24" dev eth0
+	ip -n "$FAR_NS" route add default via 198.19.0.1 advmss 1460
+	ip -n "$REF_NS" link set lo up
+	ip -n "$REF_NS" link set eth0 up
+	ip -n "$REF_NS" addr add "$REF/24" dev eth0
+	ip -n "$REF_NS" route add default via 198.18.1.1
+	sysctl -qw net.ipv4.ip_forward=1
+	head -c $((20 << 20)) /dev/urandom >"$BATS_FILE_TMPDIR/payload"
+}
+
+teardown_file() {
+	ip netns del "$FAR_NS" 2>/dev/null || true
+	ip netns del "$REF_NS" 2>/dev/null || true
+	if [[ -s $BATS_FILE_TMPDIR/ip_forward ]]; then
+		sysctl -qw net.ipv4.ip_forward="$(<"$BATS_FILE_TMPDIR/ip_forward")"
+	fi
+	sockfsd_stop
+}
+
+teardown() {
+	if [[ -n ${PEER_PID:-} ]]; then
+		kill "$PEER_PID" 2>/dev/null || true
+		wait_exit "$PEER_PID" 5 || kill -KILL "$PEER_PID" 2>/dev/null || true
+		PEER_PID=
+	fi
+	common_teardown
+}
+
+# far_listening PROTO PORT: the far namespace has a PROTO (t/u) socket on PORT.
+far_listening() {
+	ip netns exec "$FAR_NS" ss -Hln"$1" "sport = :$2" 2>/dev/null | grep -q .
+}
+
+# getopt INO NAME prints the socket option's value (the answer to a
+# getsockopt written on the same open of ctl), or the error's text.
+getopt() {
+	local fd v
+	exec {fd}<>"$M/$1/ctl" || return 1
+	if ! echo "getsockopt $2" >&"$fd" 2>/dev/null; then
+		exec {fd}>&-
+		echo ERR
+		return 0
+	fi
+	read -r -t 5 v <&"$fd" || { exec {fd}>&-; return 1; }
+	exec {fd}>&-
+	echo "$v"
+}
+
+mtu_is() { [[ $(getopt "$1" IP_MTU) == "$2" ]]; }
+
+# send_n INO N writes one N-byte datagram and prints OK or the errno's name.
+send_n() {
+	local out
+	if out=$(head -c "$2" /dev/zero 2>&1 >"$M/$1/data"); then
+		echo OK
+	else
+		case $out in
+		*"Message too long"*) echo EMSGSIZE ;;
+		*"Connection refused"*) echo ECONNREFUSED ;;
+		*) echo "?$out" ;;
+		esac
+	fi
+}
+
+@test "TCP: 20 MiB to a peer behind a 1280-byte hop arrive intact after fragmentation needed; IP_MTU reads 1280 (as the kernel)" {
+	port=$(test_port)
+	ip netns exec "$FAR_NS" nc -l "$FAR" "$port" >"$BATS_TEST_TMPDIR/got" 3>&- &
+	PEER_PID=$!
+	wait_until 5 far_listening t "$port"
+	s=$(mk_socket AF_INET SOCK_STREAM 6)
+	ctl "$s" "connect $FAR:$port"
+	before=$(getopt "$s" IP_MTU)
+	timeout 60 dd if="$BATS_FILE_TMPDIR/payload" of="$M/$s/data" bs=128k status=none
+	after=$(getopt "$s" IP_MTU)
+	ctl "$s" close
+	wait_exit "$PEER_PID" 30
+	PEER_PID=
+	same_file "$BATS_FILE_TMPDIR/payload" "$BATS_TEST_TMPDIR/got"
+	[ "$before $after" = "1500 1280" ] || { echo "sockfs IP_MTU before/after: $before $after" >&2; false; }
+
+	# The kernel, from the reference namespace: the same transfer.
+	ip netns exec "$FAR_NS" nc -l "$FAR" "$((port + 1))" >"$BATS_TEST_TMPDIR/kgot" 3>&- &
+	PEER_PID=$!
+	wait_until 5 far_listening t "$((port + 1))"
+	kernel=$(ip netns exec "$REF_NS" timeout 60 python3 -c '
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=30)
+before = s.getsockopt(socket.IPPROTO_IP, 14)  # IP_MTU
+s.sendall(open(sys.argv[3], "rb").read())
+print(before, s.getsockopt(socket.IPPROTO_IP, 14))
+s.close()
+' "$FAR" "$((port + 1))" "$BATS_FILE_TMPDIR/payload" 3>&-)
+	wait_exit "$PEER_PID" 30
+	PEER_PID=
+	same_file "$BATS_FILE_TMPDIR/payload" "$BATS_TEST_TMPDIR/kgot"
+	[ "$kernel" = "$before $after" ] || { echo "kernel IP_MTU before/after: $kernel; sockfs: $before $after" >&2; false; }
+}
+
+@test "UDP with IP_MTU_DISCOVER 2: frag needed, then EMSGSIZE over the path MTU and once from sk_err (as the kernel)" {
+	port=$(test_port)
+	ip netns exec "$FAR_NS" socat -u "UDP4-RECV:$port,bind=$FAR2" /dev/null 3>&- &
+	PEER_PID=$!
+	wait_until 5 far_listening u "$port"
+
+	kernel=$(ip netns exec "$REF_NS" timeout 20 python3 -c '
+import socket, errno, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, 10, 2)  # IP_MTU_DISCOVER, IP_PMTUDISC_DO
+s.connect((sys.argv[1], int(sys.argv[2])))
+def send(n):
+    try:
+        s.send(bytes(n)); return "OK"
+    except OSError as e:
+        return errno.errorcode[e.errno]
+def mtu():
+    return s.getsockopt(socket.IPPROTO_IP, 14)  # IP_MTU
+out = [str(mtu()), send(1400)]
+deadline = time.time() + 10
+while mtu() != 1280 and time.time() < deadline:
+    time.sleep(0.02)
+out += [str(mtu()), send(1400), send(100), send(100), send(1252), send(1253)]
+print(" ".join(out))
+' "$FAR2" "$port" 3>&-)
+
+	s=$(mk_socket AF_INET SOCK_DGRAM 17)
+	ctl "$s" "setsockopt IP_MTU_DISCOVER IP_PMTUDISC_DO"
+	[ "$(getopt "$s" IP_MTU_DISCOVER)" = 2 ]
+	ctl "$s" "connect $FAR2:$port"
+	out=("$(getopt "$s" IP_MTU)" "$(send_n "$s" 1400)")
+	wait_until 10 mtu_is "$s" 1280 || true
+	out+=("$(getopt "$s" IP_MTU)" "$(send_n "$s" 1400)" "$(send_n "$s" 100)" "$(send_n "$s" 100)" \
+		"$(send_n "$s" 1252)" "$(send_n "$s" 1253)")
+	ctl "$s" close
+	[ "${out[*]}" = "$kernel" ] || { echo "sockfs: ${out[*]}; kernel: $kernel" >&2; false; }
+	[ "$kernel" = "1500 OK 1280 EMSGSIZE EMSGSIZE OK OK EMSGSIZE" ] || { echo "kernel: $kernel" >&2; false; }
+}
+
+@test "IP_MTU: ENOTCONN on an unconnected socket, as the kernel; IP_MTU_DISCOVER takes names and numbers, EINVAL beyond 5" {
+	want=$(python3 -c '
+import socket, errno
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+try:
+    s.getsockopt(socket.IPPROTO_IP, 14); print("OK")
+except OSError as e:
+    print(errno.errorcode[e.errno])
+try:
+    s.setsockopt(socket.IPPROTO_IP, 10, 6); print("OK")
+except OSError as e:
+    print(errno.errorcode[e.errno])
+')
+	s=$(mk_socket AF_INET SOCK_DGRAM 17)
+	run ctl "$s" "getsockopt IP_MTU"
+	got=$([[ $output == *"not connected"* ]] && echo ENOTCONN || echo "?$output")
+	run ctl "$s" "setsockopt IP_MTU_DISCOVER 6"
+	got+=$'\n'$([[ $output == *"Invalid argument"* ]] && echo EINVAL || echo "?$output")
+	[ "$got" = "$want" ] || { echo "sockfs: $got; kernel: $want" >&2; false; }
+	[ "$(getopt "$s" IP_MTU_DISCOVER)" = 1 ]
+	ctl "$s" "setsockopt IP_MTU_DISCOVER 3"
+	[ "$(getopt "$s" IP_MTU_DISCOVER)" = 3 ]
+	ctl "$s" "setsockopt IP_MTU_DISCOVER IP_PMTUDISC_DONT"
+	[ "$(getopt "$s" IP_MTU_DISCOVER)" = 0 ]
+	ctl "$s" close
+}
