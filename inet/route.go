@@ -41,7 +41,8 @@ type Rtable struct {
 	Metric  int
 }
 
-// MTU is dst_mtu: the device's MTU.
+// MTU is the device's MTU (dst->dev->mtu); the path MTU to one
+// destination, which an ICMP may have lowered, is Net.dstMTU.
 func (rt *Rtable) MTU() int { return rt.Dev.MTU }
 
 // nexthop is rt_nexthop: the gateway, or the destination itself on-link.
