@@ -16,8 +16,11 @@
 
 load helpers
 
-FAR_NS=sft-pmtu-far
-REF_NS=sft-pmtu-ref
+# Named namespaces live in /run/netns, which the whole machine shares:
+# the names carry the suite's own namespace's inode number, so two runs
+# never meet.
+FAR_NS=sft-pmtu-far-${SOCKFS_TEST_NETNS//[^0-9]/}
+REF_NS=sft-pmtu-ref-${SOCKFS_TEST_NETNS//[^0-9]/}
 FAR=198.19.0.2
 FAR2=198.19.0.3 # a second destination, whose path MTU no other test taught
 REF=198.18.1.2
