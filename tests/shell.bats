@@ -166,7 +166,7 @@ getopt_val() {
 	run cat "$M/$s/ctl"
 	[ "$status" -eq 0 ]
 	for name in SO_REUSEADDR SO_KEEPALIVE SO_LINGER SO_RCVBUF SO_SNDBUF SO_RCVTIMEO \
-		SO_SNDTIMEO TCP_NODELAY TCP_KEEPIDLE TCP_KEEPINTVL TCP_KEEPCNT TCP_MAXSEG IP_TTL IP_TOS; do
+		SO_SNDTIMEO TCP_NODELAY TCP_KEEPIDLE TCP_KEEPINTVL TCP_KEEPCNT TCP_MAXSEG IP_TTL IP_TOS IP_MTU_DISCOVER; do
 		grep -Eq "^$name -?[0-9]+$" <<<"$output" || { echo "ctl listing lacks $name" >&2; false; }
 	done
 	# fresh socket: Linux's defaults
@@ -174,6 +174,9 @@ getopt_val() {
 	grep -qx 'TCP_NODELAY 0' <<<"$output"
 	grep -qx 'IP_TTL 64' <<<"$output"
 	grep -qx 'TCP_KEEPIDLE 7200' <<<"$output"
+	grep -qx 'IP_MTU_DISCOVER 1' <<<"$output"
+	# IP_MTU is ENOTCONN until connected, so it is not listed yet
+	not grep -q '^IP_MTU ' <<<"$output"
 	ctl "$s" close
 }
 
@@ -199,6 +202,8 @@ getopt_val() {
 		TCP_MAXSEG 1000 1000
 		IP_TTL 32 32
 		IP_TOS 16 16
+		IP_MTU_DISCOVER 2 2
+		IP_MTU_DISCOVER IP_PMTUDISC_PROBE 3
 		SO_LINGER -1 -1
 	EOF
 	# the listing shows the new values too
