@@ -340,9 +340,9 @@ func (in *Net) tcpV4SendAck(k tcpHashKey, seq, ack uint32, win uint16, opts []by
 	h.SetCheck(header.Fold(header.Checksum(skb.Data(), sum)))
 	in.mib.Tcp.OutSegs.Add(1)
 	if in.traceOn() {
-		in.sn.Trace.Emitf(0, "tcp_v4_send_ack seq=%d ack=%d win=%d -> ip_build_and_send_pkt", seq, ack, win)
+		in.sn.Trace.Emitf(0, "tcp_v4_send_ack seq=%d ack=%d win=%d -> ip_send_unicast_reply", seq, ack, win)
 	}
-	in.ipBuildAndSendPkt(skb, netip.AddrFrom4(k.laddr), netip.AddrFrom4(k.raddr), IPPROTO_TCP, ttl, tos)
+	in.ipSendUnicastReply(skb, netip.AddrFrom4(k.laddr), netip.AddrFrom4(k.raddr), IPPROTO_TCP, ttl, tos)
 }
 
 // timewaitSocks returns the timewait entries, for net/tcp and sockstat.

@@ -108,6 +108,30 @@ func (in *Net) ipSendSkb(isk *InetSock, rt *Rtable, skb *netdev.SkBuff, saddr, d
 	return in.ipOutput(rt, daddr, skb, mtu)
 }
 
+// ipSendUnicastReply is ip_send_unicast_reply: the TCP segments no full
+// socket sends (RSTs, TIME_WAIT's ACKs) go from the namespace's TCP control
+// socket, which tcp_sk_init makes IP_PMTUDISC_DO ("enforce IP_DF and
+// IPID==0"): DF set, and, the socket having no peer, IP ID 0 as
+// ip_select_ident gives a DF packet. Same skb contract as ipQueueXmit.
+func (in *Net) ipSendUnicastReply(skb *netdev.SkBuff, saddr, daddr netip.Addr, protocol, ttl, tos uint8) error {
+	rt, err := in.ipRouteOutput(daddr, saddr)
+	if err != nil {
+		return err
+	}
+	if !saddr.IsValid() || saddr.IsUnspecified() {
+		saddr = rt.PrefSrc
+	}
+	off := skb.Offset()
+	defer skb.SetHeadroom(off)
+	iph := header.Iphdr(skb.Push(header.IPv4MinLen))
+	iph.Encode(header.IPFields{
+		Tos: tos, TotLen: skb.Len(), FragOff: header.IP_DF, TTL: ttl,
+		Protocol: protocol, Saddr: saddr.As4(), Daddr: daddr.As4(),
+	})
+	skb.NetworkHeader = skb.Offset()
+	return in.ipOutput(rt, daddr, skb, in.dstMTU(rt, daddr))
+}
+
 // ipAppendCheck is ip_append_data's size check: a datagram of n payload
 // bytes (the transport header included) that the socket may not fragment
 // (IP_PMTUDISC_DO, PROBE, INTERFACE) and that is larger than its MTU is

@@ -406,3 +406,18 @@ func TestPMTUExceptionsBounded(t *testing.T) {
 		t.Error("the newest exception is missing")
 	}
 }
+
+// TestPMTUResetHasDF: a RST comes from the control socket tcp_sk_init
+// makes IP_PMTUDISC_DO, so it carries DF and IP ID 0, as Linux's do.
+func TestPMTUResetHasDF(t *testing.T) {
+	in, dev, w := newIPTestStack(t, ktime.NewReal())
+	in.neighUpdate(dev, ipv4(10, 0, 0, 1), w.mac, true)
+	w.send(tcpFrame(dev.HWAddr, w.mac, ipv4(10, 0, 0, 1), ipv4(10, 0, 0, 2), 40000, 9, 1000, tcpFlagSYN))
+	rst := sentIP(t, w)
+	if rst.Protocol() != IPPROTO_TCP || header.Tcphdr(rst[rst.Ihl():]).Flags()&tcpFlagRST == 0 {
+		t.Fatalf("not a RST: % x", rst)
+	}
+	if rst.FragOff()&header.IP_DF == 0 || rst.ID() != 0 {
+		t.Errorf("RST: DF %v, ID %d; want DF and ID 0", rst.FragOff()&header.IP_DF != 0, rst.ID())
+	}
+}

@@ -291,9 +291,9 @@ func (in *Net) tcpV4SendReset(iph header.Iphdr, seg *tcpSegment) {
 	in.mib.Tcp.OutSegs.Add(1)
 	in.mib.Tcp.OutRsts.Add(1)
 	if in.traceOn() {
-		in.sn.Trace.Emitf(0, "tcp_v4_send_reset %v:%d seq=%d ack=%d -> ip_build_and_send_pkt", iph.Src(), seg.sport, seq, ack)
+		in.sn.Trace.Emitf(0, "tcp_v4_send_reset %v:%d seq=%d ack=%d -> ip_send_unicast_reply", iph.Src(), seg.sport, seq, ack)
 	}
-	in.ipBuildAndSendPkt(skb, iph.Dst(), iph.Src(), IPPROTO_TCP, sysctlIPDefaultTTL, 0)
+	in.ipSendUnicastReply(skb, iph.Dst(), iph.Src(), IPPROTO_TCP, sysctlIPDefaultTTL, 0)
 	skb.Free()
 }
 
