@@ -279,7 +279,7 @@ func (h *ctlHandle) Write(ctx context.Context, req *fuse.WriteRequest, resp *fus
 		if !h.dir.release(false) {
 			return socket.EBADF
 		}
-		h.dir.fs.invalidateEntry(h.dir.name())
+		h.dir.dropDentries(true)
 		resp.Size = len(req.Data)
 		return nil
 	}

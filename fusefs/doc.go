@@ -19,7 +19,11 @@
 //     In the kernel that happens on the last fput of the file; here the
 //     directory stands for the file, so the file layer keeps its own count
 //     of calls in flight on the socket (the file reference each system call
-//     holds) and release cancels them and waits for them first.
+//     holds) and release cancels them and waits for them first. Then the
+//     kernel is told the directory's names are gone (dropDentries), so it
+//     drops their dentries and FORGETs the nodes, which hold the socket:
+//     a kernel socket's dentry is never cached, and nothing here may be
+//     either, or each closed socket would stay in memory.
 //   - net/ holds the /proc/net views (proc_create_net), whatever the
 //     registered families put in socket.Net.ProcNetFiles.
 //   - trace, the call-path trace, joins the root's fixed entries (rootEntries)

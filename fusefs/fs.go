@@ -226,17 +226,11 @@ func (f *FS) sockDirs() []*sockDir {
 	return dirs
 }
 
-// invalidateEntry drops the kernel's cached dentry for name in the root, so
-// a closed socket's directory disappears at once rather than when the
-// entry's cache time runs out. It must not be called from a request that
-// holds the root's inode lock in the kernel (rmdir), which the kernel
-// handles itself.
-func (f *FS) invalidateEntry(name string) {
-	srv := f.srv.Load()
-	if srv == nil {
-		return
-	}
-	if err := srv.InvalidateEntry(f.root, name); err != nil && !errors.Is(err, fuse.ErrNotCached) {
+// invalidate drops the kernel's cached dentry for name in dir. An entry
+// the kernel does not hold (ErrNotCached) is no error: it was never looked
+// up, or has gone already.
+func (f *FS) invalidate(srv *fs.Server, dir fs.Node, name string) {
+	if err := srv.InvalidateEntry(dir, name); err != nil && !errors.Is(err, fuse.ErrNotCached) {
 		f.logf("invalidate %s: %v", name, err)
 	}
 }
@@ -350,8 +344,9 @@ func (r *rootDir) ReadDirAll(ctx context.Context) ([]fuse.Dirent, error) {
 	return out, nil
 }
 
-// Remove is rmdir INO: sock_release, as ctl's close. The kernel drops its
-// own dentry when rmdir succeeds.
+// Remove is rmdir INO: sock_release, as ctl's close. The kernel drops the
+// directory's own dentry when rmdir succeeds, and only then may the
+// entries of its files that are still open be invalidated (dropDentries).
 func (r *rootDir) Remove(ctx context.Context, req *fuse.RemoveRequest) error {
 	for _, e := range r.fs.rootEntries {
 		if e.name == req.Name {
@@ -372,6 +367,8 @@ func (r *rootDir) Remove(ctx context.Context, req *fuse.RemoveRequest) error {
 	if err := permit(req.Uid, d.sa); err != nil {
 		return err
 	}
-	d.release(false)
+	if d.release(false) {
+		go d.dropDentries(false)
+	}
 	return nil
 }

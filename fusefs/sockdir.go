@@ -89,6 +89,10 @@ type sockDir struct {
 	inflight int       // protected by mu: calls holding a reference
 	released bool      // protected by mu
 	stopped  bool      // protected by mu: released by the daemon's shutdown, not by close
+	// looked has bit k set once the kernel has looked up file k: a
+	// dentry it may still hold when the socket is released (see
+	// dropDentries). Protected by mu.
+	looked uint8
 }
 
 var (
@@ -227,6 +231,45 @@ func (d *sockDir) release(stopping bool) bool {
 	return true
 }
 
+// dropDentries tells the kernel that a released socket's names are gone
+// (FUSE_NOTIFY_INVAL_ENTRY, d_invalidate in the kernel): each file it has
+// looked up, then, if withDir, the directory's own entry in the root (so
+// that it is gone at once, not when the entry's cache time runs out).
+//
+// A kernel socket's file is never in the dcache (d_alloc_pseudo), so its
+// close frees everything. Here the kernel holds a dentry for each name it
+// looked up, and the directory and file nodes until it sends FORGET, which
+// it does only once their dentries die. An entry that is not in use dies
+// when it is invalidated; one that is — the ctl being written "close" to,
+// or a file some process still has open — is unhashed now and freed, with
+// its parent, at its last close. Left hashed, such an entry would keep the
+// directory, the socket's inode and their nodes until memory pressure: the
+// dentries of a closed socket's files are not freed at their last close on
+// their own, as the kernel keeps unused entries cached.
+//
+// It must not run inside a request for which the kernel holds the inode
+// lock of a directory it invalidates in: the notification waits for that
+// lock. ctl's close holds only ctl's own; rmdir holds the root's and the
+// socket directory's, so Remove runs this afterwards, and the kernel drops
+// the directory's own entry itself.
+func (d *sockDir) dropDentries(withDir bool) {
+	srv := d.fs.srv.Load()
+	if srv == nil {
+		return
+	}
+	d.mu.Lock()
+	looked := d.looked
+	d.mu.Unlock()
+	for k, op := range sockFileOps {
+		if looked&(1<<k) != 0 {
+			d.fs.invalidate(srv, d, op.name)
+		}
+	}
+	if withDir {
+		d.fs.invalidate(srv, d.fs.root, d.name())
+	}
+}
+
 func (d *sockDir) Attr(ctx context.Context, a *fuse.Attr) error {
 	a.Inode = d.ino()
 	a.Mode = os.ModeDir | d.sa.Inode.Mode
@@ -240,11 +283,11 @@ func (d *sockDir) Lookup(ctx context.Context, req *fuse.LookupRequest, resp *fus
 	if err := permit(req.Uid, d.sa); err != nil {
 		return nil, err
 	}
-	if d.isReleased() {
-		return nil, syscall.ENOENT
-	}
 	for k, op := range sockFileOps {
 		if op.name == req.Name {
+			if !d.lookedUp(fileKind(k)) {
+				return nil, syscall.ENOENT
+			}
 			if op.inode == privateInode {
 				return d.lookupPrivate(fileKind(k), resp), nil
 			}
@@ -252,6 +295,19 @@ func (d *sockDir) Lookup(ctx context.Context, req *fuse.LookupRequest, resp *fus
 		}
 	}
 	return nil, syscall.ENOENT
+}
+
+// lookedUp records that the kernel is about to hold a dentry for file k,
+// unless the socket is released (false), so that release's dropDentries
+// sees every name a lookup answered before it.
+func (d *sockDir) lookedUp(k fileKind) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.released {
+		return false
+	}
+	d.looked |= 1 << k
+	return true
 }
 
 // lookupPrivate gives each path lookup of a file an inode of its own, never
