@@ -63,6 +63,7 @@ type NetProtocol struct {
 // and ARP packet handlers, and the /proc/net tables.
 func Init(sn *socket.Net, nd *netdev.Net, clock ktime.Clock) *Net {
 	in := &Net{sn: sn, nd: nd, clock: clock}
+	sn.Clock = clock // socket timeouts run on the stack's clock too
 	in.netRL = socket.RatelimitState{Interval: socket.NetMsgCost, Burst: socket.NetMsgBurst}
 	in.arp.init(in)
 	in.ipIdent.init()

@@ -561,8 +561,7 @@ func tcpClose(s socket.Sk) {
 		}
 		if sk.Linger && sk.LingerTime > 0 {
 			// sk_stream_wait_close: linger until the FIN is acked.
-			deadline := time.Now().Add(sk.LingerTime)
-			sk.WaitEvent(context.Background(), false, deadline, func() bool {
+			sk.WaitEvent(context.Background(), false, sk.LingerDeadline(), func() bool {
 				return (1<<sk.State)&(TCPF_FIN_WAIT1|TCPF_CLOSING|TCPF_LAST_ACK) == 0
 			})
 		}

@@ -3,6 +3,8 @@ package socket
 import (
 	"sync"
 	"sync/atomic"
+
+	"sockfs/netdev/ktime"
 )
 
 // Net is the socket layer's part of one network namespace (struct net): the
@@ -20,11 +22,17 @@ type Net struct {
 
 	// Trace streams call-path lines to the trace file's readers.
 	Trace *Tracer
+
+	// Clock is the namespace's clock, on which socket timeouts
+	// (SO_RCVTIMEO, SO_SNDTIMEO, SO_LINGER) expire. NewNet starts it on the
+	// wall clock; the family's init replaces it with the stack's own clock
+	// (inet.Init), so one clock drives every timer in the namespace.
+	Clock ktime.Clock
 }
 
 // NewNet returns an empty namespace: no family is registered until one's
 // init (inet.Init) calls SockRegister.
-func NewNet() *Net { return &Net{Trace: NewTracer()} }
+func NewNet() *Net { return &Net{Trace: NewTracer(), Clock: ktime.NewReal()} }
 
 // NetProtoFamily is struct net_proto_family: the family's create function,
 // which __sock_create calls to fill in sock.Ops and sock.Sk.

@@ -194,27 +194,20 @@ func (sk *Sock) SockOrphan() {
 	sk.Socket = nil
 }
 
-// RcvTimeo returns the deadline for a blocking receive (sock_rcvtimeo): zero
-// for no timeout.
-func (sk *Sock) RcvDeadline() time.Time {
-	if sk.RcvTimeo <= 0 {
-		return time.Time{}
-	}
-	return time.Now().Add(sk.RcvTimeo)
-}
+// RcvDeadline is sock_rcvtimeo: the deadline for a blocking receive, on
+// the namespace's clock; the zero Deadline when SO_RCVTIMEO is unset.
+func (sk *Sock) RcvDeadline() Deadline { return DeadlineAfter(sk.Net.Clock, sk.RcvTimeo) }
 
 // SndDeadline is sock_sndtimeo's deadline for a blocking send.
-func (sk *Sock) SndDeadline() time.Time {
-	if sk.SndTimeo <= 0 {
-		return time.Time{}
-	}
-	return time.Now().Add(sk.SndTimeo)
-}
+func (sk *Sock) SndDeadline() Deadline { return DeadlineAfter(sk.Net.Clock, sk.SndTimeo) }
+
+// LingerDeadline is the SO_LINGER timeout sk_stream_wait_close sleeps for.
+func (sk *Sock) LingerDeadline() Deadline { return DeadlineAfter(sk.Net.Clock, sk.LingerTime) }
 
 // WaitEvent is sk_wait_event: with Mu held, it sleeps until cond() holds,
 // releasing Mu while asleep. It returns EAGAIN at once when nonblock is set or
 // on deadline, and EINTR when ctx ends. cond is evaluated with Mu held.
-func (sk *Sock) WaitEvent(ctx context.Context, nonblock bool, deadline time.Time, cond func() bool) error {
+func (sk *Sock) WaitEvent(ctx context.Context, nonblock bool, deadline Deadline, cond func() bool) error {
 	for {
 		if cond() {
 			return nil

@@ -3,9 +3,12 @@ package socket
 import (
 	"context"
 	"net/netip"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
+
+	"sockfs/netdev/ktime"
 )
 
 type fakeSB struct {
@@ -110,7 +113,7 @@ func TestWaitEventWakes(t *testing.T) {
 	done := make(chan error)
 	go func() {
 		sk.Mu.Lock()
-		err := sk.WaitEvent(context.Background(), false, time.Time{}, func() bool { return ready })
+		err := sk.WaitEvent(context.Background(), false, Deadline{}, func() bool { return ready })
 		sk.Mu.Unlock()
 		done <- err
 	}()
@@ -132,20 +135,39 @@ func TestWaitEventInterruptedAndTimeout(t *testing.T) {
 	go func() {
 		sk.Mu.Lock()
 		defer sk.Mu.Unlock()
-		done <- sk.WaitEvent(ctx, false, time.Time{}, func() bool { return false })
+		done <- sk.WaitEvent(ctx, false, Deadline{}, func() bool { return false })
 	}()
 	cancel()
 	if err := <-done; err != EINTR {
 		t.Fatalf("cancelled wait: %v, want EINTR", err)
 	}
-	sk.Mu.Lock()
-	err := sk.WaitEvent(context.Background(), false, time.Now().Add(10*time.Millisecond), func() bool { return false })
-	sk.Mu.Unlock()
-	if err != EAGAIN {
+	// The timeout runs on the clock it was taken from: a manual clock
+	// expires it only when advanced past it.
+	clock := ktime.NewManual()
+	dl := DeadlineAfter(clock, 10*time.Millisecond)
+	go func() {
+		sk.Mu.Lock()
+		defer sk.Mu.Unlock()
+		done <- sk.WaitEvent(context.Background(), false, dl, func() bool { return false })
+	}()
+	for clock.Pending() == 0 { // the sleeper's timer is armed once it sleeps
+		runtime.Gosched()
+	}
+	clock.Advance(9 * time.Millisecond)
+	select {
+	case err := <-done:
+		t.Fatalf("wait ended before its deadline: %v", err)
+	default:
+	}
+	clock.Advance(time.Millisecond)
+	if err := <-done; err != EAGAIN {
 		t.Fatalf("timed-out wait: %v, want EAGAIN", err)
 	}
+	if err := Wait(context.Background(), nil, dl); err != EAGAIN {
+		t.Fatalf("wait past its deadline: %v, want EAGAIN", err)
+	}
 	sk.Mu.Lock()
-	err = sk.WaitEvent(context.Background(), true, time.Time{}, func() bool { return false })
+	err := sk.WaitEvent(context.Background(), true, Deadline{}, func() bool { return false })
 	sk.Mu.Unlock()
 	if err != EAGAIN {
 		t.Fatalf("nonblocking wait: %v, want EAGAIN", err)

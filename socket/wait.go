@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"sockfs/netdev/ktime"
 )
 
 // WaitQueue is a wait_queue_head_t: sleepers wait on a channel that WakeUp
@@ -68,12 +70,29 @@ func (wq *WaitQueue) RemovePoller(key uint64) {
 	wq.mu.Unlock()
 }
 
+// Deadline is when a blocking call gives up (the kernel's timeo, counted in
+// jiffies): a point on the namespace's ktime.Clock, so that SO_RCVTIMEO,
+// SO_SNDTIMEO and SO_LINGER expire on the same clock as every protocol timer
+// and a test's manual clock drives them too. The zero Deadline never expires.
+type Deadline struct {
+	clock ktime.Clock // nil: no timeout
+	at    time.Duration
+}
+
+// DeadlineAfter returns the deadline d from now on clock; d <= 0 means no
+// timeout, as a zero sk_rcvtimeo means MAX_SCHEDULE_TIMEOUT.
+func DeadlineAfter(clock ktime.Clock, d time.Duration) Deadline {
+	if d <= 0 {
+		return Deadline{}
+	}
+	return Deadline{clock: clock, at: clock.Now() + d}
+}
+
 // Wait sleeps on ch until it is closed, ctx ends (EINTR: the FUSE request was
 // interrupted, as a signal ends a sleeping system call) or the deadline
-// passes (EAGAIN, as SO_RCVTIMEO/SO_SNDTIMEO expiry). A zero deadline means
-// no timeout.
-func Wait(ctx context.Context, ch <-chan struct{}, deadline time.Time) error {
-	if deadline.IsZero() {
+// passes (EAGAIN, as SO_RCVTIMEO/SO_SNDTIMEO expiry).
+func Wait(ctx context.Context, ch <-chan struct{}, deadline Deadline) error {
+	if deadline.clock == nil {
 		select {
 		case <-ch:
 			return nil
@@ -81,18 +100,20 @@ func Wait(ctx context.Context, ch <-chan struct{}, deadline time.Time) error {
 			return EINTR
 		}
 	}
-	d := time.Until(deadline)
+	d := deadline.at - deadline.clock.Now()
 	if d <= 0 {
 		return EAGAIN
 	}
-	t := time.NewTimer(d)
+	// schedule_timeout: a timer on the clock ends the sleep.
+	expired := make(chan struct{})
+	t := deadline.clock.AfterFunc(d, func() { close(expired) })
 	defer t.Stop()
 	select {
 	case <-ch:
 		return nil
 	case <-ctx.Done():
 		return EINTR
-	case <-t.C:
+	case <-expired:
 		return EAGAIN
 	}
 }
