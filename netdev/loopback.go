@@ -25,6 +25,10 @@ type rxRing struct {
 	closed bool     // protected by mu
 
 	delivered, dropped atomic.Uint64
+
+	// flight, when set, counts this ring's frames from enqueue until its
+	// receive loop has handed them up (a pair's shared count).
+	flight *inFlight
 }
 
 func newRxRing(limit int) *rxRing {
@@ -49,6 +53,7 @@ func (r *rxRing) enqueue(skb *SkBuff) error {
 		return nil
 	}
 	r.q.QueueTail(skb.Copy())
+	r.flight.add(1)
 	r.mu.Unlock()
 	select {
 	case r.wake <- struct{}{}:
@@ -70,6 +75,7 @@ func (r *rxRing) receive(rx func(*SkBuff)) error {
 		if skb != nil {
 			r.delivered.Add(1)
 			rx(skb)
+			r.flight.add(-1)
 			continue
 		}
 		select {
@@ -87,6 +93,7 @@ func (r *rxRing) close() {
 		return
 	}
 	r.closed = true
+	r.flight.add(-r.q.Len())
 	r.q.Purge()
 	close(r.done)
 }

@@ -1,5 +1,7 @@
 package netdev
 
+import "sync"
+
 var _ Driver = (*PairEnd)(nil)
 
 // PairEnd is one end of an in-memory Ethernet wire, the test counterpart of
@@ -17,6 +19,8 @@ type PairEnd struct {
 func NewPair(queueLen int) (a, b *PairEnd) {
 	a = &PairEnd{ring: newRxRing(queueLen)}
 	b = &PairEnd{ring: newRxRing(queueLen)}
+	f := &inFlight{}
+	a.ring.flight, b.ring.flight = f, f
 	a.peer, b.peer = b, a
 	return a, b
 }
@@ -45,3 +49,65 @@ func (e *PairEnd) Delivered() uint64 { return e.ring.delivered.Load() }
 // Dropped is the number of frames sent to this end that were dropped because
 // its receive queue was full.
 func (e *PairEnd) Dropped() uint64 { return e.ring.dropped.Load() }
+
+// Idle returns a channel that is closed once the wire is idle: no frame is
+// queued at either end and neither receive loop is handing one up. A frame
+// that one end's input answers is queued before the frame that caused it is
+// counted done, so the wire goes idle only when the exchange has run its
+// course. Tests wait on it, instead of on wall time, for the peer's stack to
+// have processed what was sent; frames held by a timer (netem delay, a
+// retransmission) are not on the wire until the timer fires.
+func (e *PairEnd) Idle() <-chan struct{} { return e.ring.flight.idle() }
+
+// Sent returns a channel that is closed when the next frame is queued on the
+// wire, either way. Taken before a check of Idle, it lets a waiter sleep
+// until something new happens without missing a frame sent in between.
+func (e *PairEnd) Sent() <-chan struct{} { return e.ring.flight.sent() }
+
+// inFlight counts the frames on a pair's wire, both directions.
+type inFlight struct {
+	mu     sync.Mutex
+	n      int           // protected by mu
+	idleCh chan struct{} // protected by mu; closed when n drops to zero
+	sentCh chan struct{} // protected by mu; closed at the next enqueue
+}
+
+func (f *inFlight) add(d int) {
+	if f == nil || d == 0 {
+		return
+	}
+	f.mu.Lock()
+	f.n += d
+	if d > 0 && f.sentCh != nil {
+		close(f.sentCh)
+		f.sentCh = nil
+	}
+	if f.n == 0 && f.idleCh != nil {
+		close(f.idleCh)
+		f.idleCh = nil
+	}
+	f.mu.Unlock()
+}
+
+func (f *inFlight) sent() <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.sentCh == nil {
+		f.sentCh = make(chan struct{})
+	}
+	return f.sentCh
+}
+
+var closedCh = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+func (f *inFlight) idle() <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n == 0 {
+		return closedCh
+	}
+	if f.idleCh == nil {
+		f.idleCh = make(chan struct{})
+	}
+	return f.idleCh
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -235,4 +236,48 @@ func BenchmarkPairXmitReceive(b *testing.B) {
 	x.Close()
 	<-done
 	skb.Free()
+}
+
+// The wire is idle only once a frame and the answer it provoked have both
+// been handed up: the answer is queued before the first is counted done.
+func TestPairIdle(t *testing.T) {
+	a, b := NewPair(0)
+	defer a.Close()
+	select {
+	case <-a.Idle():
+	default:
+		t.Fatal("a new wire is not idle")
+	}
+	var got atomic.Int32
+	release := make(chan struct{})
+	go b.Receive(func(skb *SkBuff) {
+		<-release // hold b's loop so that the wire is busy
+		skb.Free()
+		b.Xmit(testFrame(2)) // the answer
+	})
+	go a.Receive(func(skb *SkBuff) {
+		skb.Free()
+		got.Add(1)
+	})
+	sent := a.Sent()
+	a.Xmit(testFrame(1))
+	select {
+	case <-sent:
+	default:
+		t.Fatal("Sent not closed by a frame")
+	}
+	idle := b.Idle()
+	select {
+	case <-idle:
+		t.Fatal("idle with a frame queued")
+	default:
+	}
+	close(release)
+	<-idle
+	if got.Load() != 1 {
+		t.Fatal("idle before the answer was handed up")
+	}
+	if a.Delivered() != 1 || b.Delivered() != 1 {
+		t.Fatalf("delivered a=%d b=%d", a.Delivered(), b.Delivered())
+	}
 }
