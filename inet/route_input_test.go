@@ -117,7 +117,7 @@ func landNode(t *testing.T, clock ktime.Clock) (*dgNode, *ipWire, *logSink, *soc
 func TestLANDSynFromTheWire(t *testing.T) {
 	n, w, logs, ls := landNode(t, ktime.NewReal())
 	w.send(tcpFrame(n.dev.HWAddr, w.mac, n.addr, n.addr, 7000, 7000, 1000, tcpFlagSYN))
-	tcpWaitFor(t, "the martian counted", 2*time.Second, func() bool { return n.in.rtStat.InMartianSrc.Load() == 1 })
+	pollFor(t, "the martian counted", 2*time.Second, func() bool { return n.in.rtStat.InMartianSrc.Load() == 1 })
 	if q := skOf(ls).synQlen.Load(); q != 0 {
 		t.Fatalf("the LAND SYN made %d children", q)
 	}
@@ -160,7 +160,7 @@ func TestLANDSynOnLoopbackIsBounded(t *testing.T) {
 	quiet := func(what string) uint64 {
 		t.Helper()
 		last, same := segs(), 0
-		tcpWaitFor(t, what, 5*time.Second, func() bool {
+		pollFor(t, what, 5*time.Second, func() bool {
 			if s := segs(); s != last {
 				last, same = s, 0
 				return false

@@ -162,7 +162,8 @@ func TestTCPSynAckRetries(t *testing.T) {
 // A new SYN from the same port pair, above the old sequence space, ends a
 // TIME_WAIT early and opens the new connection (RFC 9293 §3.6.1).
 func TestTCPTimeWaitReuse(t *testing.T) {
-	a, b := newTCPPair(t, tcpPairOpts{})
+	clk := ktime.NewManual()
+	a, b := newTCPPair(t, tcpPairOpts{clock: clk})
 	ls := b.listen(80)
 	ctx := context.Background()
 	from := netip.AddrPortFrom(a.addr, 5555)
@@ -184,6 +185,9 @@ func TestTCPTimeWaitReuse(t *testing.T) {
 	socket.SockRelease(cs)
 	waitTw(t, stp, time.Second, TCP_TIME_WAIT)
 	tw := twOf(stp)
+	// A second later the new SYN's timestamp is above the old
+	// connection's (tcp_twsk_unique).
+	clk.Advance(time.Second)
 	cs2, ss2 := open()
 	if twState(stp) != 0 {
 		t.Fatal("the timewait entry outlived the new SYN")

@@ -3,6 +3,8 @@ package inet
 import (
 	"testing"
 	"time"
+
+	"sockfs/netdev/ktime"
 )
 
 // Transfers under impairment: 10 MiB each way at once, intact, and a clean
@@ -11,7 +13,9 @@ import (
 
 func tcpImpaired(t *testing.T, spec string, seed uint64, setup func(a, b *tcpHost)) (a, b *tcpHost) {
 	t.Helper()
-	a, b = newTCPPair(t, tcpPairOpts{netem: spec, seed: seed, rtoMin: 20 * time.Millisecond})
+	// Recovery here runs on the RTO and delayed-ACK timers while four
+	// goroutines stream: the real clock drives them.
+	a, b = newTCPPair(t, tcpPairOpts{clock: ktime.NewReal(), netem: spec, seed: seed, rtoMin: 20 * time.Millisecond})
 	if setup != nil {
 		setup(a, b)
 	}

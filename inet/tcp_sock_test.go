@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"sockfs/netdev/ktime"
 	"sockfs/socket"
 )
 
@@ -339,7 +340,9 @@ func TestTCPSockopts(t *testing.T) {
 // Window scaling (RFC 7323 §2) lets the receive window grow past 64 KiB
 // as auto-tuning raises the buffer.
 func TestTCPWindowGrows(t *testing.T) {
-	a, b := newTCPPair(t, tcpPairOpts{})
+	// Auto-tuning (tcp_rcv_space_adjust) measures what arrived per RTT of
+	// elapsed time, while two goroutines stream: the real clock drives it.
+	a, b := newTCPPair(t, tcpPairOpts{clock: ktime.NewReal()})
 	cs, ss, ls := tcpConnPair(t, a, b, 80)
 	socket.SockRelease(ls)
 	ctx := context.Background()

@@ -26,11 +26,12 @@ type tcpHost struct {
 	addr netip.Addr
 	sb   *ipv4TestSB
 	gate *tcpGate // nil unless tcpPairOpts.gate
+	wire *netdev.PairEnd
 }
 
 // tcpPairOpts configures newTCPPair.
 type tcpPairOpts struct {
-	clock  ktime.Clock // nil: the real clock
+	clock  ktime.Clock // nil: a manual clock (tests Advance it)
 	netem  string      // impairment of every frame both ways ("" for none)
 	seed   uint64
 	mtu    int
@@ -48,7 +49,7 @@ func newTCPPair(t *testing.T, o tcpPairOpts) (a, b *tcpHost) { return newTCPPair
 func newTCPPairTB(t testing.TB, o tcpPairOpts) (a, b *tcpHost) {
 	t.Helper()
 	if o.clock == nil {
-		o.clock = ktime.NewReal()
+		o.clock = ktime.NewManual()
 	}
 	if o.mtu == 0 {
 		o.mtu = 1500
@@ -93,7 +94,10 @@ func newTCPPairTB(t testing.TB, o tcpPairOpts) (a, b *tcpHost) {
 	a = mk(da, 1)
 	b = mk(db, 2)
 	a.gate, b.gate = ga, gb
+	a.wire, b.wire = pa, pb
+	tcpWires.Store(t, pa)
 	t.Cleanup(func() {
+		tcpWires.Delete(t)
 		a.dev.DevClose()
 		b.dev.DevClose()
 	})
@@ -167,10 +171,47 @@ func withSk[T any](tp *tcpSock, f func(tp *tcpSock) T) T {
 
 func stateOf(tp *tcpSock) uint8 { return withSk(tp, func(tp *tcpSock) uint8 { return tp.State }) }
 
-// waitFor waits (in real time, bounded) for cond, checking it whenever the
-// sock's wait queue wakes and at least every millisecond (frames cross the
-// wire on other goroutines, and orphaned socks wake nobody).
+// tcpWires maps a test to the wire of its pair, for tcpWaitFor.
+var tcpWires sync.Map // testing.TB -> *netdev.PairEnd
+
+// tcpWaitFor waits for cond, checking it each time the test's wire has gone
+// idle: frames cross the wire and are handled on the receive loops'
+// goroutines, so a check at idle sees everything the last frames did. When
+// cond does not hold at idle it sleeps until the next frame is sent (a
+// goroutine of the test, or a timer on the real clock, sends one); on the
+// manual clock nothing else can happen, so the test must Advance first. d
+// bounds the whole wait in wall time so that a broken stack fails instead of
+// hanging; it is never what makes the condition true.
 func tcpWaitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	w, ok := tcpWires.Load(t)
+	if !ok {
+		t.Fatalf("tcpWaitFor(%s): the test has no pair", what)
+	}
+	wire := w.(*netdev.PairEnd)
+	bound := time.NewTimer(d)
+	defer bound.Stop()
+	for {
+		sent := wire.Sent()
+		select {
+		case <-wire.Idle():
+		case <-bound.C:
+			t.Fatalf("timed out waiting for %s: the wire never went idle", what)
+		}
+		if cond() {
+			return
+		}
+		select {
+		case <-sent:
+		case <-bound.C:
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// pollFor polls cond every millisecond in wall time, bounded by d: for the
+// few tests with no pair to wait on (a stack talking to itself over lo).
+func pollFor(t testing.TB, what string, d time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	tick := time.NewTicker(time.Millisecond)
@@ -384,9 +425,9 @@ func (h *tcpHost) injectOpts(peer *tcpHost, sport, dport uint16, seq, ack uint32
 	h.dev.NetifReceiveSkb(skb)
 }
 
-// arpSettle waits (real time, bounded) until h's neighbour entry for peer is
-// REACHABLE, so that a manual-clock Advance does not outrun an ARP reply
-// still crossing the wire.
+// arpSettle waits until h's neighbour entry for peer is REACHABLE, so that
+// a manual-clock Advance does not outrun an ARP reply still crossing the
+// wire.
 func (h *tcpHost) arpSettle(peer *tcpHost) {
 	h.t.Helper()
 	tcpWaitFor(h.t, "ARP reachable", 2*time.Second, func() bool {
@@ -427,4 +468,43 @@ func waitTw(t *testing.T, tp *tcpSock, d time.Duration, state uint8) {
 	t.Helper()
 	tcpWaitFor(t, "timewait entry in "+tcpStateName(state), d, func() bool { return twState(tp) == state })
 	mustState(t, tp, TCP_CLOSE)
+}
+
+// advanceUntil settles the wire and checks cond, advancing the manual clock
+// by step between checks (bounded at ten thousand steps), for conditions
+// that wait on the stack's timers as well as on frames.
+func (h *tcpHost) advanceUntil(clk *ktime.Manual, step time.Duration, what string, cond func() bool) {
+	h.t.Helper()
+	for i := 0; ; i++ {
+		h.settle()
+		if cond() {
+			return
+		}
+		if i == 10000 {
+			h.t.Fatalf("%s did not happen within %v of clock time", what, time.Duration(i)*step)
+		}
+		clk.Advance(step)
+	}
+}
+
+// waitSock sleeps on tp's wait queue until cond holds under tp's Mu: for
+// changes that no frame on the pair's wire signals (an error coming back
+// through lo, a timer) but that wake the socket, as sk_wait_event sleeps.
+func waitSock(t testing.TB, tp *tcpSock, what string, d time.Duration, cond func(tp *tcpSock) bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	tp.Mu.Lock()
+	err := tp.WaitEvent(ctx, false, socket.Deadline{}, func() bool { return cond(tp) })
+	tp.Mu.Unlock()
+	if err != nil {
+		t.Fatalf("waiting for %s: %v", what, err)
+	}
+}
+
+// settle waits until the wire is idle: everything sent so far has been
+// handled by the peer, and everything that provoked has been too.
+func (h *tcpHost) settle() {
+	h.t.Helper()
+	tcpWaitFor(h.t, "the wire idle", 5*time.Second, func() bool { return true })
 }

@@ -79,7 +79,8 @@ func TestTCPKeepaliveDeadPeer(t *testing.T) {
 // timer probes it (RFC 9293 §3.8.6.1); once the receiver reads, the window
 // update resumes the transfer.
 func TestTCPZeroWindowStall(t *testing.T) {
-	a, b := newTCPPair(t, tcpPairOpts{gate: true})
+	clk := ktime.NewManual()
+	a, b := newTCPPair(t, tcpPairOpts{gate: true, clock: clk})
 	ls := b.socket()
 	if err := socket.Setsockopt(ls, socket.SOL_SOCKET, socket.SO_RCVBUF, 4096); err != nil {
 		t.Fatal(err)
@@ -110,11 +111,12 @@ func TestTCPZeroWindowStall(t *testing.T) {
 	}()
 	// The receiver's window closes (to nothing, or to less than a segment
 	// that sender-side SWS avoidance will not use); the persist timer runs.
-	tcpWaitFor(t, "stalled sender with persist timer", 5*time.Second, func() bool {
+	// Delayed ACKs let the last data be acked.
+	a.advanceUntil(clk, tcpDelackMin, "stalled sender with persist timer", func() bool {
 		return withSk(ctp, func(tp *tcpSock) bool { return tp.packetsOut == 0 && tp.rtxPending == tcpTimeProbe0 })
 	})
 	n := a.gate.count()
-	tcpWaitFor(t, "a window probe", 5*time.Second, func() bool { return len(a.gate.segs(n)) > 0 })
+	a.advanceUntil(clk, tcpDelackMin, "a window probe", func() bool { return len(a.gate.segs(n)) > 0 })
 	if w := withSk(skOf(ss), func(tp *tcpSock) uint32 { return tp.receiveWindow() }); w >= 1448 {
 		t.Fatalf("receiver window %d while stalled", w)
 	}
@@ -226,8 +228,9 @@ func TestTCPConnectHostUnreach(t *testing.T) {
 	for i := 0; i < sysctlNeighMcastSolicit; i++ {
 		clk.Advance(sysctlNeighRetransTimeMs * time.Millisecond)
 	}
-	// The host unreachable comes back through lo, on its own goroutine.
-	tcpWaitFor(t, "CLOSE after the ARP failure", 5*time.Second, func() bool { return stateOf(skOf(s)) == TCP_CLOSE })
+	// The host unreachable comes back through lo, on its own goroutine;
+	// tcp_v4_err reports it on the sock's wait queue.
+	waitSock(t, skOf(s), "CLOSE after the ARP failure", 5*time.Second, func(tp *tcpSock) bool { return tp.State == TCP_CLOSE })
 	if err := socket.Connect(ctx, s, netip.MustParseAddrPort("10.0.0.99:80"), socket.O_NONBLOCK); !errors.Is(err, socket.EHOSTUNREACH) {
 		t.Fatalf("connect result %v", err)
 	}
