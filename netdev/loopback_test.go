@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net"
 	"testing"
+
+	"sockfs/internal/race"
 )
 
 func TestLoopbackDeliversInOrder(t *testing.T) {
@@ -70,7 +72,7 @@ func TestLoopbackCloseWithQueued(t *testing.T) {
 // The loopback's hot path allocates nothing: the copy comes from the skb
 // pool and the receiver gives it back.
 func TestLoopbackNoAllocs(t *testing.T) {
-	if raceEnabled() {
+	if race.Enabled {
 		t.Skip("sync.Pool drops Puts at random under -race")
 	}
 	lo := NewLoopback()

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"sockfs/internal/race"
 	"sockfs/netdev/ktime"
 )
 
@@ -551,7 +552,7 @@ func (c *counter) Receive(func(*SkBuff)) error { return nil }
 func (c *counter) Close() error                { return nil }
 
 func TestNetemNoAllocs(t *testing.T) {
-	if raceEnabled() {
+	if race.Enabled {
 		t.Skip("sync.Pool drops Puts at random under -race")
 	}
 	for _, spec := range []string{"loss 50% corrupt 50% duplicate 50%", "delay 1ms 100us reorder 10%"} {

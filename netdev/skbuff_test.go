@@ -2,25 +2,11 @@ package netdev
 
 import (
 	"bytes"
-	"runtime/debug"
 	"slices"
 	"testing"
-)
 
-// raceEnabled reports a -race build, where sync.Pool drops a quarter of what
-// it is given on purpose, so pooled paths allocate.
-func raceEnabled() bool {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return false
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "-race" {
-			return s.Value == "true"
-		}
-	}
-	return false
-}
+	"sockfs/internal/race"
+)
 
 func mustPanic(t *testing.T, what string, f func()) {
 	t.Helper()
@@ -222,7 +208,7 @@ func TestSkbQueue(t *testing.T) {
 
 // The pools make alloc_skb + kfree_skb free of heap allocations once warm.
 func TestSkbAllocFreeNoAllocs(t *testing.T) {
-	if raceEnabled() {
+	if race.Enabled {
 		t.Skip("sync.Pool drops Puts at random under -race")
 	}
 	for _, size := range []int{60, 1514, 9000} {

@@ -6,13 +6,13 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"runtime/debug"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"sockfs/inet/header"
+	"sockfs/internal/race"
 	"sockfs/netdev"
 )
 
@@ -72,21 +72,6 @@ func needNetns(t testing.TB) {
 	if out, err := exec.Command("ip", "link", "set", "lo", "up").CombinedOutput(); err != nil {
 		t.Fatalf("ip link set lo up: %v: %s", err, out)
 	}
-}
-
-// raceEnabled reports a -race build, where sync.Pool drops a quarter of what
-// it is given on purpose, so pooled paths allocate.
-func raceEnabled() bool {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return false
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "-race" {
-			return s.Value == "true"
-		}
-	}
-	return false
 }
 
 func ip(t testing.TB, args ...string) (string, error) {
@@ -312,7 +297,7 @@ func TestTapNoAllocsPerFrame(t *testing.T) {
 
 func testTapNoAllocs(t *testing.T, open func(string, int) (*Device, error)) {
 	needNetns(t)
-	if raceEnabled() {
+	if race.Enabled {
 		t.Skip("sync.Pool drops Puts at random under -race")
 	}
 	d, err := open("socka0", 1500)
