@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -361,7 +362,7 @@ func TestTCPStatesRequestReset(t *testing.T) {
 // progress: a second connect waits SO_SNDTIMEO again and then says
 // EALREADY (__inet_stream_connect), and a nonblocking one says so at once.
 func TestTCPConnectAgainAfterSndtimeo(t *testing.T) {
-	a, b := newTCPPair(t, tcpPairOpts{gate: true})
+	clk, a, b := manualPair(t)
 	a.gate.setDrop(true)
 	cs := a.socket()
 	if err := socket.Setsockopt(cs, socket.SOL_SOCKET, socket.SO_SNDTIMEO, 50); err != nil {
@@ -369,15 +370,30 @@ func TestTCPConnectAgainAfterSndtimeo(t *testing.T) {
 	}
 	to := netip.AddrPortFrom(b.addr, 80)
 	ctx := context.Background()
-	if err := socket.Connect(ctx, cs, to, 0); !errors.Is(err, socket.EINPROGRESS) {
+	// A blocking connect sleeps SO_SNDTIMEO on the stack's clock, from
+	// the moment it went to sleep, and wakes only when the clock has
+	// moved 50 ms.
+	connect := func() error {
+		t.Helper()
+		done := make(chan error, 1)
+		go func() { done <- socket.Connect(ctx, cs, to, 0) }()
+		for cs.Wq.Sleepers() == 0 {
+			runtime.Gosched()
+		}
+		clk.Advance(49 * time.Millisecond)
+		select {
+		case err := <-done:
+			t.Fatalf("connect returned %v before SO_SNDTIMEO", err)
+		default:
+		}
+		clk.Advance(time.Millisecond)
+		return <-done
+	}
+	if err := connect(); !errors.Is(err, socket.EINPROGRESS) {
 		t.Fatalf("first connect: %v, want EINPROGRESS", err)
 	}
-	start := time.Now()
-	if err := socket.Connect(ctx, cs, to, 0); !errors.Is(err, socket.EALREADY) {
+	if err := connect(); !errors.Is(err, socket.EALREADY) {
 		t.Fatalf("second connect: %v, want EALREADY", err)
-	}
-	if time.Since(start) < 50*time.Millisecond {
-		t.Fatal("the second connect did not wait SO_SNDTIMEO")
 	}
 	if err := socket.Connect(ctx, cs, to, socket.O_NONBLOCK); !errors.Is(err, socket.EALREADY) {
 		t.Fatalf("nonblocking connect: %v, want EALREADY", err)

@@ -219,9 +219,11 @@ func (sk *Sock) WaitEvent(ctx context.Context, nonblock bool, deadline Deadline,
 		if cond() { // a wakeup may have come between the test and Prepare
 			return nil
 		}
+		sk.Wq.sleepers.Add(1)
 		sk.Mu.Unlock()
 		err := Wait(ctx, ch, deadline)
 		sk.Mu.Lock()
+		sk.Wq.sleepers.Add(-1)
 		if err != nil {
 			if cond() {
 				return nil

@@ -150,7 +150,7 @@ func TestWaitEventInterruptedAndTimeout(t *testing.T) {
 		defer sk.Mu.Unlock()
 		done <- sk.WaitEvent(context.Background(), false, dl, func() bool { return false })
 	}()
-	for clock.Pending() == 0 { // the sleeper's timer is armed once it sleeps
+	for sk.Wq.Sleepers() == 0 { // the deadline is taken before the sleep
 		runtime.Gosched()
 	}
 	clock.Advance(9 * time.Millisecond)

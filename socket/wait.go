@@ -3,6 +3,7 @@ package socket
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"sockfs/netdev/ktime"
@@ -15,7 +16,14 @@ type WaitQueue struct {
 	mu      sync.Mutex
 	ch      chan struct{} // closed by WakeUp; nil while nobody sleeps
 	pollers map[uint64]func()
+
+	sleepers atomic.Int32 // tasks asleep in WaitEvent
 }
+
+// Sleepers is how many tasks sleep in WaitEvent on the queue
+// (waitqueue_active counts them): a test knows from it that a blocking call
+// has taken its deadline and sleeps, before it moves a manual clock.
+func (wq *WaitQueue) Sleepers() int { return int(wq.sleepers.Load()) }
 
 // Prepare returns the channel the next WakeUp closes (prepare_to_wait). Take
 // it before testing the condition, under the lock that guards the condition,
