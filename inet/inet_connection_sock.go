@@ -77,7 +77,9 @@ func (lp *tcpSock) listenRcv(iph header.Iphdr, seg *tcpSegment) {
 // answered with a SYN cookie instead (tcp_syncookies 1; 2: always), or
 // dropped (0); with the accept queue full it is dropped and the peer
 // retries. A SYN that ended a timewait entry (twIsn) gets no cookie and
-// is not held to the SYN queue, as Linux's isn != 0. Listener's Mu held.
+// is not held to the SYN queue, as Linux's isn != 0.
+// Locking: the listener's Mu held; takes the new child's Mu inside it
+// (listener before child, the one order the two are nested in).
 func (lp *tcpSock) v4ConnRequest(iph header.Iphdr, seg *tcpSegment) {
 	in := lp.in
 	wantCookie := in.tcp.syncookies.Load() == 2 && seg.twIsn == 0
@@ -116,7 +118,7 @@ func (lp *tcpSock) v4ConnRequest(iph header.Iphdr, seg *tcpSegment) {
 	child.parent = lp
 	child.inSynQ = true
 	lp.synQlen.Add(1)
-	child.State = TCP_SYN_RECV
+	child.tcpSetState(TCP_SYN_RECV) // inet_csk_clone_lock's inet_sk_set_state
 	child.lastRcv = in.clock.Now()
 	if in.traceOn() {
 		in.traceSk(lp, "tcp_v4_conn_request %v:%d -> tcp_v4_send_synack", child.Daddr, child.Dport)
@@ -207,7 +209,8 @@ func (tp *tcpSock) leaveSynQueue() {
 }
 
 // acceptQueueAdd is inet_csk_reqsk_queue_add: the established child joins
-// the listener's accept queue and accept wakes. Called with no lock held.
+// the listener's accept queue and accept wakes.
+// Locking: no lock held; takes the listener's Mu.
 func (lp *tcpSock) acceptQueueAdd(child *tcpSock) {
 	lp.Mu.Lock()
 	if lp.State != TCP_LISTEN {
@@ -223,6 +226,7 @@ func (lp *tcpSock) acceptQueueAdd(child *tcpSock) {
 }
 
 // abortChild resets and frees a child nobody will accept.
+// Locking: no lock held; takes the child's Mu.
 func (tp *tcpSock) abortChild() {
 	tp.Mu.Lock()
 	defer tp.Mu.Unlock()

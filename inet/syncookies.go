@@ -302,6 +302,8 @@ func (lp *tcpSock) sendSynackCookie(iph header.Iphdr, seg *tcpSegment, key tcpHa
 // segment. A bad cookie goes back to the listener too, which resets it
 // (SyncookiesFailed); a good cookie that cannot become a connection is
 // dropped (handled, no child).
+// Locking: the listener's Mu held; takes the child's Mu inside it and
+// returns with it held.
 func (lp *tcpSock) cookieV4Check(iph header.Iphdr, seg *tcpSegment) (child *tcpSock, handled bool) {
 	in := lp.in
 	t := &in.tcp
@@ -355,7 +357,7 @@ func (lp *tcpSock) cookieV4Check(iph header.Iphdr, seg *tcpSegment) (child *tcpS
 	// As if our SYN-ACK had been sent and were in flight: SND.NXT = ISS+1,
 	// with nothing to retransmit (the cookie is the whole request).
 	c.parent = lp
-	c.State = TCP_SYN_RECV
+	c.tcpSetState(TCP_SYN_RECV)
 	c.sndNxt, c.writeSeq = iss+1, iss+1
 	c.lastRcv = now
 	if in.traceOn() {

@@ -57,6 +57,22 @@ const (
 
 // tcpSock is struct tcp_sock with the inet_connection_sock fields folded
 // in (icsk_*). Sequence arithmetic is modulo 2^32 (seqBefore/seqAfter).
+//
+// Locking, stated once for the whole of TCP:
+//   - Every method on *tcpSock, and every tcp_prot function, runs with the
+//     sock's Mu held (lock_sock and bh_lock_sock in one), and never sleeps
+//     with it except through WaitEvent, which drops it while asleep.
+//   - An exception says so in a "Locking:" line of its doc comment: the
+//     timer handlers and the accept-queue paths are entered with no lock
+//     and take Mu themselves (TestTCPLockContract checks that every method
+//     that takes a sock's Mu has that line).
+//   - The hash and bind tables are the namespace's tcpNet.mu, which the
+//     methods in inet_hashtables.go take themselves, always after Mu,
+//     never before it; the fields it guards are marked below.
+//   - A name ending in Locked means only one thing: the caller holds the
+//     lock of the table the function works on (tcpNet.mu, a dgTable's mu,
+//     the fragment queue's lock), as __inet_hash does under the bucket
+//     lock. A sock's Mu is never what Locked means.
 type tcpSock struct {
 	InetSock
 
@@ -554,7 +570,7 @@ func tcpClose(s socket.Sk) {
 		tp.sendActiveReset()
 	case sk.Linger && sk.LingerTime == 0:
 		// SO_LINGER with a zero timeout: abort (tcp_disconnect).
-		tp.tcpDisconnectLocked()
+		tp.disconnect()
 	default:
 		if tp.tcpCloseState() {
 			tp.tcpSendFin()
@@ -602,11 +618,14 @@ func tcpShutdown(s socket.Sk, how int) {
 // tcpDisconnect is tcp_disconnect (Mu held): abort the connection, with a
 // RST when the peer has state to drop, and return the sock to CLOSE.
 func tcpDisconnect(s socket.Sk, flags int) error {
-	tcpSk(s).tcpDisconnectLocked()
+	tcpSk(s).disconnect()
 	return nil
 }
 
-func (tp *tcpSock) tcpDisconnectLocked() {
+// disconnect is tcp_disconnect's body, for the close path's abort too.
+// Locking: Mu held, dropped and retaken while a listener's children are
+// aborted (each takes its own Mu).
+func (tp *tcpSock) disconnect() {
 	sk := &tp.Sock
 	old := sk.State
 	var children []*tcpSock

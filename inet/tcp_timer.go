@@ -99,6 +99,7 @@ func (tp *tcpSock) due(at time.Duration, t interface{ Reset(time.Duration) bool 
 }
 
 // rtxTimerFire is tcp_write_timer.
+// Locking: no lock held (a timer); takes Mu.
 func (tp *tcpSock) rtxTimerFire() {
 	tp.Mu.Lock()
 	defer tp.Mu.Unlock()
@@ -221,6 +222,7 @@ func (tp *tcpSock) probeTimer() {
 }
 
 // delackTimerFire is tcp_delack_timer.
+// Locking: no lock held (a timer); takes Mu.
 func (tp *tcpSock) delackTimerFire() {
 	tp.Mu.Lock()
 	defer tp.Mu.Unlock()
@@ -236,6 +238,7 @@ func (tp *tcpSock) delackTimerFire() {
 
 // skTimerFire is tcp_keepalive_timer, which also times an orphan's long
 // FIN_WAIT2 (tcp_fin_timeout beyond TIME_WAIT's length).
+// Locking: no lock held (a timer); takes Mu.
 func (tp *tcpSock) skTimerFire() {
 	tp.Mu.Lock()
 	defer tp.Mu.Unlock()
