@@ -63,19 +63,9 @@ func (w *ipWire) expect(ethertype uint16) []byte {
 func newIPTestStack(t *testing.T, clock ktime.Clock) (*Net, *netdev.NetDevice, *ipWire) {
 	t.Helper()
 	a, b := netdev.NewPair(0)
-	sn := socket.NewNet()
-	nd := netdev.NewNet()
-	in := Init(sn, nd, clock)
-	addTestLoopback(t, in, nd)
-	dev := &netdev.NetDevice{Name: "eth0", MTU: 1500, HWAddr: [6]byte{0x02, 0, 0, 0, 0, 0x02}, HardHeaderLen: netdev.EthHlen}
-	nd.RegisterNetdevice(dev, a)
-	dev.DevOpen()
-	if err := in.DevInetAdd(dev, netip.MustParsePrefix("10.0.0.2/24")); err != nil {
-		t.Fatal(err)
-	}
+	h, dev := newTestHost(t, clock, a, 0x02, 1500, "10.0.0.2/24", nil)
 	w := newIPWire(t, b)
-	t.Cleanup(func() { dev.DevClose() })
-	return in, dev, w
+	return h.Inet, dev, w
 }
 
 func arpFrame(op uint16, sha, tha [6]byte, sip, tip netip.Addr, dst [6]byte) []byte {

@@ -288,19 +288,25 @@ func TestDgramGetsockoptTCPLevel(t *testing.T) {
 	}
 }
 
-// addTestLoopback gives a test stack lo with 127.0.0.1/8, as the daemon's
-// has, before its other devices get addresses (their local routes go
-// through lo): what a stack sends itself, such as ip_link_failure's ICMP
-// error, travels through it.
-func addTestLoopback(t testing.TB, in *Net, nd *netdev.Net) {
+// newTestHost is the one builder of a test stack: inet.NewHost (lo at
+// 127.0.0.1/8, as the daemon builds it) plus eth0 on drv with pfx, closed
+// when the test ends. setup, when not nil, runs before eth0 comes up (the
+// sysctls a test changes).
+func newTestHost(t testing.TB, clock ktime.Clock, drv netdev.Driver, mac byte, mtu int, pfx string, setup func(*Net)) (*Host, *netdev.NetDevice) {
 	t.Helper()
-	lo := &netdev.NetDevice{Name: "lo", MTU: 65536, Flags: netdev.IFF_LOOPBACK, HardHeaderLen: netdev.EthHlen}
-	nd.RegisterNetdevice(lo, netdev.NewLoopback())
-	lo.DevOpen()
-	if err := in.DevInetAdd(lo, netip.MustParsePrefix("127.0.0.1/8")); err != nil {
+	h, err := NewHost(clock)
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { lo.DevClose() })
+	t.Cleanup(func() { h.Close() })
+	if setup != nil {
+		setup(h.Inet)
+	}
+	dev := &netdev.NetDevice{Name: "eth0", MTU: mtu, HWAddr: [6]byte{0x02, 0, 0, 0, 0, mac}, HardHeaderLen: netdev.EthHlen}
+	if err := h.AddDevice(dev, drv, netip.MustParsePrefix(pfx)); err != nil {
+		t.Fatal(err)
+	}
+	return h, dev
 }
 
 // TestBroadcastLoopsBack: a broadcast reaches the wire and, through lo,

@@ -31,7 +31,7 @@ type tcpHost struct {
 
 // tcpPairOpts configures newTCPPair.
 type tcpPairOpts struct {
-	clock  ktime.Clock // nil: a manual clock (tests Advance it)
+	clock  ktime.Clock // nil: a manual clock (tests Advance it), real under netem
 	netem  string      // impairment of every frame both ways ("" for none)
 	seed   uint64
 	mtu    int
@@ -48,7 +48,13 @@ func newTCPPair(t *testing.T, o tcpPairOpts) (a, b *tcpHost) { return newTCPPair
 
 func newTCPPairTB(t testing.TB, o tcpPairOpts) (a, b *tcpHost) {
 	t.Helper()
-	if o.clock == nil {
+	switch {
+	case o.clock != nil:
+	case o.netem != "":
+		// An impaired wire recovers on the RTO and delayed-ACK timers
+		// while the test's goroutines stream: the real clock drives them.
+		o.clock = ktime.NewReal()
+	default:
 		o.clock = ktime.NewManual()
 	}
 	if o.mtu == 0 {
@@ -75,32 +81,20 @@ func newTCPPairTB(t testing.TB, o tcpPairOpts) (a, b *tcpHost) {
 		da = o.wrapA(da)
 	}
 	mk := func(drv netdev.Driver, last byte) *tcpHost {
-		sn := socket.NewNet()
-		nd := netdev.NewNet()
-		in := Init(sn, nd, o.clock)
-		if o.rtoMin > 0 {
-			in.SetTCPTimers(o.rtoMin, 0)
-		}
-		addTestLoopback(t, in, nd)
-		dev := &netdev.NetDevice{Name: "eth0", MTU: o.mtu, HWAddr: [6]byte{0x02, 0, 0, 0, 0, last}, HardHeaderLen: netdev.EthHlen}
-		nd.RegisterNetdevice(dev, drv)
-		dev.DevOpen()
 		addr := netip.AddrFrom4([4]byte{10, 0, 0, last})
-		if err := in.DevInetAdd(dev, netip.PrefixFrom(addr, 24)); err != nil {
-			t.Fatal(err)
-		}
-		return &tcpHost{t: t, in: in, sn: sn, dev: dev, addr: addr, sb: new(ipv4TestSB)}
+		h, dev := newTestHost(t, o.clock, drv, last, o.mtu, netip.PrefixFrom(addr, 24).String(), func(in *Net) {
+			if o.rtoMin > 0 {
+				in.SetTCPTimers(o.rtoMin, 0)
+			}
+		})
+		return &tcpHost{t: t, in: h.Inet, sn: h.SockNet, dev: dev, addr: addr, sb: new(ipv4TestSB)}
 	}
 	a = mk(da, 1)
 	b = mk(db, 2)
 	a.gate, b.gate = ga, gb
 	a.wire, b.wire = pa, pb
 	tcpWires.Store(t, pa)
-	t.Cleanup(func() {
-		tcpWires.Delete(t)
-		a.dev.DevClose()
-		b.dev.DevClose()
-	})
+	t.Cleanup(func() { tcpWires.Delete(t) })
 	return a, b
 }
 

@@ -25,27 +25,8 @@ type dgNode struct {
 // newDgNode builds a stack with lo (127.0.0.1/8) and eth0 (pfx) on drv.
 func newDgNode(t *testing.T, clock ktime.Clock, drv netdev.Driver, mac byte, pfx string) *dgNode {
 	t.Helper()
-	sn := socket.NewNet()
-	nd := netdev.NewNet()
-	in := Init(sn, nd, clock)
-	lo := &netdev.NetDevice{Name: "lo", MTU: 65536, Flags: netdev.IFF_LOOPBACK, HardHeaderLen: netdev.EthHlen}
-	nd.RegisterNetdevice(lo, netdev.NewLoopback())
-	lo.DevOpen()
-	if err := in.DevInetAdd(lo, netip.MustParsePrefix("127.0.0.1/8")); err != nil {
-		t.Fatal(err)
-	}
-	dev := &netdev.NetDevice{Name: "eth0", MTU: 1500, HWAddr: [6]byte{0x02, 0, 0, 0, 0, mac}, HardHeaderLen: netdev.EthHlen}
-	nd.RegisterNetdevice(dev, drv)
-	dev.DevOpen()
-	p := netip.MustParsePrefix(pfx)
-	if err := in.DevInetAdd(dev, p); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		dev.DevClose()
-		lo.DevClose()
-	})
-	return &dgNode{in: in, dev: dev, addr: p.Addr(), sb: &ipv4TestSB{}}
+	h, dev := newTestHost(t, clock, drv, mac, 1500, pfx, nil)
+	return &dgNode{in: h.Inet, dev: dev, addr: netip.MustParsePrefix(pfx).Addr(), sb: &ipv4TestSB{}}
 }
 
 // newDgPair joins two stacks, 10.0.0.1 and 10.0.0.2, by an in-memory wire.

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"net/netip"
 	"os"
 	"os/exec"
 	"runtime/pprof"
@@ -42,14 +41,13 @@ func checkHost() error {
 	return nil
 }
 
-// stack is the network namespace sockfsd builds: the socket layer, the
-// device layer, inet on top, and the devices.
+// stack is the network namespace sockfsd builds: inet.NewHost's socket
+// layer, device layer, inet and lo, then the TAP device.
 type stack struct {
+	host *inet.Host
 	sn   *socket.Net
-	nd   *netdev.Net
 	in   *inet.Net
 	tap  *tap.Device
-	devs []*netdev.NetDevice // open devices, closed in reverse order
 	// driver is the TAP's driver chain while it is not yet a device's.
 	driver netdev.Driver
 	pcap   *os.File
@@ -68,9 +66,10 @@ func newStack(cfg *config) (_ *stack, err error) {
 		}
 	}()
 	clock := ktime.NewReal()
-	st.sn = socket.NewNet()
-	st.nd = netdev.NewNet()
-	st.in = inet.Init(st.sn, st.nd, clock)
+	if st.host, err = inet.NewHost(clock); err != nil {
+		return nil, fmt.Errorf("lo: %v", err)
+	}
+	st.sn, st.in = st.host.SockNet, st.host.Inet
 	st.in.SetLogf(logf)
 	if err := st.in.SetTCPCongestionControl(cfg.congestion); err != nil {
 		return nil, fmt.Errorf("--tcp-congestion %s: %v", cfg.congestion, err)
@@ -98,21 +97,6 @@ func newStack(cfg *config) (_ *stack, err error) {
 	if cfg.netem != nil {
 		st.driver = netdev.NewNetem(st.driver, *cfg.netem, cfg.netemSeed, clock)
 	}
-	// lo first, as in Linux (ifindex 1): DevInetAdd routes the TAP
-	// address's local route through the loopback device registered then.
-	lo := &netdev.NetDevice{
-		Name:          "lo",
-		MTU:           65536,
-		HardHeaderLen: netdev.EthHlen,
-		Flags:         netdev.IFF_LOOPBACK | netdev.IFF_NOARP,
-	}
-	st.nd.RegisterNetdevice(lo, netdev.NewLoopback())
-	lo.DevOpen()
-	st.devs = append(st.devs, lo)
-	if err := st.in.DevInetAdd(lo, netip.MustParsePrefix("127.0.0.1/8")); err != nil {
-		return nil, fmt.Errorf("lo: %v", err)
-	}
-
 	mac, err := randomMAC()
 	if err != nil {
 		return nil, err
@@ -124,11 +108,9 @@ func newStack(cfg *config) (_ *stack, err error) {
 		HardHeaderLen: netdev.EthHlen,
 		Flags:         netdev.IFF_BROADCAST | netdev.IFF_MULTICAST,
 	}
-	st.nd.RegisterNetdevice(dev, st.driver)
-	st.driver = nil
-	dev.DevOpen()
-	st.devs = append(st.devs, dev)
-	if err := st.in.DevInetAdd(dev, cfg.addr); err != nil {
+	drv := st.driver
+	st.driver = nil // the device owns the chain from here
+	if err := st.host.AddDevice(dev, drv, cfg.addr); err != nil {
 		return nil, fmt.Errorf("--addr %v: %v", cfg.addr, err)
 	}
 
@@ -166,12 +148,12 @@ func openTap(cfg *config) (*tap.Device, error) {
 // close is dev_close on every device, newest first; closing the TAP's
 // driver chain removes a TAP that sockfsd created.
 func (st *stack) close() {
-	for i := len(st.devs) - 1; i >= 0; i-- {
-		if err := st.devs[i].DevClose(); err != nil {
-			logf("close %s: %v", st.devs[i].Name, err)
+	if st.host != nil {
+		if err := st.host.Close(); err != nil {
+			logf("%v", err)
 		}
+		st.host = nil
 	}
-	st.devs = nil
 	if st.driver != nil {
 		// A chain no device took (startup failed before register):
 		// closing it closes the TAP beneath.
