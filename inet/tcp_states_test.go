@@ -240,9 +240,7 @@ func TestTCPStatesConnectTimeout(t *testing.T) {
 		t.Fatalf("connect result %v, want ETIMEDOUT", err)
 	}
 	for _, s := range a.gate.segs(0) {
-		if s.flags != tcpFlagSYN {
-			t.Fatalf("flags %x", s.flags)
-		}
+		checkTCP(t, "a retransmitted SYN", s, tcpFlags(tcpFlagSYN), tcpDstPort(80))
 	}
 }
 
@@ -409,15 +407,8 @@ func TestTCPSynWindows(t *testing.T) {
 	cs, ss, _ := tcpConnPair(t, a, b, 80)
 	_, _ = cs, ss
 	syn, synack := a.gate.segs(0)[0], b.gate.segs(0)[0]
-	if syn.flags != tcpFlagSYN || synack.flags != tcpFlagSYN|tcpFlagACK {
-		t.Fatalf("first segments %s, %s", tcpFlagString(syn.flags), tcpFlagString(synack.flags))
-	}
-	if syn.win != 64240 || syn.opts.WScale != 10 || syn.opts.MSS != 1460 {
-		t.Fatalf("SYN win %d wscale %d mss %d, want 64240 10 1460", syn.win, syn.opts.WScale, syn.opts.MSS)
-	}
-	if synack.win != 65160 || synack.opts.WScale != 10 {
-		t.Fatalf("SYN-ACK win %d wscale %d, want 65160 10", synack.win, synack.opts.WScale)
-	}
+	checkTCP(t, "SYN", syn, tcpDstPort(80), tcpFlags(tcpFlagSYN), tcpWindow(64240), tcpOptWScale(10), tcpOptMSS(1460))
+	checkTCP(t, "SYN-ACK", synack, tcpSrcPort(80), tcpFlags(tcpFlagSYN|tcpFlagACK), tcpAckNum(syn.seq+1), tcpWindow(65160), tcpOptWScale(10))
 	// SO_RCVBUF clamps the window and with it the scale: 20000 is kept
 	// doubled, half of that is the space, 18980 of it whole segments, and
 	// the scale is 0 (Linux's SYN over lo shows win 20000, wscale 0: there
@@ -431,9 +422,7 @@ func TestTCPSynWindows(t *testing.T) {
 		t.Fatal(err)
 	}
 	syn = a.gate.segs(start)[0]
-	if syn.win != 18980 || syn.opts.WScale != 0 {
-		t.Fatalf("SYN with SO_RCVBUF 20000: win %d wscale %d, want 18980 0", syn.win, syn.opts.WScale)
-	}
+	checkTCP(t, "SYN with SO_RCVBUF 20000", syn, tcpFlags(tcpFlagSYN), tcpWindow(18980), tcpOptWScale(0))
 }
 
 // net/tcp lists timewait entries as get_timewait4_sock does (the substate,

@@ -371,11 +371,12 @@ func (g *tcpGate) count() int {
 
 // sentSeg is a TCP segment seen on the wire.
 type sentSeg struct {
-	seq, ack uint32
-	flags    uint8
-	win      uint16
-	dataLen  int
-	opts     header.TCPOptions
+	sport, dport uint16
+	seq, ack     uint32
+	flags        uint8
+	win          uint16
+	dataLen      int
+	opts         header.TCPOptions
 }
 
 func parseSentSeg(f []byte) (sentSeg, bool) {
@@ -392,7 +393,7 @@ func parseSentSeg(f []byte) (sentSeg, bool) {
 	if !ok {
 		return sentSeg{}, false
 	}
-	return sentSeg{seq: th.Seq(), ack: th.AckSeq(), flags: th.Flags(), win: th.Window(),
+	return sentSeg{sport: th.Source(), dport: th.Dest(), seq: th.Seq(), ack: th.AckSeq(), flags: th.Flags(), win: th.Window(),
 		dataLen: len(th.Payload()), opts: header.ParseTCPOptions(th.Options(), th.Flags()&header.TCP_SYN != 0)}, true
 }
 
