@@ -93,24 +93,13 @@ func newPMTUPair(t *testing.T, mtu int) (a, b *tcpHost, r *pmtuRouter) {
 	r = &pmtuRouter{inner: pb, addr: ipv4(10, 0, 0, 254), mtu: mtu}
 	clock := ktime.NewReal()
 	mk := func(drv netdev.Driver, last byte) *tcpHost {
-		sn := socket.NewNet()
-		nd := netdev.NewNet()
-		in := Init(sn, nd, clock)
-		addTestLoopback(t, in, nd)
-		dev := &netdev.NetDevice{Name: "eth0", MTU: 1500, HWAddr: [6]byte{0x02, 0, 0, 0, 0, last}, HardHeaderLen: netdev.EthHlen}
-		nd.RegisterNetdevice(dev, drv)
-		dev.DevOpen()
 		addr := ipv4(10, 0, 0, last)
-		if err := in.DevInetAdd(dev, netip.PrefixFrom(addr, 24)); err != nil {
-			t.Fatal(err)
-		}
-		return &tcpHost{t: t, in: in, sn: sn, dev: dev, addr: addr, sb: new(ipv4TestSB)}
+		h, dev := newTestHost(t, clock, drv, last, 1500, netip.PrefixFrom(addr, 24).String(), nil)
+		return &tcpHost{t: t, in: h.Inet, sn: h.SockNet, dev: dev, addr: addr, sb: new(ipv4TestSB), wire: pa}
 	}
 	a, b = mk(pa, 1), mk(r, 2)
-	t.Cleanup(func() {
-		a.dev.DevClose()
-		b.dev.DevClose()
-	})
+	tcpWires.Store(t, pa)
+	t.Cleanup(func() { tcpWires.Delete(t) })
 	return a, b, r
 }
 
