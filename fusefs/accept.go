@@ -14,6 +14,7 @@ import (
 // acceptHandle is an open INO/accept: each read is accept(2), answered with
 // the new socket's "INO\n".
 type acceptHandle struct {
+	noFlush
 	dir *sockDir
 	key uint64 // this open's poller on the listener's wait queue
 

@@ -173,6 +173,7 @@ func (c *controlFile) Open(ctx context.Context, req *fuse.OpenRequest, resp *fus
 // controlHandle is one open of the control file: a simple_transaction file
 // whose answers are the inode numbers of the sockets created through it.
 type controlHandle struct {
+	noFlush
 	fs *FS
 
 	mu      sync.Mutex

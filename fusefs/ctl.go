@@ -250,6 +250,7 @@ func ctlGetsockopt(ctx context.Context, sock *socket.Socket, req *fuse.WriteRequ
 // command, and a read returns its answer (getsockopt's value) or, when
 // there is none, every option's value; EOF ends each answer.
 type ctlHandle struct {
+	noFlush
 	dir *sockDir
 
 	mu       sync.Mutex

@@ -12,6 +12,7 @@ import (
 // dataHandle is an open INO/data: read is recv, write is send, poll is
 // sock_poll.
 type dataHandle struct {
+	noFlush
 	dir *sockDir
 	key uint64 // this open's poller on the socket's wait queue
 }

@@ -56,3 +56,44 @@ func (fixedNames) Rename(ctx context.Context, req *fuse.RenameRequest, newDir fs
 func (fixedNames) Mknod(ctx context.Context, req *fuse.MknodRequest) (fs.Node, error) {
 	return nil, syscall.EPERM
 }
+
+// The tree has no extended attributes. ENOSYS, unlike the FUSE library's
+// default ENOTSUP, is the answer the kernel remembers for the whole mount
+// (fc->no_getxattr and its siblings): the caller gets the same
+// EOPNOTSUPP, and the next `echo ... > ctl`'s O_TRUNC no longer costs a
+// round trip for its security.capability check
+// (cap_inode_need_killpriv).
+var (
+	_ fs.NodeGetxattrer    = fixedAttrs{}
+	_ fs.NodeListxattrer   = fixedAttrs{}
+	_ fs.NodeSetxattrer    = fixedAttrs{}
+	_ fs.NodeRemovexattrer = fixedAttrs{}
+)
+
+func (fixedAttrs) Getxattr(ctx context.Context, req *fuse.GetxattrRequest, resp *fuse.GetxattrResponse) error {
+	return syscall.ENOSYS
+}
+
+func (fixedAttrs) Listxattr(ctx context.Context, req *fuse.ListxattrRequest, resp *fuse.ListxattrResponse) error {
+	return syscall.ENOSYS
+}
+
+func (fixedAttrs) Setxattr(ctx context.Context, req *fuse.SetxattrRequest) error {
+	return syscall.ENOSYS
+}
+
+func (fixedAttrs) Removexattr(ctx context.Context, req *fuse.RemovexattrRequest) error {
+	return syscall.ENOSYS
+}
+
+// noFlush is embedded by every open file's handle. close(2) of a socket
+// flushes nothing, and a FUSE flush is a round trip the closing process
+// waits for; ENOSYS makes the kernel stop sending it for the whole mount
+// (fuse_flush sets fc->no_flush and reports success), so from the first
+// close on, closing a ctl, data or accept file costs no request but the
+// asynchronous release.
+type noFlush struct{}
+
+var _ fs.HandleFlusher = noFlush{}
+
+func (noFlush) Flush(ctx context.Context, req *fuse.FlushRequest) error { return syscall.ENOSYS }

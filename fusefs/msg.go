@@ -17,6 +17,7 @@ import (
 // msgHandle is an open INO/msg: read is recvfrom, write is sendto, each
 // datagram framed with its address (SPEC "INO/msg").
 type msgHandle struct {
+	noFlush
 	dir *sockDir
 	key uint64 // this open's poller on the socket's wait queue
 

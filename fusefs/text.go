@@ -16,6 +16,7 @@ import (
 // remote, status and the net/ tables. An error from rendering is the
 // read's, and the next read tries again.
 type textHandle struct {
+	noFlush
 	render func(ctx context.Context, h *fuse.Header) ([]byte, error)
 	// stream reads from a cursor and ignores offsets, as every socket file
 	// does; otherwise reads are served at their offset (net/).

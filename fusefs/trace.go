@@ -85,6 +85,7 @@ func (t *traceFile) Open(ctx context.Context, req *fuse.OpenRequest, resp *fuse.
 // from the tracer into buf, which reads consume; the pump is what a poll
 // waits on, since the tracer itself wakes nobody.
 type traceHandle struct {
+	noFlush
 	fs   *FS
 	r    *socket.TraceReader // read by the pump only
 	stop context.CancelFunc  // ends the pump
