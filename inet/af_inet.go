@@ -27,7 +27,7 @@ type Net struct {
 
 	devinet devinet          // interface addresses (devinet.go)
 	fib     fibTable         // routes (route.go)
-	arp     neighTable       // ARP cache (arp.go)
+	arp     NeighTable       // arp_tbl (arp.go, on neighbour.go)
 	mib     mib              // SNMP counters (snmp.go)
 	ipIdent ipIdent          // IP ID generator (ip_output.go)
 	icmpRL  icmpRateLimit    // icmp_global (icmp.go)
@@ -65,7 +65,7 @@ func Init(sn *socket.Net, nd *netdev.Net, clock ktime.Clock) *Net {
 	in := &Net{sn: sn, nd: nd, clock: clock}
 	sn.Clock = clock // socket timeouts run on the stack's clock too
 	in.netRL = socket.RatelimitState{Interval: socket.NetMsgCost, Burst: socket.NetMsgBurst}
-	in.arp.init(in)
+	in.arpInit()
 	in.ipIdent.init()
 	for _, p := range in.protocolInits() {
 		p(in)

@@ -2,241 +2,59 @@ package inet
 
 import (
 	"net/netip"
-	"sync"
-	"sync/atomic"
-	"time"
 
 	"sockfs/inet/header"
 	"sockfs/netdev"
-	"sockfs/netdev/ktime"
 )
 
-// Neighbour states (include/uapi/linux/neighbour.h NUD_*), the subset a
-// host cycles through.
-const (
-	NUD_INCOMPLETE = 0x01
-	NUD_REACHABLE  = 0x02
-	NUD_STALE      = 0x04
-	NUD_PROBE      = 0x10
-	NUD_FAILED     = 0x20
-)
-
-// neighbour is struct neighbour for ARP: what we know of one next hop's
-// hardware address, and the packets waiting for it.
-type neighbour struct {
-	key       netip.Addr
-	dev       *netdev.NetDevice
-	nudState  int
-	ha        [6]byte
-	confirmed time.Duration // when last heard from (clock time)
-	probes    int
-	arpQueue  netdev.SkbQueue // copies of packets waiting for resolution
-	timer     ktime.Timer
-	updated   time.Duration // last state change (neighbour.go's gc)
-	used      atomic.Int64  // clock time of the last packet sent through it, read without mu
+// arpInit is arp_init: arp_tbl on the neighbour core, with ARP's
+// constructor, solicit and error report.
+func (in *Net) arpInit() {
+	in.arp.NeighTableInit(netdev.ETH_P_IP, NeighOps{
+		Constructor: in.arpConstructor,
+		Solicit:     in.arpSolicit,
+		ErrorReport: in.arpErrorReport,
+		Xmit:        in.devQueueXmit,
+	}, in.clock)
 }
 
-// neighTable is arp_tbl.
-type neighTable struct {
-	in *Net
-	mu sync.RWMutex
-	m  map[netip.Addr]*neighbour // protected by mu
-	gc neighGcState              // protected by mu
-}
-
-func (t *neighTable) init(in *Net) {
-	t.in = in
-	t.m = make(map[netip.Addr]*neighbour)
-}
-
-// neighOutput is neigh_output / neigh_resolve_output: find nexthop's
-// hardware address (neighEventSend), then push the link header
-// (dev_hard_header) and transmit (dev_queue_xmit), in this one place. When
-// the address is still being resolved, a copy of skb waits in the
-// neighbour's queue instead. The caller keeps skb; its data is restored
-// before return.
+// neighOutput is IPv4's way out to the link: arp_tbl's neigh_output.
 func (in *Net) neighOutput(dev *netdev.NetDevice, nexthop netip.Addr, skb *netdev.SkBuff) error {
-	ha, ok := in.neighEventSend(dev, nexthop, skb)
-	if !ok {
-		return nil
-	}
-	off := skb.Offset()
-	defer skb.SetHeadroom(off)
-	netdev.EthHeaderPush(skb, ha, dev.HWAddr, netdev.ETH_P_IP)
-	return in.devQueueXmit(dev, skb)
+	return in.arp.NeighOutput(dev, nexthop, skb)
 }
 
-// neighEventSend is neigh_event_send with arp_constructor's fixed
-// addresses: the hardware address to send to nexthop on dev, or false when
-// there is none yet (__neigh_event_send queued a copy of skb and started
-// resolving). Loopback and NOARP devices send to their own address,
-// broadcasts to the link broadcast, multicast groups to their mapped
-// address (NUD_NOARP entries in Linux); the rest come from the ARP cache,
-// re-confirming an entry that is no longer fresh while it is used.
-func (in *Net) neighEventSend(dev *netdev.NetDevice, nexthop netip.Addr, skb *netdev.SkBuff) ([6]byte, bool) {
-	if dev.Flags&(netdev.IFF_NOARP|netdev.IFF_LOOPBACK) != 0 {
-		return dev.HWAddr, true
-	}
-	if nexthop == netip.AddrFrom4([4]byte{255, 255, 255, 255}) || in.inetAddrIsBroadcast(nexthop) {
+// neighUpdate is neigh_update on arp_tbl.
+func (in *Net) neighUpdate(dev *netdev.NetDevice, addr netip.Addr, ha [6]byte, create bool) {
+	in.arp.NeighUpdate(dev, addr, ha, create)
+}
+
+// arpConstructor is arp_constructor's NUD_NOARP cases: the limited and
+// the device's directed broadcasts go to the link broadcast, multicast
+// groups to their mapped address (arp_mc_map).
+func (in *Net) arpConstructor(dev *netdev.NetDevice, key netip.Addr) ([6]byte, bool) {
+	if key == netip.AddrFrom4([4]byte{255, 255, 255, 255}) || in.inetAddrIsBroadcast(key) {
 		return dev.Broadcast, true
 	}
-	if nexthop.IsMulticast() {
-		return ipEthMcMap(nexthop), true
+	if key.IsMulticast() {
+		return ipEthMcMap(key), true
 	}
-
-	t := &in.arp
-	now := in.clock.Now()
-	t.mu.RLock()
-	n := t.m[nexthop]
-	if n != nil && n.nudState&(NUD_REACHABLE|NUD_STALE|NUD_PROBE) != 0 {
-		ha := n.ha
-		fresh := n.nudState == NUD_REACHABLE && now-n.confirmed < sysctlNeighBaseReachableTimeSec*time.Second
-		n.used.Store(int64(now))
-		t.mu.RUnlock()
-		if !fresh {
-			in.neighProbe(nexthop, dev) // keep sending while we re-check it
-		}
-		return ha, true
-	}
-	t.mu.RUnlock()
-
-	// __neigh_event_send: queue a copy and start (or continue) resolving.
-	t.mu.Lock()
-	n = t.m[nexthop]
-	if n == nil {
-		if n = in.neighAlloc(nexthop, dev); n == nil {
-			// The table is full of entries being resolved: the packet
-			// is dropped, as ip_finish_output2 drops it when
-			// __neigh_create fails.
-			t.mu.Unlock()
-			dev.Stats.TxDropped.Add(1)
-			return [6]byte{}, false
-		}
-	}
-	n.used.Store(int64(now))
-	switch n.nudState {
-	case NUD_REACHABLE, NUD_STALE, NUD_PROBE: // resolved meanwhile
-		ha := n.ha
-		t.mu.Unlock()
-		return ha, true
-	case 0, NUD_FAILED:
-		n.nudState = NUD_INCOMPLETE
-		n.updated = now
-		n.probes = 0
-		in.neighArmTimer(n)
-		defer in.arpSend(header.ARPOP_REQUEST, dev, nexthop, netdev.EthBroadcast, [6]byte{})
-	}
-	if n.arpQueue.Len() >= sysctlNeighUnresQlen {
-		old := n.arpQueue.Dequeue() // neigh drops the oldest, as unres_qlen
-		old.Free()
-		dev.Stats.TxDropped.Add(1)
-	}
-	n.arpQueue.QueueTail(skb.Copy())
-	t.mu.Unlock()
 	return [6]byte{}, false
 }
 
-// neighProbe re-confirms a stale entry with a unicast request, as NUD_PROBE.
-func (in *Net) neighProbe(nexthop netip.Addr, dev *netdev.NetDevice) {
-	t := &in.arp
-	t.mu.Lock()
-	n := t.m[nexthop]
-	if n == nil || n.nudState == NUD_PROBE || n.nudState == NUD_INCOMPLETE {
-		t.mu.Unlock()
+// arpSolicit is arp_solicit: a broadcast request, or a unicast one to the
+// address we hold while re-confirming it.
+func (in *Net) arpSolicit(dev *netdev.NetDevice, key netip.Addr, ha [6]byte, unicast bool) {
+	if unicast {
+		in.arpSend(header.ARPOP_REQUEST, dev, key, ha, ha)
 		return
 	}
-	n.nudState = NUD_PROBE
-	n.probes = 0
-	ha := n.ha
-	in.neighArmTimer(n)
-	t.mu.Unlock()
-	in.arpSend(header.ARPOP_REQUEST, dev, nexthop, ha, ha)
+	in.arpSend(header.ARPOP_REQUEST, dev, key, netdev.EthBroadcast, [6]byte{})
 }
 
-// neighArmTimer arms the entry's retransmit timer. t.mu held.
-func (in *Net) neighArmTimer(n *neighbour) {
-	d := sysctlNeighRetransTimeMs * time.Millisecond
-	if n.timer == nil {
-		key := n.key
-		n.timer = in.clock.AfterFunc(d, func() { in.neighTimerHandler(key) })
-	} else {
-		n.timer.Reset(d)
-	}
-}
-
-// neighTimerHandler is neigh_timer_handler: resend the request, or give up
-// after mcast_solicit tries; the packets that waited fail as the kernel's
-// do, with a host-unreachable error to their senders (ip_link_failure).
-func (in *Net) neighTimerHandler(key netip.Addr) {
-	t := &in.arp
-	t.mu.Lock()
-	n := t.m[key]
-	if n == nil || n.nudState&(NUD_INCOMPLETE|NUD_PROBE) == 0 {
-		t.mu.Unlock()
-		return
-	}
-	n.probes++
-	if n.probes < sysctlNeighMcastSolicit {
-		dst, tha := netdev.EthBroadcast, [6]byte{}
-		if n.nudState == NUD_PROBE {
-			dst, tha = n.ha, n.ha
-		}
-		dev := n.dev
-		in.neighArmTimer(n)
-		t.mu.Unlock()
-		in.arpSend(header.ARPOP_REQUEST, dev, key, dst, tha)
-		return
-	}
-	n.nudState = NUD_FAILED
-	n.updated = in.clock.Now()
-	var failed netdev.SkbQueue
-	for skb := n.arpQueue.Dequeue(); skb != nil; skb = n.arpQueue.Dequeue() {
-		failed.QueueTail(skb)
-	}
-	t.mu.Unlock()
-	for skb := failed.Dequeue(); skb != nil; skb = failed.Dequeue() {
-		in.ipLinkFailure(skb)
-		skb.Free()
-	}
-}
-
-// neighUpdate is neigh_update: learn ha for addr and send what waited.
-// create says whether to add an entry we had not asked about (a request
-// for us tells us its sender's address, as arp_process uses it).
-func (in *Net) neighUpdate(dev *netdev.NetDevice, addr netip.Addr, ha [6]byte, create bool) {
-	t := &in.arp
-	t.mu.Lock()
-	n := t.m[addr]
-	if n == nil {
-		if !create {
-			t.mu.Unlock()
-			return
-		}
-		if n = in.neighAlloc(addr, dev); n == nil {
-			t.mu.Unlock()
-			return
-		}
-	}
-	n.ha = ha
-	n.dev = dev
-	n.nudState = NUD_REACHABLE
-	n.confirmed = in.clock.Now()
-	n.updated = n.confirmed
-	n.probes = 0
-	if n.timer != nil {
-		n.timer.Stop()
-	}
-	var ready netdev.SkbQueue
-	for skb := n.arpQueue.Dequeue(); skb != nil; skb = n.arpQueue.Dequeue() {
-		ready.QueueTail(skb)
-	}
-	t.mu.Unlock()
-	// The waiting packets leave as any other, through neighOutput (Linux's
-	// neigh_update calls n->output, neigh_resolve_output).
-	for skb := ready.Dequeue(); skb != nil; skb = ready.Dequeue() {
-		in.neighOutput(dev, addr, skb)
-		skb.Free()
-	}
+// arpErrorReport is arp_error_report: ip_link_failure for each packet
+// that waited in vain.
+func (in *Net) arpErrorReport(skb *netdev.SkBuff) {
+	in.ipLinkFailure(skb)
 }
 
 // arpSend is arp_send: build and transmit one ARP packet from dev's
@@ -307,24 +125,6 @@ func (in *Net) arpRcv(skb *netdev.SkBuff) {
 	case header.ARPOP_REPLY:
 		in.neighUpdate(dev, sip, sha, ours)
 	}
-}
-
-// NeighEntry is one row of net/arp.
-type neighEntry struct {
-	addr  netip.Addr
-	ha    [6]byte
-	dev   string
-	state int
-}
-
-func (t *neighTable) entries() []neighEntry {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	out := make([]neighEntry, 0, len(t.m))
-	for _, n := range t.m {
-		out = append(out, neighEntry{addr: n.key, ha: n.ha, dev: n.dev.Name, state: n.nudState})
-	}
-	return out
 }
 
 // devQueueXmit is the IP side's call of dev_queue_xmit, with the trace line

@@ -11,8 +11,10 @@
 // inet_sockraw_ops, bind/connect/accept/shutdown/getname), inet_sock.go,
 // ip_input.go, ip_output.go, skbuff.go (ip_hdr), ip_options.go, route.go
 // (fib and routing), route_input.go (ip_route_input_slow's martian
-// checks), arp.go (neighbour: neigh_resolve_output is the one exit to
-// dev_queue_xmit), icmp.go,
+// checks), neighbour.go (net/core/neighbour.c: the family-neutral
+// neigh_table core, whose neigh_resolve_output is the one exit to
+// dev_queue_xmit; inet6's nd_tbl uses it too), arp.go (arp_tbl on that
+// core), icmp.go,
 // devinet.go (interface addresses), snmp.go (MIB counters), proc.go (the
 // /proc/net tables), and tcp*.go for TCP: tcp.go (tcp_prot, sendmsg,
 // recvmsg, close), tcp_input.go, tcp_oow.go (tcp_oow_rate_limited),

@@ -19,8 +19,9 @@ const (
 	ethSource = 6
 	ethProto  = 12
 
-	ETH_P_IP  = 0x0800
-	ETH_P_ARP = 0x0806
+	ETH_P_IP   = 0x0800
+	ETH_P_ARP  = 0x0806
+	ETH_P_IPV6 = 0x86DD
 )
 
 // ParseEthhdr returns a view of b's Ethernet header; after ok, no accessor
