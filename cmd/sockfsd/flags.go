@@ -21,6 +21,10 @@ type config struct {
 	addr       netip.Prefix // the stack's own address on the TAP
 	hostAddr   netip.Prefix // the kernel side's; invalid for "none"
 	gateway    netip.Addr   // invalid for none
+	addr6      netip.Prefix // the stack's IPv6 address; invalid for "none" (no IPv6)
+	hostAddr6  netip.Prefix // the kernel side's IPv6 address; invalid for "none"
+	gateway6   netip.Addr   // invalid for none
+	dad        bool         // duplicate address detection on our IPv6 addresses
 	mtu        int
 	netem      *netdev.NetemSpec // nil for none
 	netemSeed  uint64
@@ -72,6 +76,10 @@ func newFlagSet(cfg *config, raw *rawFlags) *flag.FlagSet {
 	fs.StringVar(&raw.addr, "addr", "198.18.0.2/24", "the stack's own IPv4 address and prefix (`CIDR`)")
 	fs.StringVar(&raw.hostAddr, "host-addr", "198.18.0.1/24", "address for the kernel's side of the TAP (`CIDR`), or none to leave it alone")
 	fs.StringVar(&raw.gateway, "gateway", "", "default route of the stack (`IP`)")
+	fs.StringVar(&raw.addr6, "addr6", "2001:2::2/64", "the stack's own IPv6 address and prefix (`CIDR`), or none for no IPv6; a link-local address is derived from the MAC")
+	fs.StringVar(&raw.hostAddr6, "host-addr6", "2001:2::1/64", "IPv6 address for the kernel's side of the TAP, added without DAD (`CIDR`), or none to leave it alone")
+	fs.StringVar(&raw.gateway6, "gateway6", "", "default IPv6 route of the stack (`IP`)")
+	fs.StringVar(&raw.dad, "dad", "on", "IPv6 duplicate address detection on the stack's addresses, on or off (`MODE`)")
 	fs.IntVar(&cfg.mtu, "mtu", 1500, "`MTU` of the TAP, both sides (68 to 65535)")
 	fs.BoolVar(&cfg.offload, "offload", false, "open the TAP with virtio-net headers and let the kernel hand over checksum-offloaded and TSO super-frames (see docs/sockfsd.md)")
 	fs.StringVar(&raw.netem, "netem", "", "impair every frame both ways, e.g. \"loss 2% delay 10ms\" (`SPEC`)")
@@ -91,8 +99,9 @@ func newFlagSet(cfg *config, raw *rawFlags) *flag.FlagSet {
 
 // rawFlags are the flag values that need parsing after flag.Parse.
 type rawFlags struct {
-	addr, hostAddr, gateway, netem string
-	version                        bool
+	addr, hostAddr, gateway, netem  string
+	addr6, hostAddr6, gateway6, dad string
+	version                         bool
 }
 
 // usage is --help's text.
@@ -165,6 +174,9 @@ func parseArgs(args []string) (*config, error) {
 			return nil, fmt.Errorf("bad --gateway %q: not on --addr's network %v", raw.gateway, cfg.addr.Masked())
 		}
 		cfg.gateway = gw
+	}
+	if err := parseFlags6(cfg, raw); err != nil {
+		return nil, err
 	}
 	if cfg.mtu < 68 || cfg.mtu > 65535 {
 		return nil, fmt.Errorf("bad --mtu %d: want 68 to 65535", cfg.mtu)

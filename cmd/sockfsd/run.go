@@ -16,6 +16,7 @@ import (
 
 	"sockfs/fusefs"
 	"sockfs/inet"
+	"sockfs/inet6"
 	"sockfs/inode"
 	"sockfs/netdev"
 	"sockfs/netdev/ktime"
@@ -47,6 +48,7 @@ type stack struct {
 	host *inet.Host
 	sn   *socket.Net
 	in   *inet.Net
+	in6  *inet6.Net // nil with --addr6 none
 	tap  *tap.Device
 	// driver is the TAP's driver chain while it is not yet a device's.
 	driver netdev.Driver
@@ -78,6 +80,10 @@ func newStack(cfg *config) (_ *stack, err error) {
 	st.in.SetTCPFinTimeout(cfg.finTimeout)
 	st.in.SetTCPSynRetries(cfg.synRetries, cfg.synLinear)
 	st.in.SetTCPSyncookies(cfg.syncookies)
+	st.inet6Init(cfg, clock)
+	if err := st.inet6DevAdd(st.host.Lo, cfg); err != nil {
+		return nil, err
+	}
 
 	if st.tap, err = openTap(cfg); err != nil {
 		return nil, err
@@ -113,6 +119,9 @@ func newStack(cfg *config) (_ *stack, err error) {
 	if err := st.host.AddDevice(dev, drv, cfg.addr); err != nil {
 		return nil, fmt.Errorf("--addr %v: %v", cfg.addr, err)
 	}
+	if err := st.inet6DevAdd(dev, cfg); err != nil {
+		return nil, err
+	}
 
 	if cfg.gateway.IsValid() {
 		if err := st.in.SetGateway(cfg.gateway); err != nil {
@@ -123,6 +132,9 @@ func newStack(cfg *config) (_ *stack, err error) {
 		if err := st.tap.ConfigureHost(cfg.hostAddr); err != nil {
 			return nil, fmt.Errorf("--host-addr %v: %v", cfg.hostAddr, err)
 		}
+	}
+	if err := st.configureHost6(cfg); err != nil {
+		return nil, err
 	}
 	return st, nil
 }
