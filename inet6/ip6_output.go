@@ -40,7 +40,7 @@ func (n *Net) ip6Xmit(dev *netdev.NetDevice, nexthop netip.Addr, skb *netdev.SkB
 		n.mib.add(ip6OutMcastOctets, skb.Len())
 	}
 	if n.traceOn() {
-		n.sn.Trace.Emitf(0, "ip6_xmit %v > %v nexthdr=%d len=%d -> ip6_finish_output", saddr, daddr, proto, skb.Len())
+		n.sn.Trace.Emitf(0, "ip6_xmit %v > %v nexthdr=%d len=%d -> ip6_finish_output2", saddr, daddr, proto, skb.Len())
 	}
 	if skb.Len() > dev.MTU {
 		return n.ip6Fragment(dev, nexthop, skb)

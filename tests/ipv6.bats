@@ -105,3 +105,17 @@ teardown() { common_teardown; }
 	[ "$(echo "$output" | wc -l)" -eq 1 ]
 	[[ $output == *'bad --addr6 "fe80::2/64"'* ]]
 }
+
+@test "--offload: IPv6 over the virtio-net-header TAP, fragments included" {
+	local m2=$BATS_TEST_TMPDIR/mnt3 log=$BATS_TEST_TMPDIR/offload.log
+	mkdir -p "$m2"
+	"$SOCKFSD" --tap sft-v6off --offload --dad off --addr 198.18.2.2/24 --host-addr 198.18.2.1/24 \
+		--addr6 2001:2:0:2::2/64 --host-addr6 2001:2:0:2::1/64 "$m2" </dev/null >"$log" 2>&1 3>&- &
+	local pid=$!
+	wait_until 10 grep -q "serving" "$log"
+	run timeout 20 ping -6 -n -c 3 -W 2 -i 0.2 -s 3000 2001:2:0:2::2
+	echo "$output"
+	kill -TERM "$pid"
+	wait_exit "$pid"
+	[[ $output == *" 0% packet loss"* ]]
+}
