@@ -350,4 +350,20 @@ func TestExthdrErrors(t *testing.T) {
 	if m := header.Icmp6hdr(p.Payload()); m.Code() != header.ICMPV6_UNK_OPTION || m.Pointer() != header.IPv6Len+2 {
 		t.Fatalf("code %d pointer %d; want 2, 42", m.Code(), m.Pointer())
 	}
+	// Hop-by-hop options anywhere but first: unrecognized next header,
+	// pointing at the byte that named them (RFC 8200 §4.1).
+	hop := make([]byte, 8+8+len(echo))
+	hop[0] = header.NEXTHDR_HOP              // destination options, padded, then...
+	hop[2], hop[3] = header.IPV6_TLV_PADN, 4 // PadN
+	hop[8] = header.NEXTHDR_ICMP             // ...a hop-by-hop header, PadN
+	hop[10], hop[11] = header.IPV6_TLV_PADN, 4
+	copy(hop[16:], echo)
+	w.send(h.dev.HWAddr, ip6Packet(w.addr, h.addr, header.NEXTHDR_DEST, 64, hop))
+	p = w.next(header.ICMPV6_PARAMPROB, 3*time.Second)
+	if p == nil {
+		t.Fatal("no parameter problem for a hop-by-hop header in second place")
+	}
+	if m := header.Icmp6hdr(p.Payload()); m.Code() != header.ICMPV6_UNK_NEXTHDR || m.Pointer() != header.IPv6Len {
+		t.Fatalf("code %d pointer %d; want 1, 40", m.Code(), m.Pointer())
+	}
 }

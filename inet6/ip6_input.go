@@ -105,7 +105,7 @@ func (n *Net) ip6InputFinish(skb *netdev.SkBuff, off int, nh uint8, nhoff int, h
 		var hlen int
 		switch nh {
 		case header.NEXTHDR_HOP:
-			if off != header.IPv6Len {
+			if hdrs != 0 { // only ipv6_rcv parses hop-by-hop, first
 				n.mib.inc(ip6InUnknownProtos)
 				n.icmpv6ParamProb(skb, header.ICMPV6_UNK_NEXTHDR, nhoff)
 				skb.Free()
