@@ -184,7 +184,12 @@ func (n *Net) icmp6Send(skb *netdev.SkBuff, typ, code uint8, info uint32) {
 		}
 	}
 	saddr := dst
-	if dst.IsMulticast() || n.ipv6GetIfaddr(dst) == nil {
+	switch {
+	case n.ipv6GetIfaddr(src) != nil:
+		// About a packet of our own (ndisc_error_report): from and to the
+		// address it came from, through lo.
+		saddr = src
+	case dst.IsMulticast() || n.ipv6GetIfaddr(dst) == nil:
 		dev, _, ok := n.ip6RouteOutput(src)
 		if !ok {
 			return

@@ -367,3 +367,28 @@ func TestExthdrErrors(t *testing.T) {
 		t.Fatalf("code %d pointer %d; want 1, 40", m.Code(), m.Pointer())
 	}
 }
+
+// A packet that waits for a neighbour that never answers fails after
+// three solicitations; its sender (the stack itself) gets destination
+// unreachable, address unreachable, through lo.
+func TestNeighFailureAddrUnreach(t *testing.T) {
+	clk := ktime.NewManual()
+	h, w := newWiredHost(t, clk, false)
+	gone := netip.MustParseAddr("2001:2::77")
+	h.ping(gone, 1)
+	if p := w.next(header.NDISC_NEIGHBOUR_SOLICITATION, 3*time.Second); p == nil || p.Dst() != netip.MustParseAddr("ff02::1:ff00:77") {
+		t.Fatal("no solicitation to the solicited-node group")
+	}
+	for range 3 {
+		clk.Advance(sysctlNdiscRetransTimeMs * time.Millisecond)
+	}
+	if !waitFor(t, 3*time.Second, func() bool {
+		return h.n.mib.msgGet(0x100+header.ICMPV6_DEST_UNREACH) == 1 && h.n.mib.msgGet(header.ICMPV6_DEST_UNREACH) == 1
+	}) {
+		t.Fatalf("Icmp6OutDestUnreachs %d, Icmp6InDestUnreachs %d; want 1, 1",
+			h.n.mib.msgGet(0x100+header.ICMPV6_DEST_UNREACH), h.n.mib.msgGet(header.ICMPV6_DEST_UNREACH))
+	}
+	if st, _ := h.n.ndTbl.NeighLookup(gone); st != inet.NUD_FAILED {
+		t.Fatalf("entry state %#x, want FAILED", st)
+	}
+}
