@@ -392,3 +392,29 @@ func TestNeighFailureAddrUnreach(t *testing.T) {
 		t.Fatalf("entry state %#x, want FAILED", st)
 	}
 }
+
+// net/ipv6_route lists the main table, then the local one, each in fib6's
+// walk order, as Linux's file does.
+func TestIpv6RouteTable(t *testing.T) {
+	h, _ := newWiredHost(t, ktime.NewReal(), false)
+	if err := h.n.SetGateway(netip.MustParseAddr("2001:2::1")); err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	h.n.ipv6RouteSeqShow(&b)
+	z := strings.Repeat("0", 32)
+	ll := hex32(netip.AddrFrom16(header.LinkLocalFromMAC(h.dev.HWAddr)))
+	want := strings.Join([]string{
+		"20010002000000000000000000000000 40 " + z + " 00 " + z + " 00000100 00000001 00000000 00000001     eth0",
+		"fe800000000000000000000000000000 40 " + z + " 00 " + z + " 00000100 00000001 00000000 00000001     eth0",
+		z + " 00 " + z + " 00 20010002000000000000000000000001 00000400 00000001 00000000 00000003     eth0",
+		"00000000000000000000000000000001 80 " + z + " 00 " + z + " 00000000 00000001 00000000 80200001       lo",
+		"20010002000000000000000000000002 80 " + z + " 00 " + z + " 00000000 00000001 00000000 80200001     eth0",
+		ll + " 80 " + z + " 00 " + z + " 00000000 00000001 00000000 80200001     eth0",
+		"ff000000000000000000000000000000 08 " + z + " 00 " + z + " 00000100 00000001 00000000 00000001     eth0",
+		z + " 00 " + z + " 00 " + z + " ffffffff 00000001 00000000 00200200       lo",
+	}, "\n") + "\n"
+	if b.String() != want {
+		t.Fatalf("ipv6_route:\n%s\nwant:\n%s", b.String(), want)
+	}
+}

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"net/netip"
+	"slices"
+
+	"sockfs/netdev"
 )
 
 // procInit is if6_proc_init, ipv6_route_proc_init and ipv6_misc_proc_init
@@ -33,19 +36,64 @@ func (n *Net) if6SeqShow(b *bytes.Buffer) {
 	}
 }
 
+// Flags of the local table's rows (include/uapi/linux/ipv6_route.h).
+const (
+	RTF_REJECT    = 0x0200
+	RTF_NONEXTHOP = 0x00200000
+	RTF_LOCAL     = 0x80000000
+)
+
 // ipv6RouteSeqShow is /proc/net/ipv6_route (ipv6_route_native_seq_show):
 // destination and length, source and length, next hop, metric, refcount,
-// use, flags, device; the main table's routes.
+// use, flags, device. As Linux, the main table comes first, then the
+// local table: a /128 route per usable address (through its device, ::1
+// through lo), ff00::/8 on each multicast device, and the null entry;
+// each table in the order of a walk of fib6's tree (an address's longer
+// prefixes before the shorter ones that hold them). The refcount column,
+// a count of kernel references in Linux, is 1 here.
 func (n *Net) ipv6RouteSeqShow(b *bytes.Buffer) {
+	type row struct {
+		dst     netip.Prefix
+		gateway netip.Addr
+		metric  uint32
+		flags   uint32
+		dev     string
+	}
 	n.mu.RLock()
-	defer n.mu.RUnlock()
+	var main, local []row
 	for _, rt := range n.routes {
-		flags := RTF_UP
+		flags := uint32(RTF_UP)
 		if rt.gateway.IsValid() {
 			flags |= RTF_GATEWAY
 		}
+		main = append(main, row{rt.dst, rt.gateway, uint32(rt.metric), flags, rt.dev.Name})
+	}
+	mcast := map[string]bool{}
+	for _, ifa := range n.addrs {
+		if ifa.flags&IFA_F_TENTATIVE == 0 {
+			local = append(local, row{netip.PrefixFrom(ifa.addr, 128), netip.Addr{}, 0, RTF_LOCAL | RTF_NONEXTHOP | RTF_UP, ifa.dev.Name})
+		}
+		if ifa.dev.Flags&netdev.IFF_MULTICAST != 0 && !mcast[ifa.dev.Name] {
+			mcast[ifa.dev.Name] = true
+			local = append(local, row{netip.MustParsePrefix("ff00::/8"), netip.Addr{}, ip6RtPrioAddrconf, RTF_UP, ifa.dev.Name})
+		}
+	}
+	n.mu.RUnlock()
+	walk := func(x, y row) int {
+		switch {
+		case x.dst.Bits() < y.dst.Bits() && x.dst.Contains(y.dst.Addr()):
+			return 1
+		case y.dst.Bits() < x.dst.Bits() && y.dst.Contains(x.dst.Addr()):
+			return -1
+		}
+		return x.dst.Addr().Compare(y.dst.Addr())
+	}
+	slices.SortStableFunc(main, walk)
+	slices.SortStableFunc(local, walk)
+	local = append(local, row{netip.PrefixFrom(netip.IPv6Unspecified(), 0), netip.Addr{}, 0xffffffff, RTF_REJECT | RTF_NONEXTHOP, "lo"})
+	for _, r := range append(main, local...) {
 		fmt.Fprintf(b, "%s %02x %s %02x %s %08x %08x %08x %08x %8s\n",
-			hex32(rt.dst.Addr()), rt.dst.Bits(), hex32(netip.Addr{}), 0, hex32(rt.gateway),
-			rt.metric, 1, 0, flags, rt.dev.Name)
+			hex32(r.dst.Addr()), r.dst.Bits(), hex32(netip.Addr{}), 0, hex32(r.gateway),
+			r.metric, 1, 0, r.flags, r.dev)
 	}
 }

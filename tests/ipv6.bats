@@ -67,11 +67,16 @@ teardown() { common_teardown; }
 	[ "$(grep " lo\$" "$M/net/if_inet6" | cut -c40-)" = "$(grep " lo\$" /proc/net/if_inet6 | cut -c40-)" ]
 }
 
-@test "net/ipv6_route: the connected and link-local routes, in Linux's fields" {
+@test "net/ipv6_route: the main and local tables, in Linux's fields and order" {
 	cat "$M/net/ipv6_route"
 	awk 'NF != 10 { bad = 1 } END { exit bad }' "$M/net/ipv6_route" /proc/net/ipv6_route
 	grep -Eq "^20010002000000000000000000000000 40 0{32} 00 0{32} 00000100 [0-9a-f]{8} [0-9a-f]{8} 00000001 +$TAP\$" "$M/net/ipv6_route"
 	grep -Eq "^fe800000000000000000000000000000 40 0{32} 00 0{32} 00000100 [0-9a-f]{8} [0-9a-f]{8} 00000001 +$TAP\$" "$M/net/ipv6_route"
+	# The local table after it, as the kernel's: our address's /128, and
+	# the null entry last.
+	grep -Eq "^$STACK6_HEX 80 0{32} 00 0{32} 00000000 [0-9a-f]{8} [0-9a-f]{8} 80200001 +$TAP\$" "$M/net/ipv6_route"
+	tail -1 "$M/net/ipv6_route" | grep -Eq "^0{32} 00 0{32} 00 0{32} ffffffff [0-9a-f]{8} [0-9a-f]{8} 00200200 +lo\$"
+	tail -1 /proc/net/ipv6_route | grep -Eq "^0{32} 00 0{32} 00 0{32} ffffffff [0-9a-f]{8} [0-9a-f]{8} 00200200 +lo\$"
 }
 
 @test "net/snmp6: the same counters in the same order as Linux's" {
