@@ -418,3 +418,30 @@ func TestIpv6RouteTable(t *testing.T) {
 		t.Fatalf("ipv6_route:\n%s\nwant:\n%s", b.String(), want)
 	}
 }
+
+// A frame a --offload TAP hands over with CHECKSUM_PARTIAL (the kernel
+// left the checksum for an offload) is taken without verifying it, as
+// skb_csum_unnecessary; the same bytes without that mark fail the check.
+func TestIcmpv6PartialChecksum(t *testing.T) {
+	h, w := newWiredHost(t, ktime.NewReal(), false)
+	msg := echoRequest(w.addr, h.addr, 1, 1, []byte("partial"))
+	msg[2], msg[3] = 0x12, 0x34 // only a pseudo-header sum, not the checksum
+	pkt := ip6Packet(w.addr, h.addr, header.NEXTHDR_ICMP, 64, msg)
+	for _, summed := range []uint8{netdev.CHECKSUM_NONE, netdev.CHECKSUM_PARTIAL} {
+		skb := netdev.AllocSkb(len(pkt))
+		copy(skb.Put(len(pkt)), pkt)
+		skb.Dev = h.dev
+		skb.IPSummed = summed
+		h.n.ipv6Rcv(skb)
+	}
+	if got := h.n.mib.icmpGet(icmp6InCsumErrors); got != 1 {
+		t.Fatalf("Icmp6InCsumErrors %d, want 1", got)
+	}
+	p := w.next(header.ICMPV6_ECHO_REPLY, 3*time.Second)
+	if p == nil {
+		t.Fatal("the partial-checksum echo was not answered")
+	}
+	if !header.Icmp6hdr(p.Payload()).IsChecksumValid(p.Saddr(), p.Daddr()) {
+		t.Fatal("the reply's checksum is wrong")
+	}
+}
