@@ -2,6 +2,7 @@ package inet6
 
 import (
 	"bytes"
+	"context"
 	"net/netip"
 	"strings"
 	"testing"
@@ -443,5 +444,42 @@ func TestIcmpv6PartialChecksum(t *testing.T) {
 	}
 	if !header.Icmp6hdr(p.Payload()).IsChecksumValid(p.Saddr(), p.Daddr()) {
 		t.Fatal("the reply's checksum is wrong")
+	}
+}
+
+// The trace shows IPv6's chains: an NS answered with an NA, an echo
+// answered through ip6_xmit.
+func TestTraceIPv6Chains(t *testing.T) {
+	h, w := newWiredHost(t, ktime.NewReal(), false)
+	r := h.n.sn.Trace.Subscribe(4096)
+	defer r.Close()
+	ns := make([]byte, header.NdMsgLen+header.NdOptLladdrLen)
+	var opt [header.NdOptLladdrLen]byte
+	header.PutNdOptLladdr(opt[:], header.ND_OPT_SOURCE_LL_ADDR, w.mac)
+	header.NdMsg(ns).Encode(header.NdFields{Type: header.NDISC_NEIGHBOUR_SOLICITATION, Target: h.addr.As16(), Options: opt[:]})
+	snm := netip.AddrFrom16(header.AddrconfAddrSolictMult(h.addr.As16()))
+	header.Icmp6hdr(ns).SetChecksum(w.addr.As16(), snm.As16())
+	w.send(header.Ipv6EthMcMap(snm.As16()), ip6Packet(w.addr, snm, header.NEXTHDR_ICMP, 255, ns))
+	w.send(h.dev.HWAddr, ip6Packet(w.addr, h.addr, header.NEXTHDR_ICMP, 64, echoRequest(w.addr, h.addr, 1, 1, nil)))
+	var seen strings.Builder
+	buf := make([]byte, 64<<10)
+	for _, want := range []string{
+		"-> ipv6_rcv 2001:2::99 > ff02::1:ff00:2 nexthdr=58",
+		"ipv6_rcv -> icmpv6_rcv type=135 code=0",
+		"ndisc_send_na 2001:2::2 is-at 020000000002 -> 2001:2::99",
+		"ipv6_rcv -> icmpv6_rcv type=128 code=0",
+		"ip6_xmit 2001:2::2 > 2001:2::99 nexthdr=58 len=48 -> ip6_finish_output2",
+		"dev_queue_xmit eth0 len=62",
+	} {
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		for !strings.Contains(seen.String(), want) {
+			n, err := r.Read(ctx, buf, false)
+			if err != nil {
+				cancel()
+				t.Fatalf("no line with %q: %v; trace:\n%s", want, err, seen.String())
+			}
+			seen.Write(buf[:n])
+		}
+		cancel()
 	}
 }
