@@ -15,11 +15,47 @@ package inet
 
 import (
 	"context"
+	"net/netip"
 
 	"sockfs/inet/header"
 	"sockfs/netdev"
 	"sockfs/socket"
 )
+
+// inetConnectionSockAfOps is struct inet_connection_sock_af_ops: what the
+// TCP core needs of the network layer under it. A sock reaches it through
+// its icsk_af_ops (afOps), set by the family's init_sock and handed to the
+// children its listener makes, so tcp.go, tcp_input.go, tcp_output.go,
+// tcp_timer.go and the timewait code never name a family: IPv4 fills it in
+// as ipv4_specific (tcp_ipv4.go), a second family adds its own table.
+type inetConnectionSockAfOps struct {
+	// queue_xmit: hand a built segment to the network layer (ip_queue_xmit).
+	queueXmit     func(tp *tcpSock, skb *netdev.SkBuff) error
+	queueXmitName string
+	// send_check: the checksum over the segment and the family's
+	// pseudo-header (tcp_v4_send_check).
+	sendCheck func(tp *tcpSock, skb *netdev.SkBuff)
+	// conn_request: a SYN a listener admits (tcp_v4_conn_request).
+	// Listener's Mu held. The segment goes by value here and in sendReset:
+	// a pointer through a func field would move every segment to the heap.
+	connRequest func(lp *tcpSock, skb *netdev.SkBuff, seg tcpSegment)
+	// syn_recv_sock: the child sock of a listener for a SYN from
+	// raddr:rport to laddr, routed and inheriting the listener's options
+	// (tcp_v4_syn_recv_sock); nil when there is no route.
+	synRecvSock func(lp *tcpSock, laddr, raddr netip.Addr, rport uint16) *tcpSock
+	// net_header_len: the network header every segment carries, which the
+	// MSS leaves room for (sizeof(struct iphdr)).
+	netHeaderLen int
+	// addr2sockaddr: the peer's address as the family writes it
+	// (inet_csk_addr2sockaddr).
+	addr2sockaddr func(tp *tcpSock) netip.AddrPort
+	// The answers sent without a full sock (tcp_v4_send_reset and
+	// tcp_v4_send_ack in Linux, called from the family's receive path and
+	// from the timewait code): a RST to the segment in skb, and an ACK on
+	// the 4-tuple k, with a timestamp option when ts.
+	sendReset func(in *Net, skb *netdev.SkBuff, seg tcpSegment)
+	sendAck   func(in *Net, k tcpHashKey, seq, ack uint32, win uint16, ts bool, tsval, tsecr uint32, ttl, tos uint8)
+}
 
 // inetCskListenStart is inet_csk_listen_start (Mu held): take a port if
 // the sock has none, re-check it, and enter the listening hash.
@@ -50,16 +86,16 @@ func (lp *tcpSock) synBacklog() int { return max(int(lp.maxBacklog.Load()), 1) }
 func (lp *tcpSock) acceptqFull() bool { return lp.acceptQlen.Load() > lp.maxBacklog.Load() }
 
 // listenRcv is tcp_rcv_state_process's LISTEN arm, RFC 9293 §3.10.7.2
-// (listener's Mu held): RST ignored, ACK answered with RST (a SYN
-// cookie's ACK never gets here: tcp_v4_rcv checks it first,
-// syncookies.go), SYN+FIN discarded, a SYN goes to tcp_v4_conn_request.
-func (lp *tcpSock) listenRcv(iph header.Iphdr, seg *tcpSegment) {
-	in := lp.in
+// (listener's Mu held): RST ignored, ACK answered with the family's RST (a
+// SYN cookie's ACK never gets here: tcp_v4_rcv checks it first,
+// syncookies.go), SYN+FIN discarded, a SYN goes to the family's
+// conn_request. skb holds the segment with its network header.
+func (lp *tcpSock) listenRcv(skb *netdev.SkBuff, seg *tcpSegment) {
 	switch {
 	case seg.flags&tcpFlagRST != 0:
 		return
 	case seg.flags&tcpFlagACK != 0:
-		in.tcpV4SendReset(iph, seg)
+		lp.afOps.sendReset(lp.in, skb, *seg)
 		return
 	case seg.flags&tcpFlagSYN == 0:
 		return
@@ -68,80 +104,72 @@ func (lp *tcpSock) listenRcv(iph header.Iphdr, seg *tcpSegment) {
 		// tcp_rcv_state_process does (SKB_DROP_REASON_TCP_FLAGS).
 		return
 	}
-	lp.v4ConnRequest(iph, seg)
+	lp.afOps.connRequest(lp, skb, *seg)
 }
 
-// v4ConnRequest is tcp_v4_conn_request / tcp_conn_request: a SYN the
-// listener admits makes a child in SYN_RECV, hashed in the established
-// table, that answers with a SYN-ACK. With the SYN queue full the SYN is
-// answered with a SYN cookie instead (tcp_syncookies 1; 2: always), or
+// connRequest is tcp_conn_request, for a SYN from raddr to laddr that the
+// family's conn_request passes on: a SYN the listener admits makes a child
+// in SYN_RECV, hashed in the established table, returned with its Mu held
+// for the caller to answer with a SYN-ACK. With the SYN queue full the SYN
+// is answered with a SYN cookie instead (tcp_syncookies 1; 2: always), or
 // dropped (0); with the accept queue full it is dropped and the peer
 // retries. A SYN that ended a timewait entry (twIsn) gets no cookie and
-// is not held to the SYN queue, as Linux's isn != 0.
+// is not held to the SYN queue, as Linux's isn != 0. nil when no child is
+// left to answer for.
 // Locking: the listener's Mu held; takes the new child's Mu inside it
-// (listener before child, the one order the two are nested in).
-func (lp *tcpSock) v4ConnRequest(iph header.Iphdr, seg *tcpSegment) {
+// (listener before child, the one order the two are nested in) and
+// returns with it held.
+func (lp *tcpSock) connRequest(laddr, raddr netip.Addr, seg *tcpSegment) *tcpSock {
 	in := lp.in
 	wantCookie := in.tcp.syncookies.Load() == 2 && seg.twIsn == 0
 	if int(lp.synQlen.Load()) >= lp.synBacklog() && seg.twIsn == 0 {
 		if wantCookie = lp.synFloodAction(); !wantCookie {
 			lp.listenDrop()
-			return
+			return nil
 		}
 	}
 	if lp.acceptqFull() {
 		in.mib.Ext[LINUX_MIB_LISTENOVERFLOWS].Add(1)
 		lp.listenDrop()
-		return
+		return nil
 	}
-	key := tcpHashKey{laddr: iph.Daddr(), raddr: iph.Saddr(), lport: seg.dport, rport: seg.sport}
+	key := tcpHashKey{laddr: laddr, raddr: raddr, lport: seg.dport, rport: seg.sport}
 	if wantCookie {
-		lp.sendSynackCookie(iph, seg, key)
-		return
+		lp.sendSynackCookie(seg, key)
+		return nil
 	}
 	iss := seg.twIsn // a SYN that ended a timewait entry continues its sequence space
 	if iss == 0 {
 		iss = in.tcp.secureSeq(key, in.clock.Now())
 	}
-	child := lp.openreqChild(iph, seg.sport, seg.seq, iss, &seg.opts, seg.window)
+	child := lp.openreqChild(key, seg.seq, iss, &seg.opts, seg.window)
 	if child == nil {
 		lp.listenDrop()
-		return
+		return nil
 	}
 	child.Mu.Lock()
-	defer child.Mu.Unlock()
 	if !child.hashChild(key, lp.Reuse) {
 		child.destroyed = true
 		child.Prot.InUse.Add(-1)
-		return
+		child.Mu.Unlock()
+		return nil
 	}
 	child.parent = lp
 	child.inSynQ = true
 	lp.synQlen.Add(1)
 	child.tcpSetState(TCP_SYN_RECV) // inet_csk_clone_lock's inet_sk_set_state
 	child.lastRcv = in.clock.Now()
-	if in.traceOn() {
-		in.traceSk(lp, "tcp_v4_conn_request %v:%d -> tcp_v4_send_synack", child.Daddr, child.Dport)
-	}
-	child.v4SendSynack()
+	return child
 }
 
-// openreqChild is tcp_create_openreq_child with inet_csk_clone_lock (the
-// listener's Mu held): a sock for the connection a SYN (or a SYN cookie's
-// ACK) asks for, inheriting the listener's options, routed, its sequence
-// spaces and the peer's SYN options set. It is not hashed yet. nil when
-// there is no route back.
-func (lp *tcpSock) openreqChild(iph header.Iphdr, sport uint16, irs, iss uint32, opts *header.TCPOptions, window uint16) *tcpSock {
-	in := lp.in
-	child := socket.SkAlloc(lp.Net, socket.AF_INET, lp.Prot).(*tcpSock)
-	child.in = in
-	socket.SockInitData(nil, child)
+// createOpenreqChild is tcp_create_openreq_child after sk_clone_lock: what
+// a new child (made by the family's syn_recv_sock) takes of its listener.
+func (lp *tcpSock) createOpenreqChild(child *tcpSock, rport uint16) {
 	csk := &child.Sock
 	csk.Type = lp.Type
 	csk.Protocol = lp.Protocol
 	child.initDefaults(lp.ca)
-	// What the child inherits of the listener (sk_clone_lock,
-	// tcp_create_openreq_child).
+	child.afOps = lp.afOps
 	if lp.UserLocks&socket.SOCK_RCVBUF_LOCK != 0 {
 		csk.RcvBuf = lp.RcvBuf
 	}
@@ -158,16 +186,20 @@ func (lp *tcpSock) openreqChild(iph header.Iphdr, sport uint16, irs, iss uint32,
 	child.keepaliveTime, child.keepaliveIntvl, child.keepaliveProbes = lp.keepaliveTime, lp.keepaliveIntvl, lp.keepaliveProbes
 	child.userMss = lp.userMss
 	child.UcTTL, child.Tos, child.Pmtudisc = lp.UcTTL, lp.Tos, lp.Pmtudisc
-	child.Saddr, child.RcvSaddr = iph.Dst(), iph.Dst()
-	child.Daddr = iph.Src()
-	child.Num, child.Sport, child.Dport = lp.Num, lp.Num, sport
+	child.Num, child.Sport, child.Dport = lp.Num, lp.Num, rport
 	child.userBound = true // the port is the listener's; the child never frees it for reuse
-	rt, fl4, err := in.ipRouteConnect(&child.InetSock, child.Daddr)
-	if err != nil {
-		child.Prot.InUse.Add(-1)
+}
+
+// openreqChild is the child for the connection a SYN (or a SYN cookie's
+// ACK) on the 4-tuple k asks for (the listener's Mu held): the family's
+// syn_recv_sock makes it, inheriting the listener's options and routed;
+// its sequence spaces and the peer's SYN options are set here. It is not
+// hashed yet. nil when there is no route back.
+func (lp *tcpSock) openreqChild(k tcpHashKey, irs, iss uint32, opts *header.TCPOptions, window uint16) *tcpSock {
+	child := lp.afOps.synRecvSock(lp, k.laddr, k.raddr, k.rport)
+	if child == nil {
 		return nil
 	}
-	child.skRouteSet(rt, fl4)
 	child.iss = iss
 	child.connectInit()
 	child.applySynOptions(opts)
@@ -187,16 +219,6 @@ func (lp *tcpSock) openreqChild(iph header.Iphdr, sport uint16, irs, iss uint32,
 	child.sndWl1 = irs
 	child.syncMss(child.pmtuCookie)
 	return child
-}
-
-// v4SendSynack is tcp_v4_send_synack: the child's SYN-ACK, queued for
-// retransmission like any SYN. The child's Mu held.
-func (child *tcpSock) v4SendSynack() {
-	skb := netdev.AllocSkb(0)
-	skb.Cb = netdev.SkbCb{Seq: child.iss, EndSeq: child.iss + 1, TCPFlags: tcpFlagSYN}
-	child.entailSkb(skb)
-	child.transmitSkb(skb)
-	child.eventNewDataSent(skb)
 }
 
 // leaveSynQueue takes a child out of its listener's SYN queue count. Mu

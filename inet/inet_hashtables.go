@@ -18,8 +18,10 @@ import (
 )
 
 // tcpHashKey is the established hash's key: the 4-tuple from our side.
+// netip.Addr holds either family's address, so one table serves both, as
+// Linux's inet_ehashfn and inet6_ehashfn share one ehash.
 type tcpHashKey struct {
-	laddr, raddr [4]byte
+	laddr, raddr netip.Addr
 	lport, rport uint16
 }
 
@@ -63,7 +65,7 @@ func (t *tcpNet) lookupListenerLocked(k tcpHashKey) *tcpSock {
 	for _, l := range t.lhash[k.lport] {
 		if l.bind.addr.IsUnspecified() || !l.bind.addr.IsValid() {
 			wild = l
-		} else if l.bind.addr.As4() == k.laddr {
+		} else if l.bind.addr == k.laddr {
 			return l
 		}
 	}
@@ -283,7 +285,7 @@ func (tp *tcpSock) hashConnect() error {
 	t := &tp.in.tcp
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	key := tcpHashKey{laddr: tp.Saddr.As4(), raddr: tp.Daddr.As4(), rport: tp.Dport}
+	key := tcpHashKey{laddr: tp.Saddr, raddr: tp.Daddr, rport: tp.Dport}
 	if tp.Num == 0 {
 		unique := func(p uint16) bool {
 			key.lport = p
@@ -349,16 +351,18 @@ func (t *tcpNet) connectSharedLocked(port uint16) bool {
 	return true
 }
 
-// portOffset is inet_sk_port_offset (secure_ipv4_port_ephemeral): a keyed
-// hash of the local and remote addresses and the remote port.
+// portOffset is inet_sk_port_offset (secure_ipv4_port_ephemeral, or
+// secure_ipv6_port_ephemeral for IPv6 addresses): a keyed hash of the
+// local and remote addresses and the remote port.
 func (t *tcpNet) portOffset(k tcpHashKey) uint64 {
-	var b [32 + 4 + 10]byte
+	var b [32 + 4 + 2*16 + 2]byte
 	copy(b[:], t.isnKey[:])
 	copy(b[32:], "port")
-	copy(b[36:], k.laddr[:])
-	copy(b[40:], k.raddr[:])
-	binary.BigEndian.PutUint16(b[44:], k.rport)
-	h := sha256.Sum256(b[:])
+	n := 36
+	n += putAddr(b[n:], k.laddr)
+	n += putAddr(b[n:], k.raddr)
+	binary.BigEndian.PutUint16(b[n:], k.rport)
+	h := sha256.Sum256(b[:n+2])
 	return binary.BigEndian.Uint64(h[:])
 }
 

@@ -11,12 +11,9 @@ package inet
 // closed connections cost a few dozen bytes each instead of a tcpSock.
 
 import (
-	"encoding/binary"
-	"net/netip"
 	"sync"
 	"time"
 
-	"sockfs/inet/header"
 	"sockfs/netdev"
 	"sockfs/netdev/ktime"
 )
@@ -26,7 +23,8 @@ type tcpTimewaitSock struct {
 	in *Net
 
 	// Set at creation, then read-only.
-	key       tcpHashKey // the 4-tuple from our side
+	afOps     *inetConnectionSockAfOps // the family's, for the answers it sends
+	key       tcpHashKey               // the 4-tuple from our side
 	bind      tcpBindInfo
 	rcvWscale uint8
 	tsOffset  uint32
@@ -69,6 +67,7 @@ func (tp *tcpSock) tcpTimeWait(state uint8, timeo time.Duration) {
 	in := tp.in
 	tw := &tcpTimewaitSock{
 		in:        in,
+		afOps:     tp.afOps,
 		key:       tp.ehashKey,
 		bind:      tp.bind,
 		rcvWscale: tp.rcvWscale,
@@ -284,10 +283,12 @@ func (tw *tcpTimewaitSock) checkOowRateLimit(seg *tcpSegment, now time.Duration)
 	return tcpTwAck
 }
 
-// timewaitRcv is the TIME_WAIT arm of tcp_v4_rcv (do_time_wait). It
-// reports the ISN for a listener when the segment opens a new connection
-// over the entry (0 otherwise: the segment is done with).
-func (tw *tcpTimewaitSock) timewaitRcv(iph header.Iphdr, seg *tcpSegment) (again bool, isn uint32) {
+// timewaitRcv is the TIME_WAIT arm of the family's receive path
+// (do_time_wait in tcp_v4_rcv). It reports the ISN for a listener when the
+// segment opens a new connection over the entry (0 otherwise: the segment
+// is done with). skb holds the segment with its network header, for the
+// family's reset.
+func (tw *tcpTimewaitSock) timewaitRcv(skb *netdev.SkBuff, seg *tcpSegment) (again bool, isn uint32) {
 	tw.mu.Lock()
 	if tw.dead {
 		tw.mu.Unlock()
@@ -306,7 +307,7 @@ func (tw *tcpTimewaitSock) timewaitRcv(iph header.Iphdr, seg *tcpSegment) (again
 		tw.timewaitAck()
 	case tcpTwRst:
 		tw.mu.Unlock()
-		tw.in.tcpV4SendReset(iph, seg)
+		tw.afOps.sendReset(tw.in, skb, *seg)
 		return false, 0
 	}
 	tw.mu.Unlock()
@@ -314,35 +315,12 @@ func (tw *tcpTimewaitSock) timewaitRcv(iph header.Iphdr, seg *tcpSegment) (again
 }
 
 // timewaitAck is tcp_v4_timewait_ack: our last ACK again, with the window
-// and timestamps the connection had. tw.mu held.
+// and timestamps the connection had, sent by the family's send_ack. tw.mu
+// held.
 func (tw *tcpTimewaitSock) timewaitAck() {
-	var opts [tcpolenTSAligned]byte
-	n := 0
-	if tw.tstampOk {
-		opts[0], opts[1], opts[2], opts[3] = header.TCPOPT_NOP, header.TCPOPT_NOP, header.TCPOPT_TIMESTAMP, tcpolenTimestamp
-		binary.BigEndian.PutUint32(opts[4:], uint32(tw.in.clock.Now()/time.Millisecond)+tw.tsOffset)
-		binary.BigEndian.PutUint32(opts[8:], tw.tsRecent)
-		n = tcpolenTSAligned
-	}
+	tsval := uint32(tw.in.clock.Now()/time.Millisecond) + tw.tsOffset
 	win := uint16(min(tw.rcvWnd>>tw.rcvWscale, 65535))
-	tw.in.tcpV4SendAck(tw.key, tw.sndNxt, tw.rcvNxt, win, opts[:n], tw.ttl, tw.tos)
-}
-
-// tcpV4SendAck is tcp_v4_send_ack: an ACK for a connection that has no
-// full sock any more (a timewait entry), sent from the namespace's control
-// sock through ip_send_unicast_reply.
-func (in *Net) tcpV4SendAck(k tcpHashKey, seq, ack uint32, win uint16, opts []byte, ttl, tos uint8) {
-	skb := netdev.AllocSkb(0)
-	defer skb.Free()
-	h := header.Tcphdr(skb.Push(header.TCPMinLen + len(opts)))
-	h.Encode(header.TCPFields{Source: k.lport, Dest: k.rport, Seq: seq, AckSeq: ack, Flags: tcpFlagACK, Window: win, Options: opts})
-	sum := header.PseudoHeaderSum(k.laddr, k.raddr, IPPROTO_TCP, skb.Len())
-	h.SetCheck(header.Fold(header.Checksum(skb.Data(), sum)))
-	in.mib.Tcp.OutSegs.Add(1)
-	if in.traceOn() {
-		in.sn.Trace.Emitf(0, "tcp_v4_send_ack seq=%d ack=%d win=%d -> ip_send_unicast_reply", seq, ack, win)
-	}
-	in.ipSendUnicastReply(skb, netip.AddrFrom4(k.laddr), netip.AddrFrom4(k.raddr), IPPROTO_TCP, ttl, tos)
+	tw.afOps.sendAck(tw.in, tw.key, tw.sndNxt, tw.rcvNxt, win, tw.tstampOk, tsval, tw.tsRecent, tw.ttl, tw.tos)
 }
 
 // timewaitSocks returns the timewait entries, for net/tcp and sockstat.

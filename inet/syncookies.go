@@ -21,6 +21,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -83,26 +84,27 @@ func tcpCookieTime(now time.Duration) uint32 { return uint32(now / time.Minute) 
 
 // cookieHash is cookie_hash: a keyed hash of the 4-tuple and count with
 // secret c (Linux uses siphash; any keyed PRF does).
-func (t *tcpNet) cookieHash(saddr, daddr [4]byte, sport, dport uint16, count uint32, c int) uint32 {
+func (t *tcpNet) cookieHash(saddr, daddr netip.Addr, sport, dport uint16, count uint32, c int) uint32 {
 	t.cookies.once.Do(func() {
 		rand.Read(t.cookies.secret[0][:])
 		rand.Read(t.cookies.secret[1][:])
 	})
-	var b [32 + 16]byte
+	var b [32 + 2*16 + 8]byte
 	copy(b[:], t.cookies.secret[c][:])
-	copy(b[32:], saddr[:])
-	copy(b[36:], daddr[:])
-	binary.BigEndian.PutUint16(b[40:], sport)
-	binary.BigEndian.PutUint16(b[42:], dport)
-	binary.BigEndian.PutUint32(b[44:], count)
-	h := sha256.Sum256(b[:])
+	n := 32
+	n += putAddr(b[n:], saddr)
+	n += putAddr(b[n:], daddr)
+	binary.BigEndian.PutUint16(b[n:], sport)
+	binary.BigEndian.PutUint16(b[n+2:], dport)
+	binary.BigEndian.PutUint32(b[n+4:], count)
+	h := sha256.Sum256(b[:n+8])
 	return binary.BigEndian.Uint32(h[:])
 }
 
 // secureTCPSynCookie is secure_tcp_syn_cookie: hash(tuple) + the peer's
 // ISN + count in the top 8 bits + (hash(tuple, count) + data) in the low
 // 24, data being the msstab index.
-func (t *tcpNet) secureTCPSynCookie(saddr, daddr [4]byte, sport, dport uint16, sseq, data uint32, now time.Duration) uint32 {
+func (t *tcpNet) secureTCPSynCookie(saddr, daddr netip.Addr, sport, dport uint16, sseq, data uint32, now time.Duration) uint32 {
 	count := tcpCookieTime(now)
 	return t.cookieHash(saddr, daddr, sport, dport, 0, 0) + sseq + count<<cookieBits +
 		(t.cookieHash(saddr, daddr, sport, dport, count, 1)+data)&cookieMask
@@ -111,7 +113,7 @@ func (t *tcpNet) secureTCPSynCookie(saddr, daddr [4]byte, sport, dport uint16, s
 // checkTCPSynCookie is check_tcp_syn_cookie: undo the above and return the
 // data, or ^0 when the cookie is older than maxSyncookieAge minutes (or
 // from the future, which a forgery's counter bits usually are).
-func (t *tcpNet) checkTCPSynCookie(cookie uint32, saddr, daddr [4]byte, sport, dport uint16, sseq uint32, now time.Duration) uint32 {
+func (t *tcpNet) checkTCPSynCookie(cookie uint32, saddr, daddr netip.Addr, sport, dport uint16, sseq uint32, now time.Duration) uint32 {
 	count := tcpCookieTime(now)
 	cookie -= t.cookieHash(saddr, daddr, sport, dport, 0, 0) + sseq
 	diff := (count - cookie>>cookieBits) & (^uint32(0) >> cookieBits)
@@ -154,7 +156,7 @@ func (t *tcpNet) cookieV4CheckSeq(k tcpHashKey, seq, ack uint32, now time.Durati
 // cookieTsOff is secure_tcp_ts_off: the timestamp offset of a pair of
 // addresses, which the ACK's check can recompute (a random per-connection
 // offset could not be).
-func (t *tcpNet) cookieTsOff(laddr, raddr [4]byte) uint32 {
+func (t *tcpNet) cookieTsOff(laddr, raddr netip.Addr) uint32 {
 	return t.cookieHash(laddr, raddr, 0, 0, ^uint32(0), 0) // a count no minute reaches
 }
 
@@ -248,7 +250,7 @@ func (lp *tcpSock) listenDrop() {
 // tcp_v4_send_synack (listener's Mu held): the SYN-ACK is built by a
 // request that is never hashed nor kept; its ISN is the cookie and, with
 // timestamps, its TSval carries the options.
-func (lp *tcpSock) sendSynackCookie(iph header.Iphdr, seg *tcpSegment, key tcpHashKey) {
+func (lp *tcpSock) sendSynackCookie(seg *tcpSegment, key tcpHashKey) {
 	in := lp.in
 	t := &in.tcp
 	now := in.clock.Now()
@@ -264,7 +266,7 @@ func (lp *tcpSock) sendSynackCookie(iph header.Iphdr, seg *tcpSegment, key tcpHa
 		mss = min(mss, uint16(lp.userMss))
 	}
 	isn, _ := t.cookieV4InitSequence(key, seg.seq, mss, now)
-	req := lp.openreqChild(iph, seg.sport, seg.seq, isn, &opts, seg.window)
+	req := lp.openreqChild(key, seg.seq, isn, &opts, seg.window)
 	if req == nil {
 		lp.listenDrop()
 		return
@@ -314,7 +316,7 @@ func (lp *tcpSock) cookieV4Check(iph header.Iphdr, seg *tcpSegment) (child *tcpS
 		return nil, false
 	}
 	now := in.clock.Now()
-	key := tcpHashKey{laddr: iph.Daddr(), raddr: iph.Saddr(), lport: seg.dport, rport: seg.sport}
+	key := tcpHashKey{laddr: iph.Dst(), raddr: iph.Src(), lport: seg.dport, rport: seg.sport}
 	mss := t.cookieV4CheckSeq(key, seg.seq, seg.ack, now)
 	if mss == 0 {
 		in.mib.Ext[LINUX_MIB_SYNCOOKIESFAILED].Add(1)
@@ -339,7 +341,7 @@ func (lp *tcpSock) cookieV4Check(iph header.Iphdr, seg *tcpSegment) (child *tcpS
 		return nil, true
 	}
 	irs, iss := seg.seq-1, seg.ack-1
-	c := lp.openreqChild(iph, seg.sport, irs, iss, &opts, seg.window)
+	c := lp.openreqChild(key, irs, iss, &opts, seg.window)
 	if c == nil {
 		lp.listenDrop()
 		return nil, true

@@ -21,7 +21,7 @@ func cookieTestNet() *tcpNet {
 }
 
 var cookieKey = tcpHashKey{
-	laddr: [4]byte{198, 18, 0, 2}, raddr: [4]byte{198, 18, 7, 9},
+	laddr: netip.AddrFrom4([4]byte{198, 18, 0, 2}), raddr: netip.AddrFrom4([4]byte{198, 18, 7, 9}),
 	lport: 80, rport: 40000,
 }
 
@@ -73,7 +73,7 @@ func TestSyncookieEncodeDecode(t *testing.T) {
 		t.Errorf("cookie valid for another port: %d", got)
 	}
 	other = cookieKey
-	other.raddr[3]++
+	other.raddr = other.raddr.Next()
 	if got := tn.cookieV4CheckSeq(other, seq+1, cookie+1, now); got != 0 {
 		t.Errorf("cookie valid for another address: %d", got)
 	}

@@ -6,9 +6,11 @@ package inet
 // The connection state machine follows RFC 9293 §3.3.2 with Linux's states
 // (tcp_states.h). Every state change goes through tcpSetState. Input is in
 // tcp_input.go, output in tcp_output.go, timers in tcp_timer.go, the hash
-// tables, tcp_v4_rcv and connect in tcp_ipv4.go and inet_hashtables.go,
-// listen/accept in inet_connection_sock.go, congestion control in
-// tcp_cong.go.
+// tables in inet_hashtables.go, listen/accept in inet_connection_sock.go,
+// congestion control in tcp_cong.go. None of these names a family: what
+// the network layer does for TCP goes through the sock's afOps
+// (inet_connection_sock_af_ops); tcp_ipv4.go holds IPv4's table, its
+// tcp_prot, tcp_v4_rcv and connect.
 
 import (
 	"context"
@@ -179,6 +181,10 @@ type tcpSock struct {
 		time  time.Duration
 	}
 
+	// afOps is icsk_af_ops: the family under this sock (set by the
+	// family's init_sock, inherited by a listener's children).
+	afOps *inetConnectionSockAfOps
+
 	// Guarded by the namespace's tcpNet.mu, not Mu.
 	bhashed, ehashed, lhashed bool
 	ehashKey                  tcpHashKey
@@ -196,36 +202,6 @@ func (tp *tcpSock) net() *Net { return tp.in }
 // Sequence number comparison modulo 2^32 (RFC 9293 §3.4, before()/after()).
 func seqBefore(a, b uint32) bool { return int32(a-b) < 0 }
 func seqAfter(a, b uint32) bool  { return int32(b-a) < 0 }
-
-// newTCPProt builds this namespace's tcp_prot; the proto's functions close
-// over nothing but reach the namespace through the sock.
-func newTCPProt() *socket.Proto {
-	return &socket.Proto{
-		Name:           "TCP",
-		SendmsgName:    "tcp_sendmsg",
-		RecvmsgName:    "tcp_recvmsg",
-		CloseName:      "tcp_close",
-		ShutdownName:   "tcp_shutdown",
-		DisconnectName: "tcp_disconnect",
-		NoAutobind:     true,
-		Alloc:          func() socket.Sk { return new(tcpSock) },
-		Init:           tcpInitSock,
-		Close:          tcpClose,
-		Connect:        tcpV4Connect,
-		Disconnect:     tcpDisconnect,
-		Accept:         inetCskAccept,
-		Destroy:        func(s socket.Sk) { tcpSk(s).destroySock() },
-		Shutdown:       tcpShutdown,
-		Setsockopt:     tcpSetsockopt,
-		Getsockopt:     tcpGetsockopt,
-		Keepalive:      tcpSetKeepalive,
-		Sendmsg:        tcpSendmsg,
-		Recvmsg:        tcpRecvmsg,
-		GetPort:        inetCskGetPort,
-		Unhash:         func(s socket.Sk) { tcpSk(s).unhash() },
-		Diag:           tcpDiag,
-	}
-}
 
 // tcpInitSock is tcp_init_sock: RFC 6298 initial RTO, RFC 6928 initial
 // window, the tcp_rmem/tcp_wmem defaults and the namespace's default
@@ -822,7 +798,7 @@ func tcpDiag(s socket.Sk, emit func(key, value string)) {
 	// still hold: remote and tx_queue agree with getpeername (ENOTCONN) and
 	// the purged write queue.
 	if tp.Dport != 0 && tp.State != TCP_CLOSE {
-		emit("remote", netipAddrPort(addrOr0(tp.Daddr), tp.Dport))
+		emit("remote", tp.afOps.addr2sockaddr(tp).String())
 	} else {
 		emit("remote", "0.0.0.0:0")
 	}

@@ -128,29 +128,115 @@ func (t *tcpNet) randomN(n int) int {
 // secureSeq is secure_tcp_seq (RFC 6528 §3): ISN = M + F(4-tuple, secret),
 // M a 4 µs clock, F a keyed hash, so sequence spaces of successive
 // incarnations of a 4-tuple advance and outsiders cannot guess them.
+//
+// The addresses go in at their own length (putAddr), so one function
+// serves secure_tcp_seq's IPv4 tuples and secure_tcpv6_seq's IPv6 ones.
 func (t *tcpNet) secureSeq(k tcpHashKey, now time.Duration) uint32 {
-	var b [32 + 12]byte
+	var b [32 + 2*16 + 4]byte
 	copy(b[:], t.isnKey[:])
-	copy(b[32:], k.laddr[:])
-	copy(b[36:], k.raddr[:])
-	binary.BigEndian.PutUint16(b[40:], k.lport)
-	binary.BigEndian.PutUint16(b[42:], k.rport)
-	h := sha256.Sum256(b[:])
+	n := 32
+	n += putAddr(b[n:], k.laddr)
+	n += putAddr(b[n:], k.raddr)
+	binary.BigEndian.PutUint16(b[n:], k.lport)
+	binary.BigEndian.PutUint16(b[n+2:], k.rport)
+	h := sha256.Sum256(b[:n+4])
 	return binary.BigEndian.Uint32(h[:]) + uint32(now/(4*time.Microsecond))
+}
+
+// putAddr writes a into b as the hashes take it: 4 bytes for IPv4, 16 for
+// IPv6, and returns how many. An invalid address writes nothing.
+func putAddr(b []byte, a netip.Addr) int {
+	if a.Is4() {
+		x := a.As4()
+		return copy(b, x[:])
+	}
+	if a.Is6() {
+		x := a.As16()
+		return copy(b, x[:])
+	}
+	return 0
 }
 
 // secureTSOff is secure_tcp_ts_off: the timestamp offset of a connection,
 // a keyed hash of the two addresses (RFC 7323 §5.4), so that successive
 // connections between two hosts keep their timestamps increasing, which
 // lets a new SYN pass PAWS against a TIME_WAIT entry.
-func (t *tcpNet) secureTSOff(laddr, raddr [4]byte) uint32 {
-	var b [32 + 3 + 8]byte
+func (t *tcpNet) secureTSOff(laddr, raddr netip.Addr) uint32 {
+	var b [32 + 3 + 2*16]byte
 	copy(b[:], t.isnKey[:])
 	copy(b[32:], "tso")
-	copy(b[35:], laddr[:])
-	copy(b[39:], raddr[:])
-	h := sha256.Sum256(b[:])
+	n := 35
+	n += putAddr(b[n:], laddr)
+	n += putAddr(b[n:], raddr)
+	h := sha256.Sum256(b[:n])
 	return binary.BigEndian.Uint32(h[:])
+}
+
+// ipv4Specific is ipv4_specific: the IPv4 answers to what the TCP core asks
+// of its family (inet_connection_sock_af_ops).
+var ipv4Specific = inetConnectionSockAfOps{
+	queueXmit: func(tp *tcpSock, skb *netdev.SkBuff) error {
+		return tp.in.ipQueueXmit(&tp.InetSock, skb)
+	},
+	queueXmitName: "ip_queue_xmit",
+	sendCheck:     tcpV4SendCheck,
+	connRequest:   tcpV4ConnRequest,
+	synRecvSock:   tcpV4SynRecvSock,
+	netHeaderLen:  header.IPv4MinLen,
+	addr2sockaddr: inetCskAddr2sockaddr,
+	sendReset:     (*Net).tcpV4SendReset,
+	sendAck:       (*Net).tcpV4SendAck,
+}
+
+// newTCPProt builds this namespace's tcp_prot; the proto's functions close
+// over nothing but reach the namespace through the sock.
+func newTCPProt() *socket.Proto {
+	return &socket.Proto{
+		Name:           "TCP",
+		SendmsgName:    "tcp_sendmsg",
+		RecvmsgName:    "tcp_recvmsg",
+		CloseName:      "tcp_close",
+		ShutdownName:   "tcp_shutdown",
+		DisconnectName: "tcp_disconnect",
+		NoAutobind:     true,
+		Alloc:          func() socket.Sk { return new(tcpSock) },
+		Init:           tcpV4InitSock,
+		Close:          tcpClose,
+		Connect:        tcpV4Connect,
+		Disconnect:     tcpDisconnect,
+		Accept:         inetCskAccept,
+		Destroy:        func(s socket.Sk) { tcpSk(s).destroySock() },
+		Shutdown:       tcpShutdown,
+		Setsockopt:     tcpSetsockopt,
+		Getsockopt:     tcpGetsockopt,
+		Keepalive:      tcpSetKeepalive,
+		Sendmsg:        tcpSendmsg,
+		Recvmsg:        tcpRecvmsg,
+		GetPort:        inetCskGetPort,
+		Unhash:         func(s socket.Sk) { tcpSk(s).unhash() },
+		Diag:           tcpDiag,
+	}
+}
+
+// tcpV4InitSock is tcp_v4_init_sock: tcp_init_sock, and IPv4 under it.
+func tcpV4InitSock(s socket.Sk) error {
+	tcpSk(s).afOps = &ipv4Specific
+	return tcpInitSock(s)
+}
+
+// tcpV4SendCheck is tcp_v4_send_check: the checksum of the segment in skb
+// (its data starts at the TCP header) with the IPv4 pseudo-header (RFC 9293
+// §3.1).
+func tcpV4SendCheck(tp *tcpSock, skb *netdev.SkBuff) {
+	sum := header.PseudoHeaderSum(tp.Saddr.As4(), tp.Daddr.As4(), IPPROTO_TCP, skb.Len())
+	h := header.Tcphdr(skb.Data())
+	h.SetCheck(header.Fold(header.Checksum(skb.Data(), sum)))
+}
+
+// inetCskAddr2sockaddr is inet_csk_addr2sockaddr: the peer as a
+// sockaddr_in holds it (0.0.0.0 before there is one).
+func inetCskAddr2sockaddr(tp *tcpSock) netip.AddrPort {
+	return netip.AddrPortFrom(addrOr0(tp.Daddr), tp.Dport)
 }
 
 // tcpV4Rcv is tcp_v4_rcv: validate, checksum (RFC 9293 §3.1 with the
@@ -198,13 +284,13 @@ func (in *Net) tcpV4Rcv(skb *netdev.SkBuff) {
 		in.sn.Trace.Emitf(0, "tcp_v4_rcv %v:%d -> %v:%d seq=%d ack=%d len=%d flags=%s",
 			iph.Src(), seg.sport, iph.Dst(), seg.dport, seg.seq, seg.ack, seg.dataLen, tcpFlagString(seg.flags))
 	}
-	key := tcpHashKey{laddr: iph.Daddr(), raddr: iph.Saddr(), lport: seg.dport, rport: seg.sport}
+	key := tcpHashKey{laddr: iph.Dst(), raddr: iph.Src(), lport: seg.dport, rport: seg.sport}
 
 	for attempt := 0; attempt < 3; attempt++ {
 		tp, tw := in.tcp.lookupTw(key)
 		if tw != nil {
 			// do_time_wait
-			again, isn := tw.timewaitRcv(iph, &seg)
+			again, isn := tw.timewaitRcv(skb, &seg)
 			if again {
 				seg.twIsn = isn // tcp_tw_isn: a listener may take the SYN
 				continue
@@ -226,7 +312,7 @@ func (in *Net) tcpV4Rcv(skb *netdev.SkBuff) {
 		case TCP_LISTEN:
 			child, handled := tp.cookieV4Check(iph, &seg)
 			if !handled {
-				tp.listenRcv(iph, &seg)
+				tp.listenRcv(skb, &seg)
 			}
 			tp.Mu.Unlock()
 			if child != nil {
@@ -264,17 +350,19 @@ func (in *Net) tcpV4Rcv(skb *netdev.SkBuff) {
 		return
 	}
 	// No sock (RFC 9293 §3.10.7.1 CLOSED): answer with a RST.
-	in.tcpV4SendReset(iph, &seg)
+	in.tcpV4SendReset(skb, seg)
 	skb.Free()
 }
 
 // tcpV4SendReset is tcp_v4_send_reset for a segment no sock wants: if it
 // had an ACK, <SEQ=SEG.ACK><CTL=RST>; else <SEQ=0><ACK=SEG.SEQ+SEG.LEN>
-// <CTL=RST,ACK>. A RST is never answered.
-func (in *Net) tcpV4SendReset(iph header.Iphdr, seg *tcpSegment) {
+// <CTL=RST,ACK>. A RST is never answered. skb holds the segment with its
+// IP header.
+func (in *Net) tcpV4SendReset(skb *netdev.SkBuff, seg tcpSegment) {
 	if seg.flags&tcpFlagRST != 0 {
 		return
 	}
+	iph := ipHdr(skb)
 	var seq, ack uint32
 	flags := uint8(tcpFlagRST)
 	if seg.flags&tcpFlagACK != 0 {
@@ -283,18 +371,91 @@ func (in *Net) tcpV4SendReset(iph header.Iphdr, seg *tcpSegment) {
 		ack = seg.endSeq
 		flags |= tcpFlagACK
 	}
-	skb := netdev.AllocSkb(0)
-	h := header.Tcphdr(skb.Push(header.TCPMinLen))
+	nskb := netdev.AllocSkb(0)
+	h := header.Tcphdr(nskb.Push(header.TCPMinLen))
 	h.Encode(header.TCPFields{Source: seg.dport, Dest: seg.sport, Seq: seq, AckSeq: ack, Flags: flags})
 	sum := header.PseudoHeaderSum(iph.Daddr(), iph.Saddr(), IPPROTO_TCP, header.TCPMinLen)
-	h.SetCheck(header.Fold(header.Checksum(skb.Data(), sum)))
+	h.SetCheck(header.Fold(header.Checksum(nskb.Data(), sum)))
 	in.mib.Tcp.OutSegs.Add(1)
 	in.mib.Tcp.OutRsts.Add(1)
 	if in.traceOn() {
 		in.sn.Trace.Emitf(0, "tcp_v4_send_reset %v:%d seq=%d ack=%d -> ip_send_unicast_reply", iph.Src(), seg.sport, seq, ack)
 	}
-	in.ipSendUnicastReply(skb, iph.Dst(), iph.Src(), IPPROTO_TCP, sysctlIPDefaultTTL, 0)
-	skb.Free()
+	in.ipSendUnicastReply(nskb, iph.Dst(), iph.Src(), IPPROTO_TCP, sysctlIPDefaultTTL, 0)
+	nskb.Free()
+}
+
+// tcpV4SendAck is tcp_v4_send_ack: an ACK for a connection that has no
+// full sock any more (a timewait entry), sent from the namespace's control
+// sock through ip_send_unicast_reply, with the timestamp option when ts.
+func (in *Net) tcpV4SendAck(k tcpHashKey, seq, ack uint32, win uint16, ts bool, tsval, tsecr uint32, ttl, tos uint8) {
+	var opts [tcpolenTSAligned]byte
+	n := 0
+	if ts {
+		opts[0], opts[1], opts[2], opts[3] = header.TCPOPT_NOP, header.TCPOPT_NOP, header.TCPOPT_TIMESTAMP, tcpolenTimestamp
+		binary.BigEndian.PutUint32(opts[4:], tsval)
+		binary.BigEndian.PutUint32(opts[8:], tsecr)
+		n = tcpolenTSAligned
+	}
+	skb := netdev.AllocSkb(0)
+	defer skb.Free()
+	h := header.Tcphdr(skb.Push(header.TCPMinLen + n))
+	h.Encode(header.TCPFields{Source: k.lport, Dest: k.rport, Seq: seq, AckSeq: ack, Flags: tcpFlagACK, Window: win, Options: opts[:n]})
+	sum := header.PseudoHeaderSum(k.laddr.As4(), k.raddr.As4(), IPPROTO_TCP, skb.Len())
+	h.SetCheck(header.Fold(header.Checksum(skb.Data(), sum)))
+	in.mib.Tcp.OutSegs.Add(1)
+	if in.traceOn() {
+		in.sn.Trace.Emitf(0, "tcp_v4_send_ack seq=%d ack=%d win=%d -> ip_send_unicast_reply", seq, ack, win)
+	}
+	in.ipSendUnicastReply(skb, k.laddr, k.raddr, IPPROTO_TCP, ttl, tos)
+}
+
+// tcpV4ConnRequest is tcp_v4_conn_request: a SYN the listener admits,
+// addressed from its IP header, becomes a child (tcp_conn_request) that
+// answers with tcp_v4_send_synack.
+// Locking: the listener's Mu held; lets go of the child's Mu, which
+// connRequest returned held, once the SYN-ACK is out.
+func tcpV4ConnRequest(lp *tcpSock, skb *netdev.SkBuff, seg tcpSegment) {
+	iph := ipHdr(skb)
+	child := lp.connRequest(iph.Dst(), iph.Src(), &seg)
+	if child == nil {
+		return
+	}
+	if lp.in.traceOn() {
+		lp.in.traceSk(lp, "tcp_v4_conn_request %v:%d -> tcp_v4_send_synack", child.Daddr, child.Dport)
+	}
+	child.v4SendSynack()
+	child.Mu.Unlock()
+}
+
+// tcpV4SynRecvSock is tcp_v4_syn_recv_sock: an AF_INET child of the
+// listener for the SYN from raddr:rport to laddr, with its route (nil
+// without one). Listener's Mu held.
+func tcpV4SynRecvSock(lp *tcpSock, laddr, raddr netip.Addr, rport uint16) *tcpSock {
+	in := lp.in
+	child := socket.SkAlloc(lp.Net, socket.AF_INET, lp.Prot).(*tcpSock)
+	child.in = in
+	socket.SockInitData(nil, child)
+	lp.createOpenreqChild(child, rport)
+	child.Saddr, child.RcvSaddr = laddr, laddr
+	child.Daddr = raddr
+	rt, fl4, err := in.ipRouteConnect(&child.InetSock, child.Daddr)
+	if err != nil {
+		child.Prot.InUse.Add(-1)
+		return nil
+	}
+	child.skRouteSet(rt, fl4)
+	return child
+}
+
+// v4SendSynack is tcp_v4_send_synack: the child's SYN-ACK, queued for
+// retransmission like any SYN. The child's Mu held.
+func (child *tcpSock) v4SendSynack() {
+	skb := netdev.AllocSkb(0)
+	skb.Cb = netdev.SkbCb{Seq: child.iss, EndSeq: child.iss + 1, TCPFlags: tcpFlagSYN}
+	child.entailSkb(skb)
+	child.transmitSkb(skb)
+	child.eventNewDataSent(skb)
 }
 
 // tcpV4Err is tcp_v4_err: an ICMP error about a segment we sent. During
@@ -313,7 +474,7 @@ func (in *Net) tcpV4Err(skb *netdev.SkBuff, typ, code uint8, info uint32) {
 	iph := header.Iphdr(b)
 	th := b[ihl:]
 	key := tcpHashKey{
-		laddr: iph.Saddr(), raddr: iph.Daddr(),
+		laddr: iph.Src(), raddr: iph.Dst(),
 		lport: binary.BigEndian.Uint16(th[0:]), rport: binary.BigEndian.Uint16(th[2:]),
 	}
 	seq := binary.BigEndian.Uint32(th[4:])

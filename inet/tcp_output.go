@@ -33,7 +33,8 @@ const (
 )
 
 // transmitSkb is tcp_transmit_skb: push the TCP header with its options into
-// the skb's headroom, checksum, and hand the segment to ip_queue_xmit. The
+// the skb's headroom, checksum (the family's send_check), and hand the
+// segment to the family's queue_xmit (ip_queue_xmit for IPv4). The
 // skb stays the caller's: its data is the payload again on return, ready for
 // a retransmission. Mu held.
 func (tp *tcpSock) transmitSkb(skb *netdev.SkBuff) error {
@@ -55,7 +56,7 @@ func (tp *tcpSock) transmitSkb(skb *netdev.SkBuff) error {
 		// shrinks the segment; we leave SACK blocks for the pure ACKs).
 		room := len(tp.optBuf)
 		if tp.pmtuCookie > 0 {
-			room = min(room, tp.pmtuCookie-header.IPv4MinLen-header.TCPMinLen-skb.Len())
+			room = min(room, tp.pmtuCookie-tp.afOps.netHeaderLen-header.TCPMinLen-skb.Len())
 		}
 		optLen = tp.establishedOptions(room)
 	}
@@ -80,9 +81,7 @@ func (tp *tcpSock) transmitSkb(skb *netdev.SkBuff) error {
 		Flags: flags, Window: win,
 		Options: tp.optBuf[:optLen],
 	})
-	seglen := header.TCPMinLen + optLen + n
-	sum := header.PseudoHeaderSum(tp.Saddr.As4(), tp.Daddr.As4(), IPPROTO_TCP, seglen)
-	h.SetCheck(header.Fold(header.Checksum(skb.Data(), sum)))
+	tp.afOps.sendCheck(tp, skb)
 
 	if flags&tcpFlagACK != 0 {
 		tp.ackPending = false // tcp_event_ack_sent
@@ -92,10 +91,10 @@ func (tp *tcpSock) transmitSkb(skb *netdev.SkBuff) error {
 		in.mib.Tcp.OutSegs.Add(1)
 	}
 	if in.traceOn() {
-		in.traceSk(tp, "tcp_transmit_skb seq=%d ack=%d len=%d flags=%s win=%d -> ip_queue_xmit",
-			cb.Seq, ack, n, tcpFlagString(flags), win)
+		in.traceSk(tp, "tcp_transmit_skb seq=%d ack=%d len=%d flags=%s win=%d -> %s",
+			cb.Seq, ack, n, tcpFlagString(flags), win, tp.afOps.queueXmitName)
 	}
-	err := in.ipQueueXmit(&tp.InetSock, skb)
+	err := tp.afOps.queueXmit(tp, skb)
 	skb.SetHeadroom(off)
 	return err
 }
@@ -498,17 +497,17 @@ func (tp *tcpSock) connectInit() {
 		mtu = tp.rt.MTU()
 		pmtu = tp.in.dstMTU(tp.rt, tp.Daddr)
 	}
-	tp.advmss = mtu - header.IPv4MinLen - header.TCPMinLen
+	tp.advmss = mtu - tp.afOps.netHeaderLen - header.TCPMinLen
 	if tp.userMss > 0 {
 		tp.advmss = min(tp.advmss, tp.userMss)
 	}
 	tp.pmtuCookie = pmtu
-	tp.mssCache = min(tp.advmss, pmtu-header.IPv4MinLen-header.TCPMinLen)
+	tp.mssCache = min(tp.advmss, pmtu-tp.afOps.netHeaderLen-header.TCPMinLen)
 	tp.rcvMss = min(tp.advmss, tcpMssDefault)
 	t := &tp.in.tcp
 	tp.tstampOk, tp.sackOk, tp.wscaleOk = t.sysctlTimestamps, t.sysctlSack, t.sysctlWindowScaling
 	tp.selectInitialWindow(tp.advmss)
-	tp.tsOffset = tp.in.tcp.secureTSOff(tp.Saddr.As4(), tp.Daddr.As4())
+	tp.tsOffset = tp.in.tcp.secureTSOff(tp.Saddr, tp.Daddr)
 	tp.tsRecent = 0
 	tp.rcvNxt, tp.rcvWup, tp.copiedSeq = 0, 0, 0
 	tp.sndWnd, tp.sndWl1 = 0, 0
@@ -535,7 +534,7 @@ func (tp *tcpSock) syncMss(pmtu int) {
 // TCP_MAXSEG caps in turn), less the timestamp option (RFC 7323 §3,
 // RFC 6691), and never below TCP_MIN_SND_MSS.
 func (tp *tcpSock) mtuToMss(pmtu int) int {
-	mss := pmtu - header.IPv4MinLen - header.TCPMinLen
+	mss := pmtu - tp.afOps.netHeaderLen - header.TCPMinLen
 	if tp.mssClamp > 0 { // before the peer's SYN there is no clamp yet
 		mss = min(mss, tp.mssClamp)
 	}

@@ -62,7 +62,7 @@ func (in *Net) tcp4SeqShow(b *bytes.Buffer) {
 		tw.mu.Lock()
 		if !tw.dead {
 			tw.procLine(&lb, now)
-			rows = append(rows, tcpProcRow{lport: tw.key.lport, rport: tw.key.rport, raddr: procHex(tw.key.raddr), line: lb.Bytes()})
+			rows = append(rows, tcpProcRow{lport: tw.key.lport, rport: tw.key.rport, raddr: procHex(tw.key.raddr.As4()), line: lb.Bytes()})
 		}
 		tw.mu.Unlock()
 	}
@@ -144,6 +144,6 @@ func (tp *tcpSock) procLine(b *bytes.Buffer, now time.Duration) {
 // timer armed (3).
 func (tw *tcpTimewaitSock) procLine(b *bytes.Buffer, now time.Duration) {
 	fmt.Fprintf(b, "%08X:%04X %08X:%04X %02X %08X:%08X %02X:%08X %08X %5d %8d %d %d %016x",
-		procHex(tw.key.laddr), tw.key.lport, procHex(tw.key.raddr), tw.key.rport, tw.substate, 0, 0,
+		procHex(tw.key.laddr.As4()), tw.key.lport, procHex(tw.key.raddr.As4()), tw.key.rport, tw.substate, 0, 0,
 		3, clockT(max(tw.expires-now, 0)), 0, 0, 0, 0, 3, 0)
 }

@@ -82,7 +82,7 @@ func TestTCPStatesOpen(t *testing.T) {
 	}
 	// LISTEN → CLOSED.
 	socket.SockRelease(ls)
-	if b.in.tcp.lookup(tcpHashKey{laddr: b.addr.As4(), lport: 80}) != nil {
+	if b.in.tcp.lookup(tcpHashKey{laddr: b.addr, lport: 80}) != nil {
 		t.Fatal("listener still hashed after close")
 	}
 }
