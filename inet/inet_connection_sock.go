@@ -16,6 +16,7 @@ package inet
 import (
 	"context"
 	"net/netip"
+	"time"
 
 	"sockfs/inet/header"
 	"sockfs/netdev"
@@ -43,6 +44,10 @@ type inetConnectionSockAfOps struct {
 	// raddr:rport to laddr, routed and inheriting the listener's options
 	// (tcp_v4_syn_recv_sock); nil when there is no route.
 	synRecvSock func(lp *tcpSock, laddr, raddr netip.Addr, rport uint16) *tcpSock
+	// cookie_init_seq: a SYN cookie for a SYN on the 4-tuple k, and the
+	// MSS it encodes from the family's table (cookie_v4_init_sequence;
+	// Linux keeps it in tcp_request_sock_ipv4_ops).
+	cookieInitSeq func(t *tcpNet, k tcpHashKey, seq uint32, mss uint16, now time.Duration) (uint32, uint16)
 	// net_header_len: the network header every segment carries, which the
 	// MSS leaves room for (sizeof(struct iphdr)).
 	netHeaderLen int

@@ -265,7 +265,7 @@ func (lp *tcpSock) sendSynackCookie(seg *tcpSegment, key tcpHashKey) {
 	if lp.userMss > 0 {
 		mss = min(mss, uint16(lp.userMss))
 	}
-	isn, _ := t.cookieV4InitSequence(key, seg.seq, mss, now)
+	isn, _ := lp.afOps.cookieInitSeq(t, key, seg.seq, mss, now)
 	req := lp.openreqChild(key, seg.seq, isn, &opts, seg.window)
 	if req == nil {
 		lp.listenDrop()

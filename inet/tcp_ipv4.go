@@ -182,6 +182,7 @@ var ipv4Specific = inetConnectionSockAfOps{
 	sendCheck:     tcpV4SendCheck,
 	connRequest:   tcpV4ConnRequest,
 	synRecvSock:   tcpV4SynRecvSock,
+	cookieInitSeq: (*tcpNet).cookieV4InitSequence,
 	netHeaderLen:  header.IPv4MinLen,
 	addr2sockaddr: inetCskAddr2sockaddr,
 	sendReset:     (*Net).tcpV4SendReset,
