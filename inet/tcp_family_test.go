@@ -1,12 +1,19 @@
 package inet
 
 import (
+	"context"
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"net/netip"
 	"os"
 	"regexp"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"sockfs/netdev"
+	"sockfs/socket"
 )
 
 // tcpCoreFiles are the files of the TCP core that, as Linux's tcp.c,
@@ -77,5 +84,90 @@ func f(tp *tcpSock, skb *netdev.SkBuff) {
 	got := familyIdents(t, "x.go", src)
 	if len(got) != 4 {
 		t.Fatalf("found %v, want ipQueueXmit, Iphdr, As4 and tcpV4SendReset", got)
+	}
+}
+
+// TestTCPAfOpsCarryTheFamily: the core reaches the network layer only
+// through the sock's table, and what a listener holds its children and
+// their timewait entries inherit. A counting copy of ipv4_specific on a
+// listener sees the child made, its SYN-ACK and data checksummed and
+// queued, the RST for a stray ACK, and the timewait entry's ACK.
+func TestTCPAfOpsCarryTheFamily(t *testing.T) {
+	a, b := newTCPPair(t, tcpPairOpts{})
+	var xmit, check, connReq, synRecv, rst, ack atomic.Int32
+	ops := ipv4Specific
+	ops.queueXmit = func(tp *tcpSock, skb *netdev.SkBuff) error {
+		xmit.Add(1)
+		return ipv4Specific.queueXmit(tp, skb)
+	}
+	ops.sendCheck = func(tp *tcpSock, skb *netdev.SkBuff) {
+		check.Add(1)
+		ipv4Specific.sendCheck(tp, skb)
+	}
+	ops.connRequest = func(lp *tcpSock, skb *netdev.SkBuff, seg tcpSegment) {
+		connReq.Add(1)
+		ipv4Specific.connRequest(lp, skb, seg)
+	}
+	ops.synRecvSock = func(lp *tcpSock, laddr, raddr netip.Addr, rport uint16) *tcpSock {
+		synRecv.Add(1)
+		return ipv4Specific.synRecvSock(lp, laddr, raddr, rport)
+	}
+	ops.sendReset = func(in *Net, skb *netdev.SkBuff, seg tcpSegment) {
+		rst.Add(1)
+		ipv4Specific.sendReset(in, skb, seg)
+	}
+	ops.sendAck = func(in *Net, k tcpHashKey, seq, ackSeq uint32, win uint16, ts bool, tsval, tsecr uint32, ttl, tos uint8) {
+		ack.Add(1)
+		ipv4Specific.sendAck(in, k, seq, ackSeq, win, ts, tsval, tsecr, ttl, tos)
+	}
+	ls := b.listen(80)
+	withSk(skOf(ls), func(tp *tcpSock) bool { tp.afOps = &ops; return true })
+
+	cs, err := a.connect(b, 80)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss := b.accept(ls)
+	stp := skOf(ss)
+	if got := withSk(stp, func(tp *tcpSock) *inetConnectionSockAfOps { return tp.afOps }); got != &ops {
+		t.Fatal("the child does not carry its listener's table")
+	}
+	if connReq.Load() != 1 || synRecv.Load() != 1 {
+		t.Fatalf("conn_request %d, syn_recv_sock %d, want 1 each", connReq.Load(), synRecv.Load())
+	}
+	before := xmit.Load()
+	if before == 0 || check.Load() != before {
+		t.Fatalf("queue_xmit %d, send_check %d: the SYN-ACK went another way", before, check.Load())
+	}
+	if err := writeAll(context.Background(), ss, []byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	tcpWaitFor(t, "the data through queue_xmit", time.Second, func() bool { return xmit.Load() > before })
+
+	// An ACK to the listener from nowhere: the family's RST.
+	b.inject(a, 4444, 80, 1, 1, tcpFlagACK, 1024, nil)
+	if rst.Load() != 1 {
+		t.Fatalf("send_reset %d, want 1", rst.Load())
+	}
+
+	// The server closes first; its timewait entry answers a FIN again
+	// with the family's ACK.
+	socket.SockRelease(ss)
+	if n, _, err := readAllHash(context.Background(), cs); err != nil || n != 5 {
+		t.Fatalf("read %d bytes, %v; want the 5 sent and EOF", n, err)
+	}
+	socket.SockRelease(cs)
+	waitTw(t, stp, time.Second, TCP_TIME_WAIT)
+	tw := twOf(stp)
+	if tw.afOps != &ops {
+		t.Fatal("the timewait entry does not carry the sock's table")
+	}
+	tw.mu.Lock()
+	seq, una, cport := tw.rcvNxt-1, tw.sndNxt, tw.key.rport
+	tw.mu.Unlock()
+	acks := ack.Load()
+	b.inject(a, cport, 80, seq, una, tcpFlagFIN|tcpFlagACK, 1024, nil)
+	if ack.Load() != acks+1 {
+		t.Fatalf("send_ack %d after the FIN, want %d", ack.Load(), acks+1)
 	}
 }
