@@ -219,11 +219,17 @@ func (sk *Sock) WaitEvent(ctx context.Context, nonblock bool, deadline Deadline,
 		if cond() { // a wakeup may have come between the test and Prepare
 			return nil
 		}
-		sk.Wq.sleepers.Add(1)
-		sk.Mu.Unlock()
-		err := Wait(ctx, ch, deadline)
-		sk.Mu.Lock()
-		sk.Wq.sleepers.Add(-1)
+		expired, t, err := deadline.arm()
+		if err == nil {
+			sk.Wq.sleepers.Add(1)
+			sk.Mu.Unlock()
+			err = sleepOn(ctx, ch, expired)
+			if t != nil {
+				t.Stop()
+			}
+			sk.Mu.Lock()
+			sk.Wq.sleepers.Add(-1)
+		}
 		if err != nil {
 			if cond() {
 				return nil

@@ -100,22 +100,37 @@ func DeadlineAfter(clock ktime.Clock, d time.Duration) Deadline {
 // interrupted, as a signal ends a sleeping system call) or the deadline
 // passes (EAGAIN, as SO_RCVTIMEO/SO_SNDTIMEO expiry).
 func Wait(ctx context.Context, ch <-chan struct{}, deadline Deadline) error {
-	if deadline.clock == nil {
-		select {
-		case <-ch:
-			return nil
-		case <-ctx.Done():
-			return EINTR
-		}
+	expired, t, err := deadline.arm()
+	if err != nil {
+		return err
 	}
-	d := deadline.at - deadline.clock.Now()
-	if d <= 0 {
-		return EAGAIN
+	if t != nil {
+		defer t.Stop()
 	}
-	// schedule_timeout: a timer on the clock ends the sleep.
-	expired := make(chan struct{})
-	t := deadline.clock.AfterFunc(d, func() { close(expired) })
-	defer t.Stop()
+	return sleepOn(ctx, ch, expired)
+}
+
+// arm is the first half of schedule_timeout: a timer on the deadline's
+// clock that closes expired when the deadline passes (no timer and a nil
+// channel, which never fires, for the zero Deadline; EAGAIN if it has
+// passed already). WaitEvent arms before it counts itself a sleeper, so a
+// test that advances a manual clock once Sleepers is nonzero finds the
+// timer armed at the deadline, not after it.
+func (d Deadline) arm() (expired chan struct{}, t ktime.Timer, err error) {
+	if d.clock == nil {
+		return nil, nil, nil
+	}
+	left := d.at - d.clock.Now()
+	if left <= 0 {
+		return nil, nil, EAGAIN
+	}
+	expired = make(chan struct{})
+	return expired, d.clock.AfterFunc(left, func() { close(expired) }), nil
+}
+
+// sleepOn is the sleep itself: woken (nil), interrupted (EINTR) or timed
+// out (EAGAIN).
+func sleepOn(ctx context.Context, ch <-chan struct{}, expired <-chan struct{}) error {
 	select {
 	case <-ch:
 		return nil
