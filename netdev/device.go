@@ -31,6 +31,24 @@ const (
 	IFF_MULTICAST = 0x1000
 )
 
+// Device features (netdev_features_t, include/linux/netdev_features.h),
+// the ones this stack knows. They decide what TCP builds (sk_can_gso) and
+// what dev_queue_xmit must finish in software before the driver sees it.
+const (
+	// NETIF_F_GSO: the stack may build TCP super-segments for this device
+	// (software GSO); dev_queue_xmit cuts them into wire frames unless the
+	// device also has NETIF_F_TSO.
+	NETIF_F_GSO = 1 << 0
+	// NETIF_F_TSO: the device (driver) takes a TCPv4 super-segment with
+	// skb.GsoSize set and a CHECKSUM_PARTIAL checksum and segments it
+	// itself, as a NIC with TCP segmentation offload does.
+	NETIF_F_TSO = 1 << 1
+)
+
+// GsoMaxSize is GSO_LEGACY_MAX_SIZE: the largest super-segment, the IPv4
+// total length field's limit.
+const GsoMaxSize = 65535
+
 // DevStats is rtnl_link_stats64, the counters /proc/net/dev prints.
 type DevStats struct {
 	RxPackets, RxBytes, RxErrors, RxDropped atomic.Uint64
@@ -46,13 +64,15 @@ type NetDevice struct {
 	HWAddr        [6]byte // dev_addr
 	Broadcast     [6]byte
 	Flags         uint32
-	HardHeaderLen int // ETH_HLEN for Ethernet, also on loopback as in Linux
+	HardHeaderLen int    // ETH_HLEN for Ethernet, also on loopback as in Linux
+	Features      uint64 // NETIF_F_*, fixed before RegisterNetdevice
 	Stats         DevStats
 
 	// Ptr is the protocol's per-device state (dev->ip_ptr: in_device).
 	Ptr any
 
 	driver Driver
+	xmit   func(*SkBuff) error // xmitOne as a value, made once (no closure per GSO skb)
 	net    *Net
 	done   chan struct{}
 	up     atomic.Bool // IFF_UP|IFF_RUNNING: changes while others send
@@ -65,11 +85,18 @@ var ErrDeviceDown = errors.New("netdev: device down")
 // packet-type handlers (ptype_base) that NetifReceiveSkb dispatches to.
 type Net struct {
 	mu      sync.RWMutex
-	devs    []*NetDevice          // protected by mu
-	ptypes  map[uint16]PacketFunc // protected by mu
-	ifindex int                   // protected by mu
-	taps    []func(*SkBuff, bool) // protected by mu; dev_queue_xmit_nit
+	devs    []*NetDevice              // protected by mu
+	ptypes  map[uint16]PacketFunc     // protected by mu
+	ifindex int                       // protected by mu
+	taps    []func(*SkBuff, bool)     // protected by mu; dev_queue_xmit_nit
+	gso     map[uint16]GsoSegmentFunc // protected by mu; offload_base
 }
+
+// GsoSegmentFunc is a packet_offload's gso_segment (inet_gso_segment →
+// tcp4_gso_segment for IPv4): cut the super-segment skb (from its link
+// header on, skb.GsoSize set) into wire-sized frames with their headers
+// and checksums complete, handing each to xmit, which does not keep it.
+type GsoSegmentFunc func(skb *SkBuff, xmit func(*SkBuff) error) error
 
 // PacketFunc is a packet_type's func: it owns the skb it is given.
 type PacketFunc func(skb *SkBuff)
@@ -84,6 +111,17 @@ func (n *Net) DevAddPack(ethertype uint16, fn PacketFunc) {
 	n.mu.Unlock()
 }
 
+// DevAddOffload is dev_add_offload: the software segmentation of one
+// EtherType's super-segments, for devices without the hardware feature.
+func (n *Net) DevAddOffload(ethertype uint16, fn GsoSegmentFunc) {
+	n.mu.Lock()
+	if n.gso == nil {
+		n.gso = make(map[uint16]GsoSegmentFunc)
+	}
+	n.gso[ethertype] = fn
+	n.mu.Unlock()
+}
+
 // RegisterNetdevice is register_netdevice: give dev an ifindex and list it.
 // The device does not receive until DevOpen.
 func (n *Net) RegisterNetdevice(dev *NetDevice, drv Driver) {
@@ -91,6 +129,7 @@ func (n *Net) RegisterNetdevice(dev *NetDevice, drv Driver) {
 	n.ifindex++
 	dev.Ifindex = n.ifindex
 	dev.driver = drv
+	dev.xmit = dev.xmitOne
 	dev.net = n
 	if dev.Broadcast == ([6]byte{}) && dev.Flags&IFF_LOOPBACK == 0 {
 		dev.Broadcast = [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
@@ -163,6 +202,14 @@ func (dev *NetDevice) DevQueueXmit(skb *SkBuff) error {
 		return ErrDeviceDown
 	}
 	skb.Dev = dev
+	if skb.GsoSize > 0 && dev.Features&NETIF_F_TSO == 0 {
+		return dev.gsoXmit(skb)
+	}
+	return dev.xmitOne(skb)
+}
+
+// xmitOne is dev_hard_start_xmit for one frame.
+func (dev *NetDevice) xmitOne(skb *SkBuff) error {
 	n := skb.Len()
 	if err := dev.driver.Xmit(skb); err != nil {
 		dev.Stats.TxErrors.Add(1)
@@ -171,6 +218,24 @@ func (dev *NetDevice) DevQueueXmit(skb *SkBuff) error {
 	dev.Stats.TxPackets.Add(1)
 	dev.Stats.TxBytes.Add(uint64(n))
 	return nil
+}
+
+// gsoXmit is validate_xmit_skb's software GSO (skb_gso_segment) for a
+// device lacking NETIF_F_TSO: the super-segment goes out as the wire
+// frames a device with TSO would have cut, so what sits below (netem, the
+// packet taps, the driver) sees each one.
+func (dev *NetDevice) gsoXmit(skb *SkBuff) error {
+	var fn GsoSegmentFunc
+	if eth, ok := ParseEthhdr(skb.Data()); ok {
+		dev.net.mu.RLock()
+		fn = dev.net.gso[eth.Proto()]
+		dev.net.mu.RUnlock()
+	}
+	if fn == nil {
+		dev.Stats.TxDropped.Add(1)
+		return fmt.Errorf("%s: no GSO for this frame", dev.Name)
+	}
+	return fn(skb, dev.xmit)
 }
 
 // NetifReceiveSkb is netif_receive_skb: the receive loop's entry. It strips

@@ -51,7 +51,8 @@ type SkbCb struct {
 	TCPFlags    uint8
 	Sacked      uint8 // TCPCB_SACKED_ACKED, TCPCB_SACKED_RETRANS, TCPCB_LOST
 	Retrans     uint8
-	When        int64 // transmit time, ns on the stack's clock
+	GsoSegs     uint16 // tcp_skb_pcount: the MSS-sized segments a sent skb stands for
+	When        int64  // transmit time, ns on the stack's clock
 	TxDelivered uint32
 	Ttl, Tos    uint8
 }

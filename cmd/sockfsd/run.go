@@ -114,6 +114,16 @@ func newStack(cfg *config) (_ *stack, err error) {
 		HardHeaderLen: netdev.EthHlen,
 		Flags:         netdev.IFF_BROADCAST | netdev.IFF_MULTICAST,
 	}
+	if cfg.offload {
+		// TCP builds super-segments for the TAP. The tun driver takes
+		// them whole (NETIF_F_TSO) unless netem sits in front of it:
+		// then dev_queue_xmit cuts them first (software GSO), so the
+		// impairment acts per wire frame.
+		dev.Features = netdev.NETIF_F_GSO
+		if cfg.netem == nil {
+			dev.Features |= netdev.NETIF_F_TSO
+		}
+	}
 	drv := st.driver
 	st.driver = nil // the device owns the chain from here
 	if err := st.host.AddDevice(dev, drv, cfg.addr); err != nil {

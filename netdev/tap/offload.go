@@ -93,19 +93,38 @@ func OpenOffload(name string, mtu int, offloads int) (*Device, error) {
 func (d *Device) Offloads() int { return d.offloads }
 func (d *Device) Vnet() bool    { return d.vnet }
 
-// xmitVnet writes skb behind a zero virtio-net header (no checksum to
-// complete, no segmentation: the frame is final, as on a wire). The header
-// goes into the skb's headroom for the write and comes off again, since
-// the caller keeps the skb; an skb without the headroom (none is built so)
-// is copied.
+// xmitVnet writes skb behind its virtio-net header (virtio_net_hdr_from_skb).
+// A frame that is one segment with its checksum done gets a zero header (no
+// offload asked for). A TCPv4 super-segment (skb.GsoSize set, which TCP
+// builds only while the device has NETIF_F_TSO) gets gso_type TCPV4,
+// gso_size, hdr_len and NEEDS_CSUM with csum_start/csum_offset on the TCP
+// checksum field, which holds the pseudo-header sum: the kernel's tun cuts
+// it into segments (tcp_gso_segment) or hands it to its TCP whole, as it
+// does with a TSO frame from a guest. The header goes into the skb's
+// headroom for the write and comes off again, since the caller keeps the
+// skb; an skb without the headroom (none is built so) is copied.
 func (d *Device) xmitVnet(skb *netdev.SkBuff) error {
 	if skb.Headroom() < netdev.VirtioNetHdrLen {
 		c := skb.Copy()
 		defer c.Free()
 		skb = c
 	}
+	var f netdev.VirtioNetFields
+	if skb.IPSummed == netdev.CHECKSUM_PARTIAL {
+		// TransportHeader is the TCP header's offset in the buffer, the
+		// frame starting at skb.Offset(); csum_offset is th->check's.
+		start := skb.TransportHeader - skb.Offset()
+		f.Flags = netdev.VIRTIO_NET_HDR_F_NEEDS_CSUM
+		f.CsumStart, f.CsumOffset = uint16(start), 16
+		if skb.GsoSize > 0 {
+			b := skb.Data()
+			f.GsoType = netdev.VIRTIO_NET_HDR_GSO_TCPV4
+			f.GsoSize = uint16(skb.GsoSize)
+			f.HdrLen = uint16(start + int(b[start+12]>>4)*4)
+		}
+	}
 	h := netdev.VirtioNetHdr(skb.Push(netdev.VirtioNetHdrLen))
-	h.Encode(netdev.VirtioNetFields{})
+	h.Encode(f)
 	_, err := d.file.Write(skb.Data())
 	skb.Pull(netdev.VirtioNetHdrLen)
 	if err != nil {
