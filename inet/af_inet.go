@@ -81,6 +81,7 @@ func Init(sn *socket.Net, nd *netdev.Net, clock ktime.Clock) *Net {
 	}
 	nd.DevAddPack(netdev.ETH_P_IP, in.ipRcv)
 	nd.DevAddPack(netdev.ETH_P_ARP, in.arpRcv)
+	nd.DevAddOffload(netdev.ETH_P_IP, inetGsoSegment)
 	in.procInit()
 	return in
 }

@@ -190,7 +190,9 @@ func (in *Net) ipOutput(rt *Rtable, daddr netip.Addr, skb *netdev.SkBuff, mtu in
 			in.neighOutput(lo, daddr, skb) // lo copies the frame
 		}
 	}
-	if skb.Len() > mtu {
+	// A super-segment's wire segments were sized to the path by TCP
+	// (ip_finish_output_gso).
+	if skb.Len() > mtu && skb.GsoSize == 0 {
 		iph := header.Iphdr(skb.Data())
 		if iph.FragOff()&header.IP_DF != 0 {
 			in.mib.Ip.FragFails.Add(1)

@@ -311,11 +311,8 @@ func (tp *tcpSock) purgeWriteQueue() {
 
 // sendmsg ------------------------------------------------------------------
 
-// sizeGoal is tcp_xmit_size_goal: how many bytes one skb of the send queue
-// carries.
-func (tp *tcpSock) sizeGoal() int { return tp.mssCache }
-
-// tcpSendmsg is tcp_sendmsg: copy the user's bytes once into MSS-sized skbs
+// tcpSendmsg is tcp_sendmsg: copy the user's bytes once into skbs of
+// sizeGoal (one MSS, or up to 64 KiB with GSO)
 // on the write queue and push them out. It blocks until every byte is
 // queued (sk_stream_wait_memory), as docs/sockfsd.md's INO/data write does.
 func tcpSendmsg(ctx context.Context, s socket.Sk, msg *socket.Msghdr, b []byte) (int, error) {
@@ -365,8 +362,10 @@ func tcpSendmsg(ctx context.Context, s socket.Sk, msg *socket.Msghdr, b []byte) 
 		// Append to the unsent tail skb while it has room (tcp_sendmsg's
 		// "skb = tcp_write_queue_tail(sk)" path).
 		if tail := tp.writeQueue.PeekTail(); tail != nil && tp.sendHead != nil &&
-			tail.Cb.TCPFlags&(tcpFlagFIN|tcpFlagSYN) == 0 && tail.Len() < goal {
-			n := min(goal-tail.Len(), len(b)-copied)
+			tail.Cb.TCPFlags&(tcpFlagFIN|tcpFlagSYN) == 0 && tail.Len() < goal && tail.Tailroom() > 0 {
+			// (An skb cut by tcp_fragment, or built for a smaller goal,
+			// takes what its buffer holds.)
+			n := min(goal-tail.Len(), len(b)-copied, tail.Tailroom())
 			copy(tail.Put(n), b[copied:copied+n])
 			tp.writeQueue.Adjust(n)
 			tail.Cb.EndSeq += uint32(n)

@@ -5,13 +5,24 @@
 
 package inet
 
-import "testing"
+import (
+	"testing"
+
+	"sockfs/netdev"
+)
 
 // The data path allocates nothing per packet: skbs come from pools,
 // headers are built in place, timers are re-armed. What is left is per
 // call, where a reader sleeps (the wait queue's channel).
-func TestTCPSteadyStateAllocs(t *testing.T) {
-	a, b := newTCPPair(t, tcpPairOpts{})
+func TestTCPSteadyStateAllocs(t *testing.T) { tcpSteadyStateAllocs(t, 0) }
+
+// With offload the sender builds super-segments: handed whole to a device
+// with TSO, or cut by software GSO into pooled skbs; neither allocates.
+func TestTCPSteadyStateAllocsTSO(t *testing.T) { tcpSteadyStateAllocs(t, netdev.NETIF_F_TSO) }
+func TestTCPSteadyStateAllocsGSO(t *testing.T) { tcpSteadyStateAllocs(t, netdev.NETIF_F_GSO) }
+
+func tcpSteadyStateAllocs(t *testing.T, feat uint64) {
+	a, b := newTCPPair(t, tcpPairOpts{feat: feat})
 	cs, ss, _ := tcpConnPair(t, a, b, 80)
 	p := &tcpPingPong{cs: cs, ss: ss, data: testPayload(64<<10, 9), buf: make([]byte, 64<<10)}
 	for i := 0; i < 100; i++ {

@@ -142,7 +142,13 @@ func (tp *tcpSock) rcvStateProcess(skb *netdev.SkBuff, seg *tcpSegment) bool {
 	consumed := false
 	switch tp.State {
 	case TCP_CLOSE_WAIT, TCP_CLOSING, TCP_LAST_ACK:
-		// The peer's FIN came already; anything after it is ignored.
+		// The peer's FIN came already; anything after it is ignored. A
+		// retransmission of what came before it (our ACK of the FIN was
+		// lost) still draws the duplicate ACK that tcp_data_queue sends,
+		// as Linux's fallthrough does, or the peer would resend forever.
+		if seqBefore(seg.seq, tp.rcvNxt) {
+			consumed = tp.dataQueue(skb, seg)
+		}
 	case TCP_FIN_WAIT1, TCP_FIN_WAIT2:
 		// The user closed the receive side: new data cannot be delivered,
 		// so the peer is reset (Linux, RFC 2525 §2.17).
@@ -227,7 +233,7 @@ func (tp *tcpSock) validateIncoming(seg *tcpSegment) bool {
 			// tcp_invalid_ratelimit.
 			if head := tp.writeQueue.Peek(); head != nil && head.Cb.TCPFlags&tcpFlagSYN != 0 &&
 				!tp.tcpOowRateLimited(seg, &tp.in.oowMib.TCPACKSkippedSynRecv) {
-				tp.retransmitSkb(head)
+				tp.retransmitSkb(head, 1)
 			}
 			return false
 		}
@@ -493,33 +499,36 @@ func (tp *tcpSock) cleanRtxQueue(ack uint32, seg *tcpSegment) uint32 {
 	for skb := q.Peek(); skb != nil && skb != tp.sendHead; skb = q.Peek() {
 		cb := &skb.Cb
 		if seqAfter(cb.EndSeq, ack) {
-			// Partly acked: drop the acked bytes (tcp_trim_head).
+			// Partly acked: drop the acked bytes (tcp_trim_head); the
+			// MSS units of a super-segment they covered have left the
+			// network (tcp_tso_acked).
 			if seqAfter(ack, cb.Seq) && skb.Len() > 0 {
 				n := min(int(ack-cb.Seq), skb.Len())
 				skb.Pull(n)
 				q.Adjust(-n)
 				cb.Seq += uint32(n)
 				tp.WmemQueued -= n
+				old := cb.GsoSegs
+				cb.GsoSegs = pcountOf(skb.Len(), tp.mssCache)
+				if d := int(old) - int(cb.GsoSegs); d > 0 {
+					tp.adjustPcount(skb, d)
+					pkts += uint32(d)
+					if cb.Sacked&tcpcbEverRetrans == 0 && rtt < 0 {
+						rtt = now - time.Duration(cb.When)
+					}
+				}
 			}
 			break
 		}
 		s := cb.Sacked
-		if s&tcpcbSackedRetrans != 0 {
-			tp.retransOut--
-		}
-		if s&tcpcbSackedAcked != 0 {
-			tp.sackedOut--
-		}
-		if s&tcpcbLost != 0 {
-			tp.lostOut--
-		}
 		if s&tcpcbEverRetrans != 0 {
 			retransAcked = true
 		} else if s&tcpcbSackedAcked == 0 && rtt < 0 {
 			rtt = now - time.Duration(cb.When)
 		}
-		tp.packetsOut--
-		pkts++
+		pc := skbPcount(skb)
+		tp.adjustPcount(skb, int(pc))
+		pkts += pc
 		tp.WmemQueued -= skb.Len()
 		q.Unlink(skb)
 		skb.Free()
@@ -586,14 +595,24 @@ func (tp *tcpSock) sackUpdate(o *header.TCPOptions) bool {
 			if !seqAfter(cb.EndSeq, start) {
 				break
 			}
-			if seqBefore(cb.Seq, start) || seqAfter(cb.EndSeq, end) || cb.Sacked&tcpcbSackedAcked != 0 {
+			if cb.Sacked&tcpcbSackedAcked != 0 {
 				continue
 			}
+			if cb.GsoSegs > 1 {
+				// tcp_match_skb_to_sack: a block covering part of a
+				// super-segment marks just the whole MSS units in it.
+				skb = tp.sackSplit(skb, start, end)
+				cb = &skb.Cb
+			}
+			if seqBefore(cb.Seq, start) || seqAfter(cb.EndSeq, end) {
+				continue
+			}
+			pc := skbPcount(skb)
 			if cb.Sacked&tcpcbLost != 0 {
-				tp.lostOut--
+				tp.lostOut -= pc
 			}
 			if cb.Sacked&tcpcbSackedRetrans != 0 {
-				tp.retransOut--
+				tp.retransOut -= pc
 			}
 			if cb.Sacked&tcpcbEverRetrans == 0 {
 				// tcp_sacktag_one's RTT: this segment's first
@@ -603,7 +622,7 @@ func (tp *tcpSock) sackUpdate(o *header.TCPOptions) bool {
 				}
 			}
 			cb.Sacked = cb.Sacked&^(tcpcbLost|tcpcbSackedRetrans) | tcpcbSackedAcked
-			tp.sackedOut++
+			tp.sackedOut += pc
 			if seqAfter(cb.EndSeq, tp.highestSack) {
 				tp.highestSack = cb.EndSeq
 			}
@@ -617,8 +636,29 @@ func (tp *tcpSock) sackUpdate(o *header.TCPOptions) bool {
 func (tp *tcpSock) markLost(skb *netdev.SkBuff) {
 	if skb.Cb.Sacked&(tcpcbLost|tcpcbSackedAcked) == 0 {
 		skb.Cb.Sacked |= tcpcbLost
-		tp.lostOut++
+		tp.lostOut += skbPcount(skb)
 	}
+}
+
+// sackSplit cuts a super-segment that a SACK block [start, end) covers only
+// in part at MSS boundaries (tcp_match_skb_to_sack: the first whole MSS at
+// or after start, the last whole MSS before end), returning the piece that
+// may lie inside the block; the caller checks it. Walking down the queue,
+// the piece is the last one at or below skb's place.
+func (tp *tcpSock) sackSplit(skb *netdev.SkBuff, start, end uint32) *netdev.SkBuff {
+	mss := tp.mssCache
+	if seqBefore(end, skb.Cb.EndSeq) && seqAfter(end, skb.Cb.Seq) {
+		if n := int(end-skb.Cb.Seq) / mss * mss; n > 0 {
+			skb, _ = tp.fragment(skb, n)
+		}
+	}
+	if seqAfter(start, skb.Cb.Seq) && seqBefore(start, skb.Cb.EndSeq) {
+		n := (int(start-skb.Cb.Seq) + mss - 1) / mss * mss
+		if n < skb.Len() {
+			_, skb = tp.fragment(skb, n)
+		}
+	}
+	return skb
 }
 
 // markLostSack applies RFC 6675's IsLost: an un-SACKed segment with at
@@ -634,7 +674,7 @@ func (tp *tcpSock) markLostSack() {
 	for ; skb != nil; skb = q.Prev(skb) {
 		s := skb.Cb.Sacked
 		if s&tcpcbSackedAcked != 0 {
-			cnt++
+			cnt += int(skbPcount(skb))
 			continue
 		}
 		if cnt < tcpDupThresh {
@@ -736,7 +776,7 @@ func (tp *tcpSock) enterRecovery() {
 		tp.markLostSack()
 	}
 	if head.Cb.Sacked&tcpcbSackedRetrans == 0 {
-		tp.retransmitSkb(head)
+		tp.retransmitSkb(head, 1)
 	}
 	tp.sndCwnd = max(tp.sndSsthresh, 2)
 	tp.xmitRetransmitQueue()
@@ -767,7 +807,7 @@ func (tp *tcpSock) enterLoss() {
 		skb.Cb.Sacked &^= tcpcbSackedRetrans | tcpcbLost
 		if skb.Cb.Sacked&tcpcbSackedAcked == 0 {
 			skb.Cb.Sacked |= tcpcbLost
-			tp.lostOut++
+			tp.lostOut += skbPcount(skb)
 		}
 	}
 	tp.setCaState(tcpCALoss)
@@ -785,7 +825,7 @@ func (tp *tcpSock) simpleRetransmit() {
 	mss := tp.currentMss()
 	q := &tp.writeQueue
 	for skb := q.Peek(); skb != nil && skb != tp.sendHead; skb = q.Next(skb) {
-		if skb.Len() > mss {
+		if tcpSkbSeglen(skb) > mss {
 			tp.markSkbLost(skb)
 		}
 	}
@@ -809,12 +849,12 @@ func (tp *tcpSock) markSkbLost(skb *netdev.SkBuff) {
 	}
 	if s&tcpcbLost == 0 {
 		skb.Cb.Sacked |= tcpcbLost
-		tp.lostOut++
+		tp.lostOut += skbPcount(skb)
 		return
 	}
 	if s&tcpcbSackedRetrans != 0 {
 		skb.Cb.Sacked &^= tcpcbSackedRetrans
-		tp.retransOut--
+		tp.retransOut -= skbPcount(skb)
 	}
 }
 

@@ -227,10 +227,16 @@ func tcpV4InitSock(s socket.Sk) error {
 
 // tcpV4SendCheck is tcp_v4_send_check: the checksum of the segment in skb
 // (its data starts at the TCP header) with the IPv4 pseudo-header (RFC 9293
-// §3.1).
+// §3.1). A TSO/GSO skb's is left partial (CHECKSUM_PARTIAL): the field holds
+// the folded pseudo-header sum over the whole length, which the device or
+// the segmenter completes per segment (tcp_gso_segment).
 func tcpV4SendCheck(tp *tcpSock, skb *netdev.SkBuff) {
 	sum := header.PseudoHeaderSum(tp.Saddr.As4(), tp.Daddr.As4(), IPPROTO_TCP, skb.Len())
 	h := header.Tcphdr(skb.Data())
+	if skb.IPSummed == netdev.CHECKSUM_PARTIAL {
+		h.SetCheck(^header.Fold(sum))
+		return
+	}
 	h.SetCheck(header.Fold(header.Checksum(skb.Data(), sum)))
 }
 

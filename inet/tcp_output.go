@@ -48,6 +48,10 @@ func (tp *tcpSock) transmitSkb(skb *netdev.SkBuff) error {
 	if skb.Len() > 0 && tp.writeQueue.PeekTail() == skb {
 		flags |= tcpFlagPSH
 	}
+	// A super-segment (more than one MSS of data) leaves as one skb that
+	// the device, or software GSO, cuts into MSS-sized wire segments.
+	mss := tp.mssCache
+	gso := skb.Len() > mss
 	var optLen int
 	if syn {
 		optLen = tp.synOptions()
@@ -56,7 +60,7 @@ func (tp *tcpSock) transmitSkb(skb *netdev.SkBuff) error {
 		// shrinks the segment; we leave SACK blocks for the pure ACKs).
 		room := len(tp.optBuf)
 		if tp.pmtuCookie > 0 {
-			room = min(room, tp.pmtuCookie-tp.afOps.netHeaderLen-header.TCPMinLen-skb.Len())
+			room = min(room, tp.pmtuCookie-tp.afOps.netHeaderLen-header.TCPMinLen-min(skb.Len(), mss))
 		}
 		optLen = tp.establishedOptions(room)
 	}
@@ -81,6 +85,19 @@ func (tp *tcpSock) transmitSkb(skb *netdev.SkBuff) error {
 		Flags: flags, Window: win,
 		Options: tp.optBuf[:optLen],
 	})
+	skb.TransportHeader = skb.Offset()
+	segs := uint32(1)
+	if gso {
+		// A GSO skb's checksum is left partial (CHECKSUM_PARTIAL) for
+		// the segmenter to finish per segment; sendCheck fills in the
+		// pseudo-header part.
+		segs = uint32(pcountOf(n, mss))
+		skb.GsoSize, skb.IPSummed = mss, netdev.CHECKSUM_PARTIAL
+		// ip_select_ident_segs: each wire segment gets its own IP ID.
+		tp.ID += uint16(segs - 1)
+	} else {
+		skb.GsoSize, skb.IPSummed = 0, netdev.CHECKSUM_NONE
+	}
 	tp.afOps.sendCheck(tp, skb)
 
 	if flags&tcpFlagACK != 0 {
@@ -88,14 +105,15 @@ func (tp *tcpSock) transmitSkb(skb *netdev.SkBuff) error {
 	}
 	// OutSegs leaves retransmissions out (RFC 1213 tcpOutSegs, as Linux).
 	if seqAfter(cb.EndSeq, tp.sndNxt) || cb.Seq == cb.EndSeq {
-		in.mib.Tcp.OutSegs.Add(1)
+		in.mib.Tcp.OutSegs.Add(uint64(segs))
 	}
 	if in.traceOn() {
-		in.traceSk(tp, "tcp_transmit_skb seq=%d ack=%d len=%d flags=%s win=%d -> %s",
-			cb.Seq, ack, n, tcpFlagString(flags), win, tp.afOps.queueXmitName)
+		in.traceSk(tp, "tcp_transmit_skb seq=%d ack=%d len=%d segs=%d flags=%s win=%d -> %s",
+			cb.Seq, ack, n, segs, tcpFlagString(flags), win, tp.afOps.queueXmitName)
 	}
 	err := tp.afOps.queueXmit(tp, skb)
 	skb.SetHeadroom(off)
+	skb.IPSummed = netdev.CHECKSUM_NONE // GsoSize stays: tcp_skb_mss
 	return err
 }
 
@@ -266,19 +284,31 @@ func (tp *tcpSock) packetsInFlight() uint32 {
 // writeXmit is tcp_write_xmit: send unsent skbs while the congestion window
 // (RFC 5681), the peer's window and Nagle (RFC 9293 §3.7.4, with Minshall's
 // refinement as Linux) allow. nonagle sends a final small segment anyway.
+// A super-segment goes as far as the window quota, the peer's window in
+// whole MSS and tsoSegs allow; the rest is cut off to wait (tso_fragment).
 func (tp *tcpSock) writeXmit(nonagle bool) {
 	if (1<<tp.State)&(TCPF_ESTABLISHED|TCPF_CLOSE_WAIT|TCPF_FIN_WAIT1|TCPF_CLOSING|TCPF_LAST_ACK) == 0 {
 		return
 	}
 	mss := tp.currentMss()
 	for skb := tp.sendHead; skb != nil; skb = tp.sendHead {
-		if tp.packetsInFlight() >= tp.sndCwnd {
+		inFlight := tp.packetsInFlight()
+		if inFlight >= tp.sndCwnd {
 			break
 		}
 		if skb.Len() > mss {
-			// Queued before the path MTU came down: cut to the new MSS
-			// (tcp_mss_split_point / tso_fragment).
-			tp.fragment(skb, mss)
+			if !tp.canGso() {
+				// Queued before the path MTU came down: cut to the new MSS
+				// (tcp_mss_split_point / tso_fragment).
+				skb, _ = tp.fragment(skb, mss)
+			} else {
+				// tcp_cwnd_test's quota, at most half the window per
+				// super-segment so at least two are in flight.
+				quota := min(int(tp.sndCwnd-inFlight), max(int(tp.sndCwnd/2), 1))
+				if limit := tp.mssSplitPoint(skb, mss, min(quota, tp.tsoSegs()), nonagle); limit > 0 && limit < skb.Len() {
+					skb, _ = tp.fragment(skb, limit)
+				}
+			}
 		}
 		if seqAfter(skb.Cb.EndSeq, tp.sndUna+tp.sndWnd) {
 			// Sender-side silly window avoidance (RFC 9293 §3.8.6.2.1):
@@ -289,9 +319,9 @@ func (tp *tcpSock) writeXmit(nonagle bool) {
 			if avail <= 0 || int(avail) >= skb.Len() || uint32(avail) < tp.maxWindow/2 {
 				break
 			}
-			tp.fragment(skb, int(avail))
+			skb, _ = tp.fragment(skb, min(int(avail), mss))
 		}
-		if skb.Len() < tp.mssCache && skb.Cb.TCPFlags&tcpFlagFIN == 0 && !nonagle && !tp.nodelay &&
+		if skb.Len() < mss && skb.Cb.TCPFlags&tcpFlagFIN == 0 && !nonagle && !tp.nodelay &&
 			tp.writeQueue.Next(skb) == nil && seqAfter(tp.sndSml, tp.sndUna) && !seqAfter(tp.sndSml, tp.sndNxt) {
 			break
 		}
@@ -305,39 +335,54 @@ func (tp *tcpSock) writeXmit(nonagle bool) {
 	tp.checkProbeTimer()
 }
 
-// fragment is tcp_fragment for an unsent skb: cut it at n bytes, the rest
-// going into a new skb after it (one copy, only when the window forces a
-// short segment).
-func (tp *tcpSock) fragment(skb *netdev.SkBuff, n int) {
+// fragment is tcp_fragment / tso_fragment: cut skb at n bytes into two
+// skbs in its place, returning the head [seq, seq+n) and the tail. The
+// smaller side is copied into a new skb, so cutting a super-segment to
+// the window costs at most half of it. FIN and PSH stay with the tail. A
+// sent skb's pieces get their own segment counts, and the counters change
+// by any difference (tcp_adjust_pcount).
+func (tp *tcpSock) fragment(skb *netdev.SkBuff, n int) (head, tail *netdev.SkBuff) {
+	q := &tp.writeQueue
 	rest := skb.Len() - n
-	nskb := netdev.AllocSkb(max(rest, tp.mssCache))
-	copy(nskb.Put(rest), skb.Data()[n:])
-	skb.Trim(n)
-	tp.writeQueue.Adjust(-rest)
-	nskb.Cb = skb.Cb
-	nskb.Cb.Seq = skb.Cb.Seq + uint32(n)
-	skb.Cb.EndSeq = nskb.Cb.Seq
-	skb.Cb.TCPFlags &^= tcpFlagFIN | tcpFlagPSH
-	tp.writeQueue.InsertAfter(skb, nskb)
-}
-
-// fragmentRtx is tcp_fragment for an skb already sent (TCP_FRAG_IN_RTX_QUEUE):
-// the new tail counts as one more packet out, and inherits the head's
-// scoreboard bits, as tcp_adjust_pcount accounts them.
-func (tp *tcpSock) fragmentRtx(skb *netdev.SkBuff, n int) {
-	tp.fragment(skb, n)
-	nskb := tp.writeQueue.Next(skb)
-	tp.packetsOut++
-	s := nskb.Cb.Sacked
-	if s&tcpcbLost != 0 {
-		tp.lostOut++
+	sent := skb != tp.sendHead && seqBefore(skb.Cb.Seq, tp.sndNxt)
+	var old uint16
+	if sent {
+		old = skb.Cb.GsoSegs
 	}
-	if s&tcpcbSackedRetrans != 0 {
-		tp.retransOut++
+	if n <= rest {
+		head = netdev.AllocSkb(max(n, tp.mssCache))
+		copy(head.Put(n), skb.Data()[:n])
+		skb.Pull(n)
+		q.Adjust(-n)
+		head.Cb = skb.Cb
+		skb.Cb.Seq += uint32(n)
+		head.Cb.EndSeq = skb.Cb.Seq
+		q.InsertAfter(q.Prev(skb), head)
+		if tp.sendHead == skb {
+			tp.sendHead = head
+		}
+		tail = skb
+	} else {
+		tail = netdev.AllocSkb(max(rest, tp.mssCache))
+		copy(tail.Put(rest), skb.Data()[n:])
+		skb.Trim(n)
+		q.Adjust(-rest)
+		tail.Cb = skb.Cb
+		tail.Cb.Seq = skb.Cb.Seq + uint32(n)
+		skb.Cb.EndSeq = tail.Cb.Seq
+		q.InsertAfter(skb, tail)
+		head = skb
 	}
-	if s&tcpcbSackedAcked != 0 {
-		tp.sackedOut++
+	head.Cb.TCPFlags &^= tcpFlagFIN | tcpFlagPSH
+	head.GsoSize, tail.GsoSize = skb.GsoSize, skb.GsoSize
+	if sent {
+		head.Cb.GsoSegs = pcountOf(head.Len(), tp.mssCache)
+		tail.Cb.GsoSegs = pcountOf(tail.Len(), tp.mssCache)
+		if d := int(old) - int(head.Cb.GsoSegs) - int(tail.Cb.GsoSegs); d != 0 {
+			tp.adjustPcount(head, d)
+		}
 	}
+	return head, tail
 }
 
 // eventNewDataSent is tcp_event_new_data_sent.
@@ -345,12 +390,14 @@ func (tp *tcpSock) eventNewDataSent(skb *netdev.SkBuff) {
 	tp.sendHead = tp.writeQueue.Next(skb)
 	tp.sndNxt = skb.Cb.EndSeq
 	skb.Cb.When = int64(tp.in.clock.Now())
-	if skb.Len() < tp.mssCache {
+	skb.Cb.GsoSegs = pcountOf(skb.Len(), tp.mssCache) // tcp_init_tso_segs
+	// tcp_minshall_update: the skb ends in a segment shorter than the MSS.
+	if skb.Len() < int(skb.Cb.GsoSegs)*tp.mssCache {
 		tp.sndSml = skb.Cb.EndSeq
 	}
-	tp.packetsOut++
+	tp.packetsOut += uint32(skb.Cb.GsoSegs)
 	// tcp_rearm_rto when the first segment goes into an empty pipe.
-	if tp.packetsOut == 1 || tp.rtxPending != tcpTimeRetrans {
+	if tp.packetsOut == uint32(skb.Cb.GsoSegs) || tp.rtxPending != tcpTimeRetrans {
 		tp.resetXmitTimer(tcpTimeRetrans, tp.rto)
 	}
 }
@@ -370,12 +417,13 @@ func (tp *tcpSock) tcpPush(nonagle bool) {
 	}
 }
 
-// retransmitSkb is tcp_retransmit_skb. A segment sent before the path MTU
-// came down is cut to the current MSS first (__tcp_retransmit_skb's
-// tcp_fragment), its tail staying in the queue, lost, for its own turn.
-func (tp *tcpSock) retransmitSkb(skb *netdev.SkBuff) {
-	if mss := tp.currentMss(); skb.Len() > mss {
-		tp.fragmentRtx(skb, mss)
+// retransmitSkb is tcp_retransmit_skb: resend skb, or only its first segs
+// MSS when it stands for more (the rest is cut off and waits, still
+// marked as it was). A segment sent before the path MTU came down is cut
+// to the current MSS the same way (__tcp_retransmit_skb's tcp_fragment).
+func (tp *tcpSock) retransmitSkb(skb *netdev.SkBuff, segs int) {
+	if mss := tp.currentMss(); skb.Len() > segs*mss {
+		skb, _ = tp.fragment(skb, segs*mss)
 	}
 	if tp.in.traceOn() {
 		tp.in.traceSk(tp, "tcp_retransmit_skb seq=%d len=%d retrans=%d cwnd=%d -> tcp_transmit_skb",
@@ -384,29 +432,32 @@ func (tp *tcpSock) retransmitSkb(skb *netdev.SkBuff) {
 	if err := tp.transmitSkb(skb); err != nil {
 		return
 	}
+	pc := skbPcount(skb)
 	if skb.Cb.Sacked&tcpcbSackedRetrans == 0 {
-		tp.retransOut++
+		tp.retransOut += pc
 	}
 	skb.Cb.Sacked |= tcpcbSackedRetrans | tcpcbEverRetrans
 	skb.Cb.Retrans++
 	skb.Cb.When = int64(tp.in.clock.Now())
-	tp.totalRetrans++
-	tp.in.mib.Tcp.RetransSegs.Add(1)
+	tp.totalRetrans += pc
+	tp.in.mib.Tcp.RetransSegs.Add(uint64(pc))
 }
 
 // xmitRetransmitQueue is tcp_xmit_retransmit_queue, RFC 6675 NextSeg rule
-// 1: resend the segments marked lost, oldest first, while pipe < cwnd.
+// 1: resend the segments marked lost, oldest first, while pipe < cwnd,
+// cutting a super-segment to what the window has room for.
 func (tp *tcpSock) xmitRetransmitQueue() {
 	if tp.lostOut == 0 {
 		return
 	}
 	for skb := tp.writeQueue.Peek(); skb != nil && skb != tp.sendHead; skb = tp.writeQueue.Next(skb) {
-		if tp.packetsInFlight() >= tp.sndCwnd {
+		inFlight := tp.packetsInFlight()
+		if inFlight >= tp.sndCwnd {
 			return
 		}
 		s := skb.Cb.Sacked
 		if s&tcpcbLost != 0 && s&(tcpcbSackedAcked|tcpcbSackedRetrans) == 0 {
-			tp.retransmitSkb(skb)
+			tp.retransmitSkb(skb, int(tp.sndCwnd-inFlight))
 		}
 	}
 }

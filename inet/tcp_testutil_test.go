@@ -39,6 +39,7 @@ type tcpPairOpts struct {
 	qlen   int
 	gate   bool                              // put a tcpGate on each end's transmit side
 	wrapA  func(netdev.Driver) netdev.Driver // wraps a's end, outermost
+	feat   uint64                            // NETIF_F_* of both devices
 }
 
 // newTCPPair builds two stacks joined by netdev.NewPair: a at 10.0.0.1/24
@@ -87,6 +88,7 @@ func newTCPPairTB(t testing.TB, o tcpPairOpts) (a, b *tcpHost) {
 				in.SetTCPTimers(o.rtoMin, 0)
 			}
 		})
+		dev.Features = o.feat // read on transmit only, none of which has happened yet
 		return &tcpHost{t: t, in: h.Inet, sn: h.SockNet, dev: dev, addr: addr, sb: new(ipv4TestSB)}
 	}
 	a = mk(da, 1)

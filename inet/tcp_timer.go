@@ -133,7 +133,7 @@ func (tp *tcpSock) retransmitTimer() {
 			tp.rto.Milliseconds(), tp.retransmits, tp.sndCwnd, tp.sndSsthresh)
 	}
 	tp.enterLoss()
-	tp.retransmitSkb(head)
+	tp.retransmitSkb(head, 1)
 	tp.retransmits++
 	// A SYN goes again at the initial RTO for tcp_syn_linear_timeouts
 	// timeouts (a single lost SYN costs 1 s, not more), then backs off
@@ -206,7 +206,7 @@ func (tp *tcpSock) probeTimer() {
 	skb := tp.sendHead
 	if avail := int32(tp.sndUna + tp.sndWnd - skb.Cb.Seq); avail > 0 {
 		if int(avail) < skb.Len() {
-			tp.fragment(skb, min(int(avail), tp.mssCache))
+			skb, _ = tp.fragment(skb, min(int(avail), tp.mssCache))
 		}
 		if tp.transmitSkb(skb) == nil {
 			tp.eventNewDataSent(skb)
