@@ -13,7 +13,13 @@ setup_file() {
 	head -c $((20 << 20)) /dev/urandom >"$BATS_FILE_TMPDIR/payload"
 }
 teardown_file() { sockfsd_stop; }
-teardown() { common_teardown; }
+teardown() {
+	[[ -n ${TRACE_PID:-} ]] && { kill "$TRACE_PID" 2>/dev/null; wait_exit "$TRACE_PID" 5 || true; }
+	TRACE_PID=
+	[[ -n ${TRACE_FD:-} ]] && exec {TRACE_FD}<&-
+	TRACE_FD=
+	common_teardown
+}
 
 @test "offload+netem: 20 MiB from sockfs to the kernel arrive intact" {
 	port=$(test_port)
@@ -36,6 +42,27 @@ teardown() { common_teardown; }
 	ctl "$s" close
 	wait_exit "$NC_PID" 10
 	same_file "$BATS_FILE_TMPDIR/payload" "$BATS_TEST_TMPDIR/got"
+}
+
+@test "offload+netem: TCP still builds super-segments; software GSO cuts them before netem" {
+	port=$(test_port)
+	head -c $((2 << 20)) /dev/urandom >"$BATS_TEST_TMPDIR/in"
+	t=$BATS_TEST_TMPDIR/trace
+	exec {TRACE_FD}<"$M/trace"
+	cat <&"$TRACE_FD" >"$t" 3>&- &
+	TRACE_PID=$!
+	kernel_listen "$port" "$BATS_TEST_TMPDIR/got"
+	s=$(tcp_client "$port")
+	timeout 30 dd if="$BATS_TEST_TMPDIR/in" of="$M/$s/data" bs=128k status=none
+	ctl "$s" close
+	wait_exit "$NC_PID" 30
+	same_file "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/got"
+	run awk '/ino='"$s"' tcp_transmit_skb / { for (i = 1; i <= NF; i++) if ($i ~ /^segs=/) { n = substr($i, 6) + 0; if (n > max) max = n } }
+		END { print max + 0 }' "$t"
+	echo "most segments in one skb: $output"
+	((output > 1))
+	# Each crossed the TAP cut to wire size: the capture, below netem,
+	# holds no frame longer than the MTU (the next test).
 }
 
 @test "offload+netem: tcpdump -r reads the capture, every frame at wire size" {
