@@ -90,7 +90,7 @@ func (tp *tcpSock) nagleCheck(nonagle bool) bool {
 		seqAfter(tp.sndSml, tp.sndUna) && !seqAfter(tp.sndSml, tp.sndNxt)
 }
 
-// msSplitPoint is tcp_mss_split_point: how much of a multi-segment skb at
+// mssSplitPoint is tcp_mss_split_point: how much of a multi-segment skb at
 // the send head goes now: at most maxSegs MSS, no more than the peer's
 // window allows in whole MSS, and without a short tail that Nagle holds.
 // 0 when not even one MSS fits the window.
