@@ -181,9 +181,14 @@ func TestTCPTimeWaitReuse(t *testing.T) {
 	cs, ss := open()
 	stp := skOf(ss)
 	socket.SockRelease(ss) // the server closes first: its side keeps TIME_WAIT
-	waitState(t, skOf(cs), time.Second, TCP_CLOSE_WAIT)
+	ctp := skOf(cs)
+	waitState(t, ctp, time.Second, TCP_CLOSE_WAIT)
 	socket.SockRelease(cs)
 	waitTw(t, stp, time.Second, TCP_TIME_WAIT)
+	// The client leaves LAST_ACK when the server's last ACK arrives; until
+	// then its 4-tuple is in use and the new connect would get
+	// EADDRNOTAVAIL.
+	waitState(t, ctp, time.Second, TCP_CLOSE)
 	tw := twOf(stp)
 	// A second later the new SYN's timestamp is above the old
 	// connection's (tcp_twsk_unique).
