@@ -138,6 +138,10 @@ func (n *Net) RegisterNetdevice(dev *NetDevice, drv Driver) {
 	n.mu.Unlock()
 }
 
+// Driver is the driver dev was registered on (netdev_priv's view of the
+// hardware): tests reach an in-memory device's queue through it.
+func (dev *NetDevice) Driver() Driver { return dev.driver }
+
 // Devices returns the registered devices in ifindex order.
 func (n *Net) Devices() []*NetDevice {
 	n.mu.RLock()

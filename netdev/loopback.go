@@ -27,7 +27,8 @@ type rxRing struct {
 	delivered, dropped atomic.Uint64
 
 	// flight, when set, counts this ring's frames from enqueue until its
-	// receive loop has handed them up (a pair's shared count).
+	// receive loop has handed them up (a pair's shared count, a loopback's
+	// own).
 	flight *inFlight
 }
 
@@ -107,7 +108,11 @@ type Loopback struct {
 }
 
 // NewLoopback returns a loopback driver with a queue of TxQueueLen frames.
-func NewLoopback() *Loopback { return &Loopback{ring: newRxRing(TxQueueLen)} }
+func NewLoopback() *Loopback {
+	r := newRxRing(TxQueueLen)
+	r.flight = &inFlight{}
+	return &Loopback{ring: r}
+}
 
 // Xmit is loopback_xmit: it copies the frame onto the receive queue. A full
 // queue drops the frame (counted by Dropped) and returns nil; after Close it
@@ -128,3 +133,15 @@ func (l *Loopback) Dropped() uint64 { return l.ring.dropped.Load() }
 
 // Delivered is the number of frames Receive handed up.
 func (l *Loopback) Delivered() uint64 { return l.ring.delivered.Load() }
+
+// Idle returns a channel that is closed once the queue is empty and the
+// receive loop is not handing a frame up. A frame that the input of a looped
+// frame sends back through lo is queued before the first is counted done, so
+// an exchange that stays on lo (a connection to ourselves) leaves it idle
+// only when it has run its course. Tests wait on it, as on PairEnd.Idle,
+// instead of on wall time.
+func (l *Loopback) Idle() <-chan struct{} { return l.ring.flight.idle() }
+
+// Sent returns a channel that is closed when the next frame is queued. Taken
+// before a check of Idle, it tells a waiter whether anything was sent since.
+func (l *Loopback) Sent() <-chan struct{} { return l.ring.flight.sent() }

@@ -3,6 +3,7 @@ package netdev
 import (
 	"errors"
 	"net"
+	"sync/atomic"
 	"testing"
 
 	"sockfs/internal/race"
@@ -89,5 +90,55 @@ func TestLoopbackNoAllocs(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Errorf("Xmit + dequeue allocated %.1f times per frame", allocs)
+	}
+}
+
+// lo is idle only once a frame and the frame its input looped back in
+// answer have both been handed up, as for a pair's wire.
+func TestLoopbackIdle(t *testing.T) {
+	lo := NewLoopback()
+	defer lo.Close()
+	select {
+	case <-lo.Idle():
+	default:
+		t.Fatal("a new loopback is not idle")
+	}
+	var got atomic.Int32
+	release := make(chan struct{})
+	go lo.Receive(func(skb *SkBuff) {
+		id := frameID(skb.Data())
+		skb.Free()
+		got.Add(1)
+		if id == 1 {
+			<-release             // hold the loop so that lo is busy
+			lo.Xmit(testFrame(2)) // the answer, sent from the input path
+		}
+	})
+	sent := lo.Sent()
+	xmit(t, lo, 1)
+	select {
+	case <-sent:
+	default:
+		t.Fatal("Sent not closed by a frame")
+	}
+	idle := lo.Idle()
+	select {
+	case <-idle:
+		t.Fatal("idle with a frame queued")
+	default:
+	}
+	sent = lo.Sent()
+	close(release)
+	<-idle
+	if got.Load() != 2 {
+		t.Fatalf("idle after %d frames handed up, want 2", got.Load())
+	}
+	select {
+	case <-sent:
+	default:
+		t.Fatal("the answer did not close Sent")
+	}
+	if lo.Delivered() != 2 {
+		t.Fatalf("delivered %d", lo.Delivered())
 	}
 }

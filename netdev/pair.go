@@ -64,7 +64,8 @@ func (e *PairEnd) Idle() <-chan struct{} { return e.ring.flight.idle() }
 // until something new happens without missing a frame sent in between.
 func (e *PairEnd) Sent() <-chan struct{} { return e.ring.flight.sent() }
 
-// inFlight counts the frames on a pair's wire, both directions.
+// inFlight counts the frames on a pair's wire, both directions, or on a
+// loopback's queue.
 type inFlight struct {
 	mu     sync.Mutex
 	n      int           // protected by mu
