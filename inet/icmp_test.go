@@ -43,7 +43,7 @@ func TestICMPRateLimit(t *testing.T) {
 	for i := range sysctlICMPMsgsBurst + 10 {
 		w.send(udpFrame(dev.HWAddr, w.mac, ipv4(10, 0, 0, 1), ipv4(10, 0, 0, 2), 4000, uint16(100+i), nil, true))
 	}
-	waitFor(t, func() bool { return in.mib.Udp.NoPorts.Load() == sysctlICMPMsgsBurst+10 })
+	idleCheck(t, "every datagram to a closed port", func() bool { return in.mib.Udp.NoPorts.Load() == sysctlICMPMsgsBurst+10 })
 	if v := in.mib.Icmp.OutType[header.ICMP_DEST_UNREACH].Load(); v != sysctlICMPMsgsBurst {
 		t.Errorf("sent %d unreachables, want %d", v, sysctlICMPMsgsBurst)
 	}
@@ -97,7 +97,7 @@ func TestICMPErrorsToSockets(t *testing.T) {
 		local, _ := socket.Getname(s, false)
 		before := in.mib.Icmp.InMsgs.Load()
 		w.send(icmpErrFrame(w, dev.HWAddr, c.typ, c.code, local.Port(), 4444))
-		waitFor(t, func() bool { return in.mib.Icmp.InMsgs.Load() > before })
+		idleCheck(t, "the ICMP received", func() bool { return in.mib.Icmp.InMsgs.Load() == before+1 })
 		sk := s.Sk.SK()
 		sk.Mu.Lock()
 		got := sk.Err

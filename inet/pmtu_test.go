@@ -263,7 +263,7 @@ func TestPMTUDatagram(t *testing.T) {
 		t.Helper()
 		before := in.mib.Icmp.InMsgs.Load()
 		w.send(fragNeeded(dev.HWAddr, w.mac, ipv4(10, 0, 0, 254), pkt, m))
-		waitFor(t, func() bool { return in.mib.Icmp.InMsgs.Load() > before })
+		idleCheck(t, "the ICMP received", func() bool { return in.mib.Icmp.InMsgs.Load() == before+1 })
 	}
 
 	if m := mtu(); m != 1500 {

@@ -46,7 +46,7 @@ func TestProcNetUDP(t *testing.T) {
 		t.Fatal(err)
 	}
 	sendto(t, a.socket(t, socket.SOCK_DGRAM, 0), "10.0.0.2:53", []byte("queued"))
-	waitFor(t, func() bool { return queued(s) == 1 })
+	idleCheck(t, "the datagram queued", func() bool { return queued(s) == 1 })
 
 	lines := strings.Split(strings.TrimSuffix(procFile(t, b.in, "udp"), "\n"), "\n")
 	if lines[0] != linuxUDPHeader {
@@ -93,7 +93,7 @@ func TestProcNetRouteDevARP(t *testing.T) {
 		t.Fatal(err)
 	}
 	sendto(t, b.socket(t, socket.SOCK_DGRAM, 0), "10.0.0.1:9", []byte("resolve"))
-	waitFor(t, func() bool { return strings.Contains(procFile(t, b.in, "arp"), "0x2") })
+	idleCheck(t, "the neighbour resolved", func() bool { return strings.Contains(procFile(t, b.in, "arp"), "0x2") })
 
 	route := strings.Split(strings.TrimSuffix(procFile(t, b.in, "route"), "\n"), "\n")
 	if route[0] != linuxRouteHeader {

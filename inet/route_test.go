@@ -306,6 +306,7 @@ func newTestHost(t testing.TB, clock ktime.Clock, drv netdev.Driver, mac byte, m
 	if err := h.AddDevice(dev, drv, netip.MustParsePrefix(pfx)); err != nil {
 		t.Fatal(err)
 	}
+	registerQueues(t, h.Lo.Driver(), drv)
 	return h, dev
 }
 

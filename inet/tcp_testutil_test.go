@@ -205,21 +205,6 @@ func tcpWaitFor(t testing.TB, what string, d time.Duration, cond func() bool) {
 	}
 }
 
-// pollFor polls cond every millisecond in wall time, bounded by d: for the
-// few tests with no pair to wait on (a stack talking to itself over lo).
-func pollFor(t testing.TB, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	tick := time.NewTicker(time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		<-tick.C
-	}
-}
-
 func waitState(t *testing.T, tp *tcpSock, d time.Duration, states ...uint8) {
 	t.Helper()
 	tcpWaitFor(t, "state "+tcpStateName(states[0]), d, func() bool {
