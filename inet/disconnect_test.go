@@ -13,7 +13,7 @@ import (
 // forgotten; what bind chose stays and what connect chose goes.
 
 func TestUDPDisconnectKeepsABoundPort(t *testing.T) {
-	a, b := newDgPair(t, ktime.NewReal())
+	a, b := newDgPair(t, ktime.NewManual())
 	s := a.socket(t, socket.SOCK_DGRAM, 0)
 	if err := socket.Bind(t.Context(), s, ap("0.0.0.0:5000")); err != nil {
 		t.Fatal(err)
@@ -40,7 +40,7 @@ func TestUDPDisconnectKeepsABoundPort(t *testing.T) {
 }
 
 func TestUDPDisconnectGivesBackAnAutoboundPortAndAddress(t *testing.T) {
-	a, _ := newDgPair(t, ktime.NewReal())
+	a, _ := newDgPair(t, ktime.NewManual())
 	s := a.socket(t, socket.SOCK_DGRAM, 0)
 	if err := socket.Connect(t.Context(), s, ap("10.0.0.2:7000"), 0); err != nil {
 		t.Fatal(err)
@@ -68,7 +68,7 @@ func TestUDPDisconnectGivesBackAnAutoboundPortAndAddress(t *testing.T) {
 // TestRawDisconnectUnhashes: a raw socket's disconnect takes it out of the
 // raw table (raw_unhash_sk), so it hears nothing more, as Linux 6.18 does.
 func TestRawDisconnectUnhashes(t *testing.T) {
-	a, b := newDgPair(t, ktime.NewReal())
+	a, b := newDgPair(t, ktime.NewManual())
 	raw := a.socket(t, socket.SOCK_RAW, socket.IPPROTO_ICMP)
 	if err := socket.Connect(t.Context(), raw, ap("10.0.0.2:0"), 0); err != nil {
 		t.Fatal(err)
@@ -89,7 +89,7 @@ func TestRawDisconnectUnhashes(t *testing.T) {
 // tcp_disconnect: listening stops (CLOSE), the bound port stays, and the
 // socket may listen again.
 func TestTCPDisconnectStopsAListener(t *testing.T) {
-	a, _ := newDgPair(t, ktime.NewReal())
+	a, _ := newDgPair(t, ktime.NewManual())
 	s := a.socket(t, socket.SOCK_STREAM, 0)
 	if err := socket.Bind(t.Context(), s, ap("0.0.0.0:5000")); err != nil {
 		t.Fatal(err)

@@ -92,7 +92,7 @@ func TestTCPReceiveSuperFrame(t *testing.T) {
 // verified again: even a wrong checksum field passes, which is how a test
 // tells that the check was skipped.
 func TestUDPChecksumVouchedFor(t *testing.T) {
-	in, dev, w := newIPTestStack(t, ktime.NewReal())
+	in, dev, w := newIPTestStack(t, ktime.NewManual())
 	sb := &ipv4TestSB{}
 	s, err := socket.SockCreate(t.Context(), in.sn, sb, socket.AF_INET, socket.SOCK_DGRAM, 0)
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 // TestICMPPortUnreachable: a datagram to a closed port is answered with
 // destination unreachable (port) quoting it.
 func TestICMPPortUnreachable(t *testing.T) {
-	in, dev, w := newIPTestStack(t, ktime.NewReal())
+	in, dev, w := newIPTestStack(t, ktime.NewManual())
 	in.neighUpdate(dev, ipv4(10, 0, 0, 1), w.mac, true)
 	w.send(udpFrame(dev.HWAddr, w.mac, ipv4(10, 0, 0, 1), ipv4(10, 0, 0, 2), 4000, 9, []byte("closed?"), true))
 	f := w.expect(netdev.ETH_P_IP)
@@ -72,7 +72,7 @@ func icmpErrFrame(w *ipWire, dstMAC [6]byte, typ, code uint8, sport, dport uint1
 // TestICMPErrorsToSockets: each hard ICMP error reaches the connected
 // socket it is about as its errno; soft ones do not, as on Linux.
 func TestICMPErrorsToSockets(t *testing.T) {
-	in, dev, w := newIPTestStack(t, ktime.NewReal())
+	in, dev, w := newIPTestStack(t, ktime.NewManual())
 	in.neighUpdate(dev, ipv4(10, 0, 0, 1), w.mac, true)
 	sb := &ipv4TestSB{}
 	for _, c := range []struct {

@@ -196,7 +196,7 @@ func TestDefragMemoryBound(t *testing.T) {
 // TestFragmentOutput: ip_fragment cuts a datagram into MTU-sized pieces
 // with offsets in 8-byte units and MF on all but the last.
 func TestFragmentOutput(t *testing.T) {
-	in, dev, w := newIPTestStack(t, ktime.NewReal())
+	in, dev, w := newIPTestStack(t, ktime.NewManual())
 	in.neighUpdate(dev, ipv4(10, 0, 0, 1), w.mac, true)
 	p := fragPayload(4000)
 	skb := netdev.AllocSkb(len(p))

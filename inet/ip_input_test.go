@@ -44,7 +44,7 @@ func udpListener(t *testing.T, in *Net, addr string) *socket.Socket {
 // counted in InHdrErrors, and nothing reaches the socket; the good packet
 // after them does.
 func TestIPRcvDropsMalformed(t *testing.T) {
-	in, dev, _ := newIPTestStack(t, ktime.NewReal())
+	in, dev, _ := newIPTestStack(t, ktime.NewManual())
 	s := udpListener(t, in, "0.0.0.0:53")
 	resum := func(p []byte) []byte { header.Iphdr(p).SetCheck(); return p }
 	cases := map[string][]byte{
@@ -79,7 +79,7 @@ func TestIPRcvDropsMalformed(t *testing.T) {
 // TestIPRcvOptionsSkipped: a header with options is delivered with its
 // payload intact.
 func TestIPRcvOptionsSkipped(t *testing.T) {
-	in, dev, _ := newIPTestStack(t, ktime.NewReal())
+	in, dev, _ := newIPTestStack(t, ktime.NewManual())
 	s := udpListener(t, in, "0.0.0.0:53")
 	g := goodUDP("with options")
 	p := make([]byte, len(g)+4)
@@ -98,7 +98,7 @@ func TestIPRcvOptionsSkipped(t *testing.T) {
 // TestIPRcvNotForUs: a packet for another address is counted in
 // InAddrErrors; an unknown protocol in InUnknownProtos.
 func TestIPRcvNotForUs(t *testing.T) {
-	in, dev, _ := newIPTestStack(t, ktime.NewReal())
+	in, dev, _ := newIPTestStack(t, ktime.NewManual())
 	p := goodUDP("x")
 	header.Iphdr(p).SetDaddr([4]byte{10, 0, 0, 99})
 	header.Iphdr(p).SetCheck()

@@ -69,7 +69,7 @@ func TestIPOptionsCompile(t *testing.T) {
 // is not answered; it draws ICMP parameter problem pointing at the option
 // and counts in InHdrErrors. A good option still gets the echo reply.
 func TestIPOptionsBadDrawsParameterProblem(t *testing.T) {
-	in, dev, w := newIPTestStack(t, ktime.NewReal())
+	in, dev, w := newIPTestStack(t, ktime.NewManual())
 	w.send(arpFrame(header.ARPOP_REQUEST, w.mac, [6]byte{}, ipv4(10, 0, 0, 1), ipv4(10, 0, 0, 2), netdev.EthBroadcast))
 	w.expect(netdev.ETH_P_ARP)
 

@@ -76,7 +76,7 @@ func arpFrame(op uint16, sha, tha [6]byte, sip, tip netip.Addr, dst [6]byte) []b
 }
 
 func TestARPRequestGetsReply(t *testing.T) {
-	_, dev, w := newIPTestStack(t, ktime.NewReal())
+	_, dev, w := newIPTestStack(t, ktime.NewManual())
 	w.send(arpFrame(header.ARPOP_REQUEST, w.mac, [6]byte{}, ipv4(10, 0, 0, 1), ipv4(10, 0, 0, 2), netdev.EthBroadcast))
 	f := w.expect(netdev.ETH_P_ARP)
 	eth, _ := netdev.ParseEthhdr(f)
@@ -93,7 +93,7 @@ func TestARPRequestGetsReply(t *testing.T) {
 }
 
 func TestARPRequestForOtherHostIgnored(t *testing.T) {
-	_, _, w := newIPTestStack(t, ktime.NewReal())
+	_, _, w := newIPTestStack(t, ktime.NewManual())
 	w.send(arpFrame(header.ARPOP_REQUEST, w.mac, [6]byte{}, ipv4(10, 0, 0, 1), ipv4(10, 0, 0, 77), netdev.EthBroadcast))
 	// Ask for ourselves afterwards: the only reply must be to that one.
 	w.send(arpFrame(header.ARPOP_REQUEST, w.mac, [6]byte{}, ipv4(10, 0, 0, 1), ipv4(10, 0, 0, 2), netdev.EthBroadcast))
@@ -117,7 +117,7 @@ func echoFrame(dstMAC, srcMAC [6]byte, src, dst netip.Addr, id, seq uint16, payl
 }
 
 func TestICMPEchoReply(t *testing.T) {
-	in, dev, w := newIPTestStack(t, ktime.NewReal())
+	in, dev, w := newIPTestStack(t, ktime.NewManual())
 	// The request for us teaches the stack our MAC, so the reply needs no ARP.
 	w.send(arpFrame(header.ARPOP_REQUEST, w.mac, [6]byte{}, ipv4(10, 0, 0, 1), ipv4(10, 0, 0, 2), netdev.EthBroadcast))
 	w.expect(netdev.ETH_P_ARP)
@@ -183,7 +183,7 @@ func TestARPFailureReportsHostUnreachable(t *testing.T) {
 }
 
 func TestRouteOutput(t *testing.T) {
-	in, dev, _ := newIPTestStack(t, ktime.NewReal())
+	in, dev, _ := newIPTestStack(t, ktime.NewManual())
 	if _, err := in.ipRouteOutput(ipv4(192, 0, 2, 1), netip.Addr{}); err != socket.ENETUNREACH {
 		t.Fatalf("no route: got %v, want ENETUNREACH", err)
 	}
@@ -211,7 +211,7 @@ func TestRouteOutput(t *testing.T) {
 
 // TestInetCreateErrors checks inet_create's answers for each bad triple.
 func TestInetCreateErrors(t *testing.T) {
-	in, _, _ := newIPTestStack(t, ktime.NewReal())
+	in, _, _ := newIPTestStack(t, ktime.NewManual())
 	sb := &ipv4TestSB{}
 	for _, c := range []struct {
 		typ   socket.SockType
@@ -242,7 +242,7 @@ func TestInetCreateErrors(t *testing.T) {
 // trace. Slots are found by reflection, so a slot added to ProtoOps is
 // checked too.
 func TestOpsTablesHaveNoNilSlots(t *testing.T) {
-	in, _, _ := newIPTestStack(t, ktime.NewReal())
+	in, _, _ := newIPTestStack(t, ktime.NewManual())
 	rows := in.inetswArray()
 	if got := len(in.Protosw()); got != len(rows) {
 		t.Errorf("inetsw holds %d rows, inetswArray %d", got, len(rows))

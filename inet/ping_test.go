@@ -20,7 +20,7 @@ func echoRequest(seq uint16, data string) []byte {
 // TestPingSocket: a ping socket's echo request is answered by the other
 // stack and the reply, matched by ident, is read back whole.
 func TestPingSocket(t *testing.T) {
-	_, b := newDgPair(t, ktime.NewReal())
+	_, b := newDgPair(t, ktime.NewManual())
 	for _, to := range []string{"10.0.0.1:0", "127.0.0.1:0", "10.0.0.2:0"} {
 		s := b.socket(t, socket.SOCK_DGRAM, socket.IPPROTO_ICMP)
 		sendto(t, s, to, echoRequest(7, "abcdefgh"))
@@ -45,7 +45,7 @@ func TestPingSocket(t *testing.T) {
 // TestPingSocketConnectedAndErrors: a connected ping socket writes with
 // no address; a write that is not an echo request is EINVAL.
 func TestPingSocketConnectedAndErrors(t *testing.T) {
-	_, b := newDgPair(t, ktime.NewReal())
+	_, b := newDgPair(t, ktime.NewManual())
 	s := b.socket(t, socket.SOCK_DGRAM, socket.IPPROTO_ICMP)
 	if _, err := socket.SockSendmsg(t.Context(), s, &socket.Msghdr{}, echoRequest(1, "")); err != socket.EDESTADDRREQ {
 		t.Errorf("unconnected write: %v, want EDESTADDRREQ", err)

@@ -399,7 +399,7 @@ func TestPMTUExceptionsBounded(t *testing.T) {
 // TestPMTUResetHasDF: a RST comes from the control socket tcp_sk_init
 // makes IP_PMTUDISC_DO, so it carries DF and IP ID 0, as Linux's do.
 func TestPMTUResetHasDF(t *testing.T) {
-	in, dev, w := newIPTestStack(t, ktime.NewReal())
+	in, dev, w := newIPTestStack(t, ktime.NewManual())
 	in.neighUpdate(dev, ipv4(10, 0, 0, 1), w.mac, true)
 	w.send(tcpFrame(dev.HWAddr, w.mac, ipv4(10, 0, 0, 1), ipv4(10, 0, 0, 2), 40000, 9, 1000, tcpFlagSYN))
 	rst := sentIP(t, w)

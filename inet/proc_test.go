@@ -33,7 +33,7 @@ const (
 )
 
 func TestProcNetUDP(t *testing.T) {
-	a, b := newDgPair(t, ktime.NewReal())
+	a, b := newDgPair(t, ktime.NewManual())
 	s := b.socket(t, socket.SOCK_DGRAM, 0)
 	if err := socket.Bind(t.Context(), s, ap("10.0.0.2:53")); err != nil {
 		t.Fatal(err)
@@ -88,7 +88,7 @@ func TestProcNetUDP(t *testing.T) {
 }
 
 func TestProcNetRouteDevARP(t *testing.T) {
-	_, b := newDgPair(t, ktime.NewReal())
+	_, b := newDgPair(t, ktime.NewManual())
 	if err := b.in.SetGateway(ipv4(10, 0, 0, 1)); err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func TestProcNetRouteDevARP(t *testing.T) {
 // TestProcNetSnmp: each row is a names line and a values line with the
 // same prefix and as many fields, in Linux's order.
 func TestProcNetSnmp(t *testing.T) {
-	_, b := newDgPair(t, ktime.NewReal())
+	_, b := newDgPair(t, ktime.NewManual())
 	p := b.socket(t, socket.SOCK_DGRAM, socket.IPPROTO_ICMP)
 	sendto(t, p, "10.0.0.1:0", echoRequest(1, ""))
 	recvfrom(t, p, 100)
@@ -166,7 +166,7 @@ func TestProcNetSnmp(t *testing.T) {
 }
 
 func TestProcNetSockstatProtocols(t *testing.T) {
-	_, b := newDgPair(t, ktime.NewReal())
+	_, b := newDgPair(t, ktime.NewManual())
 	b.socket(t, socket.SOCK_DGRAM, 0)
 	b.socket(t, socket.SOCK_RAW, 1)
 	st := procFile(t, b.in, "sockstat")

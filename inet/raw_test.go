@@ -11,7 +11,7 @@ import (
 // TestRawSocketSeesICMP: a raw ICMP socket reads whole IP packets: the
 // echo request another stack sends, and the reply to one it sends itself.
 func TestRawSocketSeesICMP(t *testing.T) {
-	a, b := newDgPair(t, ktime.NewReal())
+	a, b := newDgPair(t, ktime.NewManual())
 	raw := a.socket(t, socket.SOCK_RAW, socket.IPPROTO_ICMP)
 	p := b.socket(t, socket.SOCK_DGRAM, socket.IPPROTO_ICMP)
 	sendto(t, p, "10.0.0.1:0", echoRequest(9, "seen"))
@@ -46,7 +46,7 @@ func TestRawSocketSeesICMP(t *testing.T) {
 // unknown protocol, the stack does not answer protocol unreachable, and the
 // socket gets the packet.
 func TestRawSocketKeepsProtocolReachable(t *testing.T) {
-	a, b := newDgPair(t, ktime.NewReal())
+	a, b := newDgPair(t, ktime.NewManual())
 	const proto = 253 // RFC 3692 experimental
 	send := b.socket(t, socket.SOCK_RAW, proto)
 	sendto(t, send, "10.0.0.1:0", []byte("nobody"))

@@ -20,7 +20,7 @@ import (
 // route_localnet 0), unicast extensions included.
 func TestIPRouteInputMartian(t *testing.T) {
 	ea, _ := netdev.NewPair(0)
-	n := newDgNode(t, ktime.NewReal(), ea, 2, "10.0.0.2/24")
+	n := newDgNode(t, ktime.NewManual(), ea, 2, "10.0.0.2/24")
 	for _, c := range []struct {
 		src, dst string
 		want     martian
@@ -115,7 +115,7 @@ func landNode(t *testing.T, clock ktime.Clock) (*dgNode, *ipWire, *logSink, *soc
 // arriving on eth0, is a martian source: no SYN-ACK, no child, counted in
 // in_martian_src and logged.
 func TestLANDSynFromTheWire(t *testing.T) {
-	n, w, logs, ls := landNode(t, ktime.NewReal())
+	n, w, logs, ls := landNode(t, ktime.NewManual())
 	w.send(tcpFrame(n.dev.HWAddr, w.mac, n.addr, n.addr, 7000, 7000, 1000, tcpFlagSYN))
 	idleCheck(t, "the martian counted", func() bool { return n.in.rtStat.InMartianSrc.Load() == 1 })
 	if q := skOf(ls).synQlen.Load(); q != 0 {
@@ -214,7 +214,7 @@ func TestMartianLogRateLimited(t *testing.T) {
 // addresses does not enter the neighbour table and is not answered; the
 // conflict is logged.
 func TestARPClaimingOurAddress(t *testing.T) {
-	in, dev, w := newIPTestStack(t, ktime.NewReal())
+	in, dev, w := newIPTestStack(t, ktime.NewManual())
 	logs := &logSink{}
 	in.SetLogf(logs.logf)
 	evil := [6]byte{0x02, 0xee, 0, 0, 0, 1}

@@ -57,7 +57,7 @@ func TestRouteDecidesBroadcast(t *testing.T) {
 		{"224.0.0.1", "ENETUNREACH", "OK", "OK", "OK", "OK", "OK", "OK", "OK", "OK"},
 	}
 	for _, gw := range []bool{false, true} {
-		_, b := newDgPair(t, ktime.NewReal())
+		_, b := newDgPair(t, ktime.NewManual())
 		rows := noGw
 		if gw {
 			rows = withGw
@@ -123,7 +123,7 @@ func TestRouteDecidesBroadcast(t *testing.T) {
 // at once to the group's Ethernet address (01:00:5e + low 23 bits) with
 // TTL 1, instead of waiting on an ARP request for a multicast address.
 func TestMulticastLeavesWithoutARP(t *testing.T) {
-	in, _, w := newIPTestStack(t, ktime.NewReal())
+	in, _, w := newIPTestStack(t, ktime.NewManual())
 	s, err := socket.SockCreate(t.Context(), in.sn, &ipv4TestSB{}, socket.AF_INET, socket.SOCK_DGRAM, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -147,7 +147,7 @@ func TestMulticastLeavesWithoutARP(t *testing.T) {
 // a UDP peer becomes 127.0.0.1 (or the bound address), and TCP goes over
 // loopback and is refused when nothing listens.
 func TestConnectZeroAddr(t *testing.T) {
-	a, _ := newDgPair(t, ktime.NewReal())
+	a, _ := newDgPair(t, ktime.NewManual())
 	s := a.socket(t, socket.SOCK_DGRAM, 0)
 	if err := socket.Connect(t.Context(), s, ap("0.0.0.0:9"), 0); err != nil {
 		t.Fatalf("UDP connect 0.0.0.0:9: %v", err)
@@ -187,7 +187,7 @@ func TestConnectZeroAddr(t *testing.T) {
 // gets the datagrams sent to that broadcast address and its port, and
 // sends from the device's address.
 func TestBindBroadcast(t *testing.T) {
-	a, b := newDgPair(t, ktime.NewReal())
+	a, b := newDgPair(t, ktime.NewManual())
 	for _, typ := range []socket.SockType{socket.SOCK_STREAM, socket.SOCK_DGRAM} {
 		s := b.socket(t, typ, 0)
 		if err := socket.Bind(t.Context(), s, ap("10.0.0.255:0")); err != nil {
@@ -235,7 +235,7 @@ func TestBindBroadcast(t *testing.T) {
 // TestUDPTosKeepsECN: IP_TOS keeps all eight bits on a datagram socket;
 // only TCP, which owns the ECN field (RFC 3168), clears the low two.
 func TestUDPTosKeepsECN(t *testing.T) {
-	a, _ := newDgPair(t, ktime.NewReal())
+	a, _ := newDgPair(t, ktime.NewManual())
 	for _, c := range []struct {
 		typ  socket.SockType
 		want int
@@ -254,7 +254,7 @@ func TestUDPTosKeepsECN(t *testing.T) {
 // udp_sendmsg looks at the destination, so a send that fails with
 // EDESTADDRREQ (or EMSGSIZE) still leaves the socket bound, as on Linux.
 func TestDgramSendAutobindsFirst(t *testing.T) {
-	a, _ := newDgPair(t, ktime.NewReal())
+	a, _ := newDgPair(t, ktime.NewManual())
 	for _, c := range []struct {
 		data []byte
 		want error
@@ -273,7 +273,7 @@ func TestDgramSendAutobindsFirst(t *testing.T) {
 // ip_getsockopt, which answers EOPNOTSUPP for a level not its own; the
 // set side (do_ip_setsockopt) says ENOPROTOOPT.
 func TestDgramGetsockoptTCPLevel(t *testing.T) {
-	a, _ := newDgPair(t, ktime.NewReal())
+	a, _ := newDgPair(t, ktime.NewManual())
 	for _, c := range []struct {
 		typ   socket.SockType
 		proto int
@@ -314,7 +314,7 @@ func newTestHost(t testing.TB, clock ktime.Clock, drv netdev.Driver, mac byte, m
 // this host's own sockets bound to its port, the sender's included (as
 // ip_mc_output loops it back with IP_MULTICAST_LOOP's default on).
 func TestBroadcastLoopsBack(t *testing.T) {
-	a, b := newDgPair(t, ktime.NewReal())
+	a, b := newDgPair(t, ktime.NewManual())
 	local := b.socket(t, socket.SOCK_DGRAM, 0)
 	if err := socket.Bind(t.Context(), local, ap("0.0.0.0:7005")); err != nil {
 		t.Fatal(err)

@@ -79,7 +79,7 @@ func recvfrom(t *testing.T, s *socket.Socket, size int) ([]byte, socket.Msghdr) 
 }
 
 func TestUDPBothWaysOverPair(t *testing.T) {
-	a, b := newDgPair(t, ktime.NewReal())
+	a, b := newDgPair(t, ktime.NewManual())
 	srv := a.socket(t, socket.SOCK_DGRAM, 0)
 	if err := socket.Bind(t.Context(), srv, ap("0.0.0.0:5000")); err != nil {
 		t.Fatal(err)
@@ -108,7 +108,7 @@ func TestUDPBothWaysOverPair(t *testing.T) {
 // TestUDPConnected: a connected socket sends to its peer with write and
 // hears only from it.
 func TestUDPConnected(t *testing.T) {
-	a, b := newDgPair(t, ktime.NewReal())
+	a, b := newDgPair(t, ktime.NewManual())
 	srv := a.socket(t, socket.SOCK_DGRAM, 0)
 	if err := socket.Bind(t.Context(), srv, ap("10.0.0.1:5001")); err != nil {
 		t.Fatal(err)
@@ -137,7 +137,7 @@ func TestUDPConnected(t *testing.T) {
 }
 
 func TestUDPSendErrors(t *testing.T) {
-	_, b := newDgPair(t, ktime.NewReal())
+	_, b := newDgPair(t, ktime.NewManual())
 	s := b.socket(t, socket.SOCK_DGRAM, 0)
 	if _, err := socket.SockSendmsg(t.Context(), s, &socket.Msghdr{}, []byte("x")); err != socket.EDESTADDRREQ {
 		t.Errorf("send without peer: %v, want EDESTADDRREQ", err)
@@ -164,7 +164,7 @@ func TestUDPSendErrors(t *testing.T) {
 }
 
 func TestUDPBindConflicts(t *testing.T) {
-	a, _ := newDgPair(t, ktime.NewReal())
+	a, _ := newDgPair(t, ktime.NewManual())
 	s1 := a.socket(t, socket.SOCK_DGRAM, 0)
 	s2 := a.socket(t, socket.SOCK_DGRAM, 0)
 	if err := socket.Bind(t.Context(), s1, ap("0.0.0.0:6000")); err != nil {
@@ -197,7 +197,7 @@ func TestUDPBindConflicts(t *testing.T) {
 // TestUDPConnRefused: ICMP port unreachable turns into ECONNREFUSED on a
 // connected socket's next call, once.
 func TestUDPConnRefused(t *testing.T) {
-	a, b := newDgPair(t, ktime.NewReal())
+	a, b := newDgPair(t, ktime.NewManual())
 	s := b.socket(t, socket.SOCK_DGRAM, 0)
 	if err := socket.Connect(t.Context(), s, ap("10.0.0.1:7"), 0); err != nil {
 		t.Fatal(err)
@@ -228,7 +228,7 @@ func TestUDPConnRefused(t *testing.T) {
 
 // TestUDPFragmented: 20000 bytes leave in 14 fragments and arrive whole.
 func TestUDPFragmented(t *testing.T) {
-	a, b := newDgPair(t, ktime.NewReal())
+	a, b := newDgPair(t, ktime.NewManual())
 	srv := a.socket(t, socket.SOCK_DGRAM, 0)
 	if err := socket.Bind(t.Context(), srv, ap("0.0.0.0:5002")); err != nil {
 		t.Fatal(err)
@@ -257,7 +257,7 @@ func TestUDPFragmented(t *testing.T) {
 // TestUDPShortRead: a read shorter than the datagram gets its head and
 // MSG_TRUNC; the rest is gone.
 func TestUDPShortRead(t *testing.T) {
-	a, b := newDgPair(t, ktime.NewReal())
+	a, b := newDgPair(t, ktime.NewManual())
 	srv := a.socket(t, socket.SOCK_DGRAM, 0)
 	if err := socket.Bind(t.Context(), srv, ap("0.0.0.0:5003")); err != nil {
 		t.Fatal(err)
@@ -276,7 +276,7 @@ func TestUDPShortRead(t *testing.T) {
 
 // TestUDPRcvbufBound: datagrams beyond SO_RCVBUF are dropped and counted.
 func TestUDPRcvbufBound(t *testing.T) {
-	a, b := newDgPair(t, ktime.NewReal())
+	a, b := newDgPair(t, ktime.NewManual())
 	srv := a.socket(t, socket.SOCK_DGRAM, 0)
 	if err := socket.Setsockopt(srv, socket.SOL_SOCKET, socket.SO_RCVBUF, 1); err != nil {
 		t.Fatal(err)
@@ -297,7 +297,7 @@ func TestUDPRcvbufBound(t *testing.T) {
 // TestUDPBadChecksum: a corrupted datagram is counted and dropped, and a
 // zero checksum means none.
 func TestUDPBadChecksum(t *testing.T) {
-	in, dev, w := newIPTestStack(t, ktime.NewReal())
+	in, dev, w := newIPTestStack(t, ktime.NewManual())
 	sb := &ipv4TestSB{}
 	s, err := socket.SockCreate(t.Context(), in.sn, sb, socket.AF_INET, socket.SOCK_DGRAM, 0)
 	if err != nil {
@@ -346,7 +346,7 @@ func udpFrame(dstMAC, srcMAC [6]byte, src, dst netip.Addr, sport, dport uint16, 
 // TestUDPLoopback: a client reaches a server on the same stack at
 // 127.0.0.1 and at the stack's own address, through lo.
 func TestUDPLoopback(t *testing.T) {
-	a, _ := newDgPair(t, ktime.NewReal())
+	a, _ := newDgPair(t, ktime.NewManual())
 	srv := a.socket(t, socket.SOCK_DGRAM, 0)
 	if err := socket.Bind(t.Context(), srv, ap("0.0.0.0:7000")); err != nil {
 		t.Fatal(err)
@@ -376,7 +376,7 @@ func TestUDPLoopback(t *testing.T) {
 
 // TestUDPPoll: datagram_poll's bits follow the queue and sk_err.
 func TestUDPPoll(t *testing.T) {
-	a, b := newDgPair(t, ktime.NewReal())
+	a, b := newDgPair(t, ktime.NewManual())
 	srv := a.socket(t, socket.SOCK_DGRAM, 0)
 	if err := socket.Bind(t.Context(), srv, ap("0.0.0.0:5005")); err != nil {
 		t.Fatal(err)
