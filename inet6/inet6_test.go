@@ -28,7 +28,9 @@ func newV6Host(t *testing.T, drv netdev.Driver, clock ktime.Clock, last byte, da
 	n := Init(sn, nd, clock)
 	n.SetDAD(dad)
 	lo := &netdev.NetDevice{Name: "lo", MTU: 65536, Flags: netdev.IFF_LOOPBACK, HardHeaderLen: netdev.EthHlen}
-	nd.RegisterNetdevice(lo, netdev.NewLoopback())
+	loDrv := netdev.NewLoopback()
+	nd.RegisterNetdevice(lo, loDrv)
+	registerQueues(t, loDrv, drv)
 	lo.DevOpen()
 	if err := n.DevAdd(lo, netip.Prefix{}); err != nil {
 		t.Fatal(err)
@@ -64,34 +66,27 @@ func (h *v6Host) ping(dst netip.Addr, seq uint16) {
 	skb.Free()
 }
 
-func waitFor(t *testing.T, d time.Duration, cond func() bool) bool {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return true
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	return cond()
-}
-
 // Two stacks over the in-memory link with 5% loss each way resolve each
 // other by neighbour discovery and answer every ping (each retried until
-// its reply comes, as ping's user would), and both nd_tbl entries hold
-// the peer's MAC.
+// its reply comes, as ping's user would, a second apart on the manual
+// clock), and both nd_tbl entries hold the peer's MAC.
 func TestPingOverNDWithLoss(t *testing.T) {
 	pa, pb := netdev.NewPair(1024)
 	spec, _ := netdev.ParseNetem("loss 5%")
-	clk := ktime.NewReal()
+	clk := ktime.NewManual()
 	a := newV6Host(t, netdev.NewNetem(pa, spec, 3, clk), clk, 1, false)
 	b := newV6Host(t, pb, clk, 2, false)
+	// The wire under the netem is a's too: b's end shares its count.
 	for seq := range uint16(20) {
 		answered := false
 		for try := 0; try < 20 && !answered; try++ {
 			before := a.n.mib.msgGet(header.ICMPV6_ECHO_REPLY)
 			a.ping(b.addr, seq)
-			answered = waitFor(t, 1500*time.Millisecond, func() bool { return a.n.mib.msgGet(header.ICMPV6_ECHO_REPLY) > before })
+			stackIdle(t)
+			if answered = a.n.mib.msgGet(header.ICMPV6_ECHO_REPLY) > before; !answered {
+				clk.Advance(time.Second) // ping's interval; ND retransmits meanwhile
+				stackIdle(t)
+			}
 		}
 		if !answered {
 			t.Fatalf("echo %d never answered", seq)
@@ -114,7 +109,11 @@ func TestPingOverNDWithLoss(t *testing.T) {
 		copy(skb.Put(len(msg)), msg)
 		a.n.icmpv6Xmit(skb, a.addr, b.addr, header.ICMPV6_ECHO_REQUEST, sysctlHopLimit)
 		skb.Free()
-		waitFor(t, 1500*time.Millisecond, func() bool { return a.n.mib.msgGet(header.ICMPV6_ECHO_REPLY) > before })
+		stackIdle(t)
+		if a.n.mib.msgGet(header.ICMPV6_ECHO_REPLY) == before {
+			clk.Advance(time.Second)
+			stackIdle(t)
+		}
 	}
 	if a.n.mib.msgGet(header.ICMPV6_ECHO_REPLY) == before || b.n.mib.get(ip6ReasmOKs) == 0 || a.n.mib.get(ip6FragCreates) == 0 {
 		t.Fatalf("3000-byte ping: replies %d, b ReasmOKs %d, a FragCreates %d", a.n.mib.msgGet(header.ICMPV6_ECHO_REPLY)-before, b.n.mib.get(ip6ReasmOKs), a.n.mib.get(ip6FragCreates))
@@ -153,26 +152,40 @@ func (w *wire) send(dstMAC [6]byte, pkt []byte) {
 }
 
 // next returns the next IPv6 packet the stack sent whose ICMPv6 type is
-// typ, or nil after d.
+// typ, or nil after d. With d 0 it looks only at what was sent already: a
+// test that has waited for the wire to go idle (stackIdle) has every frame
+// the stack sent in frames.
 func (w *wire) next(typ uint8, d time.Duration) header.Ipv6hdr {
-	deadline := time.After(d)
+	var deadline <-chan time.Time
+	if d > 0 {
+		deadline = time.After(d)
+	}
 	for {
-		select {
-		case f := <-w.frames:
-			eth, ok := netdev.ParseEthhdr(f)
-			if !ok || eth.Proto() != netdev.ETH_P_IPV6 {
-				continue
+		var f []byte
+		if d == 0 {
+			select {
+			case f = <-w.frames:
+			default:
+				return nil
 			}
-			h, e := header.ParseIpv6hdr(f[netdev.EthHlen:])
-			if e != header.IPv6Ok {
-				continue
+		} else {
+			select {
+			case f = <-w.frames:
+			case <-deadline:
+				return nil
 			}
-			if x, _ := header.Ipv6SkipExthdr(h.Nexthdr(), h.Payload()); x.Nexthdr == header.NEXTHDR_ICMP &&
-				len(h.Payload()) > x.Off && h.Payload()[x.Off] == typ {
-				return h
-			}
-		case <-deadline:
-			return nil
+		}
+		eth, ok := netdev.ParseEthhdr(f)
+		if !ok || eth.Proto() != netdev.ETH_P_IPV6 {
+			continue
+		}
+		h, e := header.ParseIpv6hdr(f[netdev.EthHlen:])
+		if e != header.IPv6Ok {
+			continue
+		}
+		if x, _ := header.Ipv6SkipExthdr(h.Nexthdr(), h.Payload()); x.Nexthdr == header.NEXTHDR_ICMP &&
+			len(h.Payload()) > x.Off && h.Payload()[x.Off] == typ {
+			return h
 		}
 	}
 }
@@ -213,7 +226,7 @@ func fragments(src, dst netip.Addr, id uint32, msg []byte, ranges [][2]int) [][]
 // held is a duplicate and dropped alone (the datagram still completes);
 // one that overlaps partly discards the whole datagram.
 func TestReassemblyOverlap(t *testing.T) {
-	h, w := newWiredHost(t, ktime.NewReal(), false)
+	h, w := newWiredHost(t, ktime.NewManual(), false)
 	msg := echoRequest(w.addr, h.addr, 1, 1, bytes.Repeat([]byte{0x5a}, 200))
 	// In order, with an exact duplicate and a fragment inside the run.
 	fr := fragments(w.addr, h.addr, 1, msg, [][2]int{{0, 64}, {64, 128}, {0, 64}, {8, 120}, {128, len(msg)}})
@@ -228,7 +241,8 @@ func TestReassemblyOverlap(t *testing.T) {
 	for _, p := range fr {
 		w.send(h.dev.HWAddr, p)
 	}
-	if p := w.next(header.ICMPV6_ECHO_REPLY, 300*time.Millisecond); p != nil {
+	stackIdle(t)
+	if p := w.next(header.ICMPV6_ECHO_REPLY, 0); p != nil {
 		t.Fatal("an overlapping datagram was reassembled and answered")
 	}
 	if h.n.mib.get(ip6ReasmFails) == 0 {
@@ -252,8 +266,8 @@ func TestDAD(t *testing.T) {
 		t.Fatalf("if_inet6 before DAD:\n%s", s)
 	}
 	w.send(h.dev.HWAddr, ip6Packet(w.addr, h.addr, header.NEXTHDR_ICMP, 64, echoRequest(w.addr, h.addr, 1, 1, nil)))
-	waitFor(t, time.Second, func() bool { return h.n.mib.get(ip6InAddrErrors) > 0 })
-	if h.n.mib.get(ip6InAddrErrors) == 0 {
+	stackIdle(t)
+	if h.n.mib.get(ip6InAddrErrors) != 1 {
 		t.Fatal("a packet to a tentative address was not discarded")
 	}
 	clk.Advance(sysctlRtrSolicitDelay)
@@ -290,11 +304,7 @@ func TestDAD(t *testing.T) {
 	all := netip.MustParseAddr("ff02::1")
 	header.Icmp6hdr(na).SetChecksum(w2.addr.As16(), all.As16())
 	w2.send(header.Ipv6EthMcMap(all.As16()), ip6Packet(w2.addr, all, header.NEXTHDR_ICMP, 255, na))
-	waitFor(t, 2*time.Second, func() bool {
-		var b bytes.Buffer
-		h2.n.if6SeqShow(&b)
-		return strings.Contains(b.String(), " c8 ")
-	})
+	stackIdle(t)
 	clk2.Advance(5 * time.Second)
 	var b bytes.Buffer
 	h2.n.if6SeqShow(&b)
@@ -306,14 +316,15 @@ func TestDAD(t *testing.T) {
 // Martian sources are dropped unanswered: a group, ::1, and our own
 // address.
 func TestMartians(t *testing.T) {
-	h, w := newWiredHost(t, ktime.NewReal(), false)
+	h, w := newWiredHost(t, ktime.NewManual(), false)
 	for _, src := range []netip.Addr{netip.MustParseAddr("ff02::1"), netip.IPv6Loopback(), h.addr} {
 		w.send(h.dev.HWAddr, ip6Packet(src, h.addr, header.NEXTHDR_ICMP, 64, echoRequest(src, h.addr, 1, 1, nil)))
 	}
-	if !waitFor(t, 2*time.Second, func() bool { return h.n.mib.get(ip6InHdrErrors) == 2 && h.n.mib.get(ip6InAddrErrors) == 1 }) {
+	stackIdle(t)
+	if h.n.mib.get(ip6InHdrErrors) != 2 || h.n.mib.get(ip6InAddrErrors) != 1 {
 		t.Fatalf("InHdrErrors %d, InAddrErrors %d; want 2, 1", h.n.mib.get(ip6InHdrErrors), h.n.mib.get(ip6InAddrErrors))
 	}
-	if p := w.next(header.ICMPV6_ECHO_REPLY, 200*time.Millisecond); p != nil {
+	if p := w.next(header.ICMPV6_ECHO_REPLY, 0); p != nil {
 		t.Fatalf("a martian was answered: %v > %v", p.Src(), p.Dst())
 	}
 	if h.n.mib.msgGet(header.ICMPV6_ECHO_REQUEST) != 0 {
@@ -325,7 +336,7 @@ func TestMartians(t *testing.T) {
 // erroneous header field, pointing at its type (RFC 5095); an unknown
 // option whose action bits say so gets code 2 at the option.
 func TestExthdrErrors(t *testing.T) {
-	h, w := newWiredHost(t, ktime.NewReal(), false)
+	h, w := newWiredHost(t, ktime.NewManual(), false)
 	echo := echoRequest(w.addr, h.addr, 1, 1, nil)
 	rt := make([]byte, 24+len(echo))
 	header.Ipv6RtHdr(rt).Encode(header.Ipv6RtHdrFields{Nexthdr: header.NEXTHDR_ICMP, Type: 0, SegmentsLeft: 1, Data: make([]byte, 20)})
@@ -383,9 +394,8 @@ func TestNeighFailureAddrUnreach(t *testing.T) {
 	for range 3 {
 		clk.Advance(sysctlNdiscRetransTimeMs * time.Millisecond)
 	}
-	if !waitFor(t, 3*time.Second, func() bool {
-		return h.n.mib.msgGet(0x100+header.ICMPV6_DEST_UNREACH) == 1 && h.n.mib.msgGet(header.ICMPV6_DEST_UNREACH) == 1
-	}) {
+	stackIdle(t)
+	if h.n.mib.msgGet(0x100+header.ICMPV6_DEST_UNREACH) != 1 || h.n.mib.msgGet(header.ICMPV6_DEST_UNREACH) != 1 {
 		t.Fatalf("Icmp6OutDestUnreachs %d, Icmp6InDestUnreachs %d; want 1, 1",
 			h.n.mib.msgGet(0x100+header.ICMPV6_DEST_UNREACH), h.n.mib.msgGet(header.ICMPV6_DEST_UNREACH))
 	}
@@ -397,7 +407,7 @@ func TestNeighFailureAddrUnreach(t *testing.T) {
 // net/ipv6_route lists the main table, then the local one, each in fib6's
 // walk order, as Linux's file does.
 func TestIpv6RouteTable(t *testing.T) {
-	h, _ := newWiredHost(t, ktime.NewReal(), false)
+	h, _ := newWiredHost(t, ktime.NewManual(), false)
 	if err := h.n.SetGateway(netip.MustParseAddr("2001:2::1")); err != nil {
 		t.Fatal(err)
 	}
@@ -424,7 +434,7 @@ func TestIpv6RouteTable(t *testing.T) {
 // left the checksum for an offload) is taken without verifying it, as
 // skb_csum_unnecessary; the same bytes without that mark fail the check.
 func TestIcmpv6PartialChecksum(t *testing.T) {
-	h, w := newWiredHost(t, ktime.NewReal(), false)
+	h, w := newWiredHost(t, ktime.NewManual(), false)
 	msg := echoRequest(w.addr, h.addr, 1, 1, []byte("partial"))
 	msg[2], msg[3] = 0x12, 0x34 // only a pseudo-header sum, not the checksum
 	pkt := ip6Packet(w.addr, h.addr, header.NEXTHDR_ICMP, 64, msg)
@@ -450,7 +460,7 @@ func TestIcmpv6PartialChecksum(t *testing.T) {
 // The trace shows IPv6's chains: an NS answered with an NA, an echo
 // answered through ip6_xmit.
 func TestTraceIPv6Chains(t *testing.T) {
-	h, w := newWiredHost(t, ktime.NewReal(), false)
+	h, w := newWiredHost(t, ktime.NewManual(), false)
 	r := h.n.sn.Trace.Subscribe(4096)
 	defer r.Close()
 	ns := make([]byte, header.NdMsgLen+header.NdOptLladdrLen)
