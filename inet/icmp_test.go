@@ -2,7 +2,6 @@ package inet
 
 import (
 	"testing"
-	"time"
 
 	"sockfs/inet/header"
 	"sockfs/netdev"
@@ -34,11 +33,7 @@ func TestICMPPortUnreachable(t *testing.T) {
 // TestICMPRateLimit: unreachables beyond the burst are not sent, and are
 // counted.
 func TestICMPRateLimit(t *testing.T) {
-	clock := ktime.NewManual()
-	// icmpGlobalAllow takes a zero clock for "never initialised": start
-	// the manual clock past it.
-	clock.Advance(time.Second)
-	in, dev, w := newIPTestStack(t, clock)
+	in, dev, w := newIPTestStack(t, ktime.NewManual())
 	in.neighUpdate(dev, ipv4(10, 0, 0, 1), w.mac, true)
 	for i := range sysctlICMPMsgsBurst + 10 {
 		w.send(udpFrame(dev.HWAddr, w.mac, ipv4(10, 0, 0, 1), ipv4(10, 0, 0, 2), 4000, uint16(100+i), nil, true))
