@@ -127,14 +127,9 @@ func sendOneWay(t *testing.T, a, b *tcpHost, data []byte, sndbuf int, watch func
 		t.Fatalf("received %d bytes, not the %d sent", len(got), len(data))
 	}
 	tp := skOf(cs)
-	for end := time.Now().Add(10 * time.Second); withSk(tp, func(tp *tcpSock) bool { return tp.packetsOut != 0 }); {
-		if time.Now().After(end) {
-			t.Fatal("not all acked:", diagString(tp), withSk(tp, func(tp *tcpSock) string {
-				return fmt.Sprintf("q=%d sendHead=%v una=%d nxt=%d pending=%d", tp.writeQueue.Len(), tp.sendHead != nil, tp.sndUna, tp.sndNxt, tp.rtxPending)
-			}))
-		}
-		time.Sleep(time.Millisecond)
-	}
+	tcpWaitFor(t, "every segment acked", 10*time.Second, func() bool {
+		return withSk(tp, func(tp *tcpSock) bool { return tp.packetsOut == 0 })
+	})
 	t.Cleanup(func() { socket.SockRelease(cs); socket.SockRelease(ss) })
 	return tp
 }
