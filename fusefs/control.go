@@ -82,7 +82,7 @@ func (c clip) Format(f fmt.State, verb rune) {
 var (
 	familyNames = map[string]int{
 		"AF_UNSPEC": socket.AF_UNSPEC, "AF_UNIX": 1, "AF_LOCAL": 1,
-		"AF_INET": socket.AF_INET, "AF_INET6": 10, "AF_NETLINK": 16,
+		"AF_INET": socket.AF_INET, "AF_INET6": socket.AF_INET6, "AF_NETLINK": 16,
 		"AF_PACKET": 17, "AF_CAN": 29, "AF_BLUETOOTH": 31, "AF_VSOCK": 40,
 	}
 	typeNames = map[string]socket.SockType{
@@ -94,7 +94,7 @@ var (
 		"IPPROTO_IP": socket.IPPROTO_IP, "IPPROTO_ICMP": socket.IPPROTO_ICMP,
 		"IPPROTO_IGMP": 2, "IPPROTO_TCP": socket.IPPROTO_TCP,
 		"IPPROTO_UDP": socket.IPPROTO_UDP, "IPPROTO_IPV6": 41,
-		"IPPROTO_GRE": 47, "IPPROTO_SCTP": 132, "IPPROTO_UDPLITE": 136,
+		"IPPROTO_GRE": 47, "IPPROTO_ICMPV6": socket.IPPROTO_ICMPV6, "IPPROTO_SCTP": 132, "IPPROTO_UDPLITE": 136,
 		"IPPROTO_RAW": socket.IPPROTO_RAW,
 	}
 )

@@ -19,6 +19,7 @@ import (
 // ctlArgs are a ctl command's parsed arguments.
 type ctlArgs struct {
 	addr netip.AddrPort     // bind, connect
+	star bool               // addr was written "*" (wildcardFor)
 	n    int                // listen's backlog, shutdown's how, setsockopt's value
 	opt  socket.SockoptName // setsockopt, getsockopt
 }
@@ -86,10 +87,16 @@ func oneAddr(args []string) (ctlArgs, error) {
 		return ctlArgs{}, bad(syscall.EINVAL, "want ADDR:PORT")
 	}
 	ap, err := parseAddrPort(args[0])
-	return ctlArgs{addr: ap}, err
+	return ctlArgs{addr: ap, star: strings.HasPrefix(args[0], "*:")}, err
 }
 
-// parseAddrPort parses an IPv4 ADDR:PORT; ADDR "*" is 0.0.0.0 (INADDR_ANY).
+// parseAddrPort parses ADDR:PORT: an IPv4 dotted quad, or an IPv6
+// address in brackets with an optional zone ("[2001:2::2]:80",
+// "[fe80::1%sock0]:80"), as the local and remote files print them. ADDR
+// "*" is the wildcard: 0.0.0.0 here, which the call turns into :: for an
+// AF_INET6 socket (wildcardFor). Which family an address may be is the
+// socket's question (inet_bind answers an IPv6 one EAFNOSUPPORT,
+// inet6_bind an IPv4 one EINVAL), not the parser's.
 func parseAddrPort(s string) (netip.AddrPort, error) {
 	i := strings.LastIndexByte(s, ':')
 	if i < 0 {
@@ -97,9 +104,16 @@ func parseAddrPort(s string) (netip.AddrPort, error) {
 	}
 	host, port := s[:i], s[i+1:]
 	var addr netip.Addr
-	if host == "*" {
+	switch {
+	case host == "*":
 		addr = netip.IPv4Unspecified()
-	} else {
+	case len(host) > 2 && host[0] == '[' && host[len(host)-1] == ']':
+		a, err := netip.ParseAddr(host[1 : len(host)-1])
+		if err != nil || !a.Is6() {
+			return netip.AddrPort{}, bad(syscall.EINVAL, "%q: not an IPv6 address", host)
+		}
+		addr = a
+	default:
 		a, err := netip.ParseAddr(host)
 		if err != nil && isHostName(host) {
 			// The socket calls take addresses, as connect(2) does: names
@@ -108,7 +122,7 @@ func parseAddrPort(s string) (netip.AddrPort, error) {
 				"%q: a host name, not an IPv4 address: resolve it first (getent ahostsv4 %s)", host, host)
 		}
 		if err != nil || !a.Is4() {
-			return netip.AddrPort{}, bad(syscall.EINVAL, "%q: not an IPv4 address", host)
+			return netip.AddrPort{}, bad(syscall.EINVAL, "%q: not an IPv4 address (an IPv6 one goes in brackets)", host)
 		}
 		addr = a
 	}
@@ -117,6 +131,15 @@ func parseAddrPort(s string) (netip.AddrPort, error) {
 		return netip.AddrPort{}, bad(syscall.EINVAL, "%q: not a port", port)
 	}
 	return netip.AddrPortFrom(addr, uint16(p)), nil
+}
+
+// wildcardFor is "*" for sock's family: :: (in6addr_any) on an AF_INET6
+// socket, 0.0.0.0 otherwise. star says the address was written "*".
+func wildcardFor(sock *socket.Socket, ap netip.AddrPort, star bool) netip.AddrPort {
+	if star && sock.Ops != nil && sock.Ops.Family == socket.AF_INET6 {
+		return netip.AddrPortFrom(netip.IPv6Unspecified(), ap.Port())
+	}
+	return ap
 }
 
 // isHostName reports whether s looks like a host name (RFC 1123 §2.1:
@@ -206,7 +229,7 @@ func optName(args []string) (ctlArgs, error) {
 }
 
 func ctlBind(ctx context.Context, sock *socket.Socket, req *fuse.WriteRequest, a ctlArgs) ([]byte, error) {
-	return nil, socket.Bind(ctx, sock, a.addr)
+	return nil, socket.Bind(ctx, sock, wildcardFor(sock, a.addr, a.star))
 }
 
 func ctlConnect(ctx context.Context, sock *socket.Socket, req *fuse.WriteRequest, a ctlArgs) ([]byte, error) {
@@ -214,7 +237,7 @@ func ctlConnect(ctx context.Context, sock *socket.Socket, req *fuse.WriteRequest
 	if nonblocking(req.FileFlags) {
 		flags |= socket.O_NONBLOCK
 	}
-	return nil, socket.Connect(ctx, sock, a.addr, flags)
+	return nil, socket.Connect(ctx, sock, wildcardFor(sock, a.addr, a.star), flags)
 }
 
 // ctlDisconnect is connect(2) with AF_UNSPEC.

@@ -132,7 +132,7 @@ func TestHostNameWhereAnAddressIsExpected(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "resolve it first (getent ahostsv4 localhost)") {
 		t.Fatalf("localhost: %v", err)
 	}
-	for _, s := range []string{"1.2.3:80", "[::1]:80", "::1:80", "1.2.3.4.5:80"} {
+	for _, s := range []string{"1.2.3:80", "::1:80", "1.2.3.4.5:80"} {
 		_, err := parseAddrPort(s)
 		if err == nil || strings.Contains(err.Error(), "host name") || !strings.Contains(err.Error(), "not an IPv4 address") {
 			t.Fatalf("%s: %v", s, err)

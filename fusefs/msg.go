@@ -159,6 +159,7 @@ func (h *msgHandle) Write(ctx context.Context, req *fuse.WriteRequest, resp *fus
 		flags |= socket.MSG_DONTWAIT
 	}
 	return h.dir.call(ctx, &req.Header, "write", func(ctx context.Context) error {
+		to := wildcardFor(h.dir.sock, to, bytes.HasPrefix(req.Data, []byte("*:")))
 		if _, err := socket.Sendto(ctx, h.dir.sock, payload, flags, to); err != nil {
 			return err
 		}

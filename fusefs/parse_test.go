@@ -78,6 +78,10 @@ func TestParseAddrPort(t *testing.T) {
 		{"0.0.0.0:0", netip.MustParseAddrPort("0.0.0.0:0")},
 		{"*:8080", netip.MustParseAddrPort("0.0.0.0:8080")},
 		{"127.0.0.1:65535", netip.MustParseAddrPort("127.0.0.1:65535")},
+		{"[2001:2::2]:80", netip.MustParseAddrPort("[2001:2::2]:80")},
+		{"[fe80::1%sock0]:80", netip.MustParseAddrPort("[fe80::1%sock0]:80")},
+		{"[::ffff:198.18.0.1]:9", netip.MustParseAddrPort("[::ffff:198.18.0.1]:9")},
+		{"[::]:0", netip.MustParseAddrPort("[::]:0")},
 	}
 	for _, c := range ok {
 		got, err := parseAddrPort(c.in)
@@ -87,7 +91,8 @@ func TestParseAddrPort(t *testing.T) {
 	}
 	for _, in := range []string{
 		"", "198.18.0.1", "198.18.0.1:", ":80", "198.18.0.1:65536", "198.18.0.1:-1",
-		"198.18.0.1:http", "localhost:80", "[::1]:80", "::1:80", "1.2.3:80", "*:x",
+		"198.18.0.1:http", "localhost:80", "::1:80", "1.2.3:80", "*:x",
+		"[198.18.0.1]:80", "[::1]", "[::1]:", "[::1%]:80", "[]:80", "[::1:80", "::1]:80",
 	} {
 		if _, err := parseAddrPort(in); errnoOf(err) != syscall.EINVAL {
 			t.Errorf("parseAddrPort(%q): %v, want EINVAL", in, err)
@@ -104,7 +109,8 @@ func TestParseCtl(t *testing.T) {
 		want ctlArgs
 	}{
 		{"bind 0.0.0.0:80", "bind", ctlArgs{addr: netip.MustParseAddrPort("0.0.0.0:80")}},
-		{"bind *:0\n", "bind", ctlArgs{addr: netip.MustParseAddrPort("0.0.0.0:0")}},
+		{"bind *:0\n", "bind", ctlArgs{addr: netip.MustParseAddrPort("0.0.0.0:0"), star: true}},
+		{"connect [2001:2::1]:80", "connect", ctlArgs{addr: netip.MustParseAddrPort("[2001:2::1]:80")}},
 		{"connect 198.18.0.1:7", "connect", ctlArgs{addr: netip.MustParseAddrPort("198.18.0.1:7")}},
 		{"listen", "listen", ctlArgs{n: 128}},
 		{"listen 5\n", "listen", ctlArgs{n: 5}},

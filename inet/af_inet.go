@@ -178,36 +178,9 @@ func (in *Net) inetCreate(net *socket.Net, sock *socket.Socket, protocol int, ke
 	sock.State = socket.SS_UNCONNECTED
 
 	in.mu.RLock()
-	var answer *InetProtosw
-	err := error(socket.ESOCKTNOSUPPORT)
-	for i := range in.inetsw[sock.Type] {
-		a := &in.inetsw[sock.Type][i]
-		err = nil
-		if protocol == a.Protocol {
-			if protocol != socket.IPPROTO_IP {
-				answer = a
-				break
-			}
-		} else {
-			// protocol 0 means the type's default, and a row with
-			// protocol 0 (raw) takes any protocol.
-			if protocol == socket.IPPROTO_IP {
-				protocol = a.Protocol
-				answer = a
-				break
-			}
-			if a.Protocol == socket.IPPROTO_IP {
-				answer = a
-				break
-			}
-		}
-		err = socket.EPROTONOSUPPORT
-	}
+	answer, protocol, err := LookupProtosw(in.inetsw[sock.Type], protocol)
 	in.mu.RUnlock()
-	if answer == nil {
-		if err == nil {
-			err = socket.EPROTONOSUPPORT
-		}
+	if err != nil {
 		return err
 	}
 
@@ -240,6 +213,37 @@ func (in *Net) inetCreate(net *socket.Net, sock *socket.Socket, protocol int, ke
 	}
 	in.trace(sock, "inet_create", answer.Prot.Name)
 	return nil
+}
+
+// LookupProtosw is inet_create's search of one type's inetsw list (and
+// inet6_create's of inetsw6, the same loop): the row for protocol, with
+// protocol 0 meaning the type's first row and a row of protocol 0 (raw)
+// taking any protocol. It returns the row and the protocol the socket
+// gets. A type with no rows is ESOCKTNOSUPPORT; rows none of which match,
+// EPROTONOSUPPORT.
+func LookupProtosw(rows []InetProtosw, protocol int) (*InetProtosw, int, error) {
+	err := error(socket.ESOCKTNOSUPPORT)
+	for i := range rows {
+		a := &rows[i]
+		err = nil
+		if protocol == a.Protocol {
+			if protocol != socket.IPPROTO_IP {
+				return a, protocol, nil
+			}
+		} else {
+			if protocol == socket.IPPROTO_IP {
+				return a, a.Protocol, nil
+			}
+			if a.Protocol == socket.IPPROTO_IP {
+				return a, protocol, nil
+			}
+		}
+		err = socket.EPROTONOSUPPORT
+	}
+	if err == nil {
+		err = socket.EPROTONOSUPPORT
+	}
+	return nil, protocol, err
 }
 
 // inetRelease is inet_release: the proto's close does the protocol's part

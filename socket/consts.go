@@ -6,6 +6,7 @@ package socket
 const (
 	AF_UNSPEC = 0
 	AF_INET   = 2
+	AF_INET6  = 10
 	NPROTO    = 46 // AF_MAX: size of net_families
 )
 
@@ -33,11 +34,12 @@ func (t SockType) String() string {
 
 // IP protocol numbers (include/uapi/linux/in.h).
 const (
-	IPPROTO_IP   = 0
-	IPPROTO_ICMP = 1
-	IPPROTO_TCP  = 6
-	IPPROTO_UDP  = 17
-	IPPROTO_RAW  = 255
+	IPPROTO_IP     = 0
+	IPPROTO_ICMP   = 1
+	IPPROTO_TCP    = 6
+	IPPROTO_UDP    = 17
+	IPPROTO_ICMPV6 = 58
+	IPPROTO_RAW    = 255
 )
 
 // Message flags (MSG_*) understood by sendmsg and recvmsg.

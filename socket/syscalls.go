@@ -88,8 +88,13 @@ func Accept(ctx context.Context, sb SuperBlock, sock *Socket, flags int) (*Socke
 func Status(sock *Socket) []byte {
 	var b bytes.Buffer
 	sk := sock.Sk.SK()
-	fam := "AF_INET"
-	if sk.Family != AF_INET {
+	var fam string
+	switch sk.Family {
+	case AF_INET:
+		fam = "AF_INET"
+	case AF_INET6:
+		fam = "AF_INET6"
+	default:
 		fam = itoa(sk.Family)
 	}
 	fmt.Fprintf(&b, "family: %s\ntype: %s\nprotocol: %d\n", fam, sock.Type, sk.Protocol)
