@@ -26,7 +26,9 @@ type Net struct {
 	routes []rt6Info      // protected by mu; the main fib6 table
 	lo     *netdev.NetDevice
 
-	mib    ipv6Mib
+	mib     ipv6Mib
+	inetsw6 [socket.SOCK_MAX][]inet.InetProtosw // protected by mu; inetsw6
+
 	frags  fragQueues    // reassembly.go
 	icmpRL icmpv6Limiter // icmp.go
 
@@ -47,8 +49,55 @@ func Init(sn *socket.Net, nd *netdev.Net, clock ktime.Clock) *Net {
 	n.frags.init()
 	n.icmpRL.init()
 	nd.DevAddPack(netdev.ETH_P_IPV6, n.ipv6Rcv)
+	sn.SockRegister(&socket.NetProtoFamily{Family: socket.AF_INET6, Create: n.inet6Create})
+	for _, q := range n.inetsw6Array() {
+		sn.ProtoRegister(q.Prot)
+		n.inet6RegisterProtosw(q)
+	}
 	n.procInit()
 	return n
+}
+
+// inetsw6Array is inetsw6's rows as inet6_init registers them (net/ipv6/
+// af_inet6.c registers them from tcpv6_init, udpv6_init, pingv6_init and
+// rawv6_init): the AF_INET6 transports this stack has. It has none yet, so
+// every type is ESOCKTNOSUPPORT, the answer inet6_create gives a type
+// without rows; a transport is a new row here.
+func (n *Net) inetsw6Array() []inet.InetProtosw { return nil }
+
+// inet6RegisterProtosw is inet6_register_protosw.
+func (n *Net) inet6RegisterProtosw(p inet.InetProtosw) {
+	n.mu.Lock()
+	n.inetsw6[p.Type] = append(n.inetsw6[p.Type], p)
+	n.mu.Unlock()
+}
+
+// inet6Create is inet6_create (net/ipv6/af_inet6.c): the same search and
+// errno rules as inet_create (inet.LookupProtosw) over inetsw6, then the
+// row's ops and a sock from its proto, run through the proto's init.
+func (n *Net) inet6Create(net *socket.Net, sock *socket.Socket, protocol int, kern bool) error {
+	if protocol < 0 || protocol >= inet.IPPROTO_MAX {
+		return socket.EINVAL
+	}
+	sock.State = socket.SS_UNCONNECTED
+	n.mu.RLock()
+	answer, protocol, err := inet.LookupProtosw(n.inetsw6[sock.Type], protocol)
+	n.mu.RUnlock()
+	if err != nil {
+		return err
+	}
+	sock.Ops = answer.Ops
+	s := socket.SkAlloc(net, socket.AF_INET6, answer.Prot)
+	s.SK().Protocol = protocol
+	socket.SockInitData(sock, s)
+	if answer.Prot.Init != nil {
+		if err := answer.Prot.Init(s); err != nil {
+			answer.Prot.InUse.Add(-1)
+			sock.Sk = nil
+			return err
+		}
+	}
+	return nil
 }
 
 // SetDAD is net.ipv6.conf.all.accept_dad: 1 probes each new address

@@ -8,8 +8,9 @@
 // core), the MIB counters (snmp.go) and the net/ tables (proc.go:
 // if_inet6, ipv6_route, snmp6).
 //
-// The wire formats are inet6/header's views. This package knows no
-// sockets yet: AF_INET6 is not registered with the socket layer, so the
-// stack answers on the link (echo, neighbour discovery, errors) and has
-// no IPv6 sockets of its own.
+// The wire formats are inet6/header's views. AF_INET6 is registered with
+// the socket layer (af_inet6.go: inet6_create over inetsw6, with
+// inet_create's errno rules through inet.LookupProtosw), but inetsw6 has
+// no transports yet, so every AF_INET6 socket type is ESOCKTNOSUPPORT and
+// the stack answers on the link only (echo, neighbour discovery, errors).
 package inet6

@@ -60,7 +60,7 @@ teardown() { common_teardown; }
 }
 
 @test "an unsupported family gives EAFNOSUPPORT" {
-	run bash -c 'echo "AF_INET6 SOCK_STREAM 0" > "$1/socket"' _ "$M"
+	run bash -c 'echo "AF_PACKET SOCK_RAW 0" > "$1/socket"' _ "$M"
 	[ "$status" -eq 1 ]
 	[[ $output == *"Address family not supported by protocol"* ]]
 }

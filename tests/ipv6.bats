@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # The stack as an IPv6 host on its TAP: the kernel pings it over IPv6
 # (neighbour discovery both ways, fragments both ways), and the v6 tables
-# read as Linux's. No AF_INET6 sockets exist yet.
+# read as Linux's. AF_INET6 is registered, with no transports in inetsw6
+# yet.
 
 load helpers
 
@@ -123,4 +124,31 @@ teardown() { common_teardown; }
 	kill -TERM "$pid"
 	wait_exit "$pid"
 	[[ $output == *" 0% packet loss"* ]]
+}
+
+@test "AF_INET6 is a registered family whose inetsw6 has no type yet: ESOCKTNOSUPPORT" {
+	for t in "AF_INET6 SOCK_DGRAM 0" "PF_INET6 SOCK_STREAM 0" "10 SOCK_RAW IPPROTO_ICMPV6" "AF_INET6 SOCK_DGRAM 58"; do
+		run bash -c 'echo "$2" > "$1/socket"' _ "$M" "$t"
+		echo "$t: $output"
+		[ "$status" -eq 1 ]
+		[[ $output == *"Socket type not supported"* ]]
+	done
+	# A protocol out of range is EINVAL before any lookup, as inet6_create.
+	run bash -c 'echo "AF_INET6 SOCK_DGRAM 256" > "$1/socket"' _ "$M"
+	[ "$status" -eq 1 ]
+	[[ $output == *"Invalid argument"* ]]
+}
+
+@test "an IPv6 address in brackets on an AF_INET socket is EAFNOSUPPORT, as inet_bind" {
+	s=$(mk_socket AF_INET SOCK_DGRAM 0)
+	run ctl "$s" "bind [2001:2::2]:5000"
+	[ "$status" -ne 0 ]
+	[[ $output == *"Address family not supported by protocol"* ]]
+	run ctl "$s" "connect [fe80::1%sock0]:5000"
+	[ "$status" -ne 0 ]
+	[[ $output == *"Address family not supported by protocol"* ]]
+	# Without brackets it is not an address at all.
+	run ctl "$s" "bind 2001:2::2:5000"
+	[ "$status" -ne 0 ]
+	[[ $output == *"Invalid argument"* ]]
 }
