@@ -36,6 +36,7 @@ type dgKey struct {
 	daddr    netip.Addr // invalid: not connected
 	dport    uint16
 	reuse    bool
+	v6       bool // an AF_INET6 sock: it takes IPv6 packets only
 }
 
 // dgEntry is one sock's place in a dgTable; each datagram sock embeds one.
@@ -76,7 +77,7 @@ func dgSlot(num uint16) int { return int(num) & (dgHashSize - 1) }
 
 // keyOf snapshots the lookup key of a sock. Mu held.
 func keyOf(isk *InetSock) dgKey {
-	k := dgKey{num: isk.Num, rcvSaddr: isk.RcvSaddr, reuse: isk.Reuse}
+	k := dgKey{num: isk.Num, rcvSaddr: isk.RcvSaddr, reuse: isk.Reuse, v6: isk.Family == socket.AF_INET6}
 	if isk.State == TCP_ESTABLISHED {
 		k.daddr, k.dport = isk.Daddr, isk.Dport
 	}
@@ -201,8 +202,8 @@ func (t *dgTable) unhashLocked(e *dgEntry) {
 // packet from saddr:sport to daddr:num, else higher for a more specific
 // match, so a connected sock beats a bound one beats a wildcard.
 func (k *dgKey) score(num uint16, saddr netip.Addr, sport uint16, daddr netip.Addr) int {
-	if k.num != num {
-		return -1
+	if k.num != num || k.v6 != daddr.Is6() {
+		return -1 // compute_score's family check: no dual stack yet
 	}
 	score := 2
 	if !anyAddr(k.rcvSaddr) {

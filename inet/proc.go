@@ -58,6 +58,9 @@ func (in *Net) udp4SeqShow(b *bytes.Buffer) {
 	seqPad(b, start)
 	in.dgram.udp.each(func(slot int, s socket.Sk) {
 		us := s.(*udpSock)
+		if us.Family != socket.AF_INET {
+			return // udp_get_first's family filter: udp6 lists those
+		}
 		us.Mu.Lock()
 		src, srcp := us.RcvSaddr, us.Num
 		var dst netip.Addr

@@ -166,7 +166,7 @@ func (in *Net) udpRcv(skb *netdev.SkBuff) {
 		skb.Free()
 		return
 	}
-	in.udpQueueRcvSkb(s, skb)
+	in.udpQueueRcvSkb(s, skb, saddr)
 }
 
 // udpMcastDeliver is __udp4_lib_mcast_deliver: a broadcast goes to every
@@ -185,20 +185,21 @@ func (in *Net) udpMcastDeliver(skb *netdev.SkBuff, saddr netip.Addr, sport uint1
 		if i < len(socks)-1 {
 			c = skbCloneNetwork(skb)
 		}
-		in.udpQueueRcvSkb(s, c)
+		in.udpQueueRcvSkb(s, c, saddr)
 	}
 }
 
 // udpQueueRcvSkb is udp_queue_rcv_skb: onto the socket's receive queue,
 // unless its receive buffer is full. Its trace line carries the receiving
 // socket's ino, so a reader can tell which of several sockets got it.
-func (in *Net) udpQueueRcvSkb(s socket.Sk, skb *netdev.SkBuff) {
+// skb's data is the UDP header; saddr its sender, for the trace.
+func (in *Net) udpQueueRcvSkb(s socket.Sk, skb *netdev.SkBuff, saddr netip.Addr) {
 	us := s.(*udpSock)
 	sk := &us.Sock
 	sk.Mu.Lock()
 	if in.traceOn() {
 		uh := header.Udphdr(skb.Data())
-		in.traceSk(s, "udp_queue_rcv_skb from=%v:%d len=%d", ipHdr(skb).Src(), uh.Source(), len(uh)-header.UDPLen)
+		in.traceSk(s, "udp_queue_rcv_skb from=%v len=%d", netip.AddrPortFrom(saddr, uh.Source()), len(uh)-header.UDPLen)
 	}
 	if !dgramQueueRcvSkb(sk, skb) {
 		us.drops++

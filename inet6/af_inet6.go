@@ -14,6 +14,7 @@ import (
 
 // Net is the IPv6 part of a namespace (struct netns_ipv6).
 type Net struct {
+	in    *inet.Net // the IPv4 family, whose UDP core udpv6 shares
 	sn    *socket.Net
 	nd    *netdev.Net
 	clock ktime.Clock
@@ -29,6 +30,8 @@ type Net struct {
 	mib     ipv6Mib
 	inetsw6 [socket.SOCK_MAX][]inet.InetProtosw // protected by mu; inetsw6
 
+	udpv6Prot *socket.Proto // udpv6_prot (udp.go)
+
 	frags  fragQueues    // reassembly.go
 	icmpRL icmpv6Limiter // icmp.go
 
@@ -38,17 +41,22 @@ type Net struct {
 	logFn func(format string, args ...any)
 }
 
-// Init is inet6_init's part this package has: nd_tbl (ndisc_init), the
-// IPv6 packet handler (ipv6_packet_init) and the net/ tables. DAD is on,
-// as accept_dad=1 (SetDAD).
-func Init(sn *socket.Net, nd *netdev.Net, clock ktime.Clock) *Net {
-	n := &Net{sn: sn, nd: nd, clock: clock, dad: true}
+// Init is inet6_init: nd_tbl (ndisc_init), the IPv6 packet handler
+// (ipv6_packet_init), AF_INET6 with inetsw6 (sock_register, udpv6_init)
+// and the net/ tables. in is the IPv4 family, whose UDP core udpv6 shares
+// as net/ipv6/udp.c shares net/ipv4/udp.c's; nil (tests of the IPv6 core
+// alone) leaves inetsw6 without UDP. DAD is on, as accept_dad=1 (SetDAD).
+func Init(sn *socket.Net, nd *netdev.Net, clock ktime.Clock, in *inet.Net) *Net {
+	n := &Net{in: in, sn: sn, nd: nd, clock: clock, dad: true}
 	n.netRL = socket.RatelimitState{Interval: socket.NetMsgCost, Burst: socket.NetMsgBurst}
 	n.fragIdent.Store(rand.Uint32())
 	n.ndiscInit()
 	n.frags.init()
 	n.icmpRL.init()
 	nd.DevAddPack(netdev.ETH_P_IPV6, n.ipv6Rcv)
+	if in != nil {
+		n.udpv6Init()
+	}
 	sn.SockRegister(&socket.NetProtoFamily{Family: socket.AF_INET6, Create: n.inet6Create})
 	for _, q := range n.inetsw6Array() {
 		sn.ProtoRegister(q.Prot)
@@ -59,11 +67,18 @@ func Init(sn *socket.Net, nd *netdev.Net, clock ktime.Clock) *Net {
 }
 
 // inetsw6Array is inetsw6's rows as inet6_init registers them (net/ipv6/
-// af_inet6.c registers them from tcpv6_init, udpv6_init, pingv6_init and
-// rawv6_init): the AF_INET6 transports this stack has. It has none yet, so
-// every type is ESOCKTNOSUPPORT, the answer inet6_create gives a type
-// without rows; a transport is a new row here.
-func (n *Net) inetsw6Array() []inet.InetProtosw { return nil }
+// af_inet6.c registers them from udpv6_init, and from tcpv6_init,
+// pingv6_init and rawv6_init, which this stack has not yet): SOCK_DGRAM is
+// UDP, and every other type ESOCKTNOSUPPORT, the answer inet6_create gives
+// a type without rows. A transport is a new row here.
+func (n *Net) inetsw6Array() []inet.InetProtosw {
+	if n.udpv6Prot == nil {
+		return nil
+	}
+	return []inet.InetProtosw{
+		{Type: socket.SOCK_DGRAM, Protocol: socket.IPPROTO_UDP, Prot: n.udpv6Prot, Ops: n.inet6DgramOps()},
+	}
+}
 
 // inet6RegisterProtosw is inet6_register_protosw.
 func (n *Net) inet6RegisterProtosw(p inet.InetProtosw) {
@@ -89,6 +104,9 @@ func (n *Net) inet6Create(net *socket.Net, sock *socket.Socket, protocol int, ke
 	sock.Ops = answer.Ops
 	s := socket.SkAlloc(net, socket.AF_INET6, answer.Prot)
 	s.SK().Protocol = protocol
+	if n.in != nil {
+		n.in.InetSkInit(s)
+	}
 	socket.SockInitData(sock, s)
 	if answer.Prot.Init != nil {
 		if err := answer.Prot.Init(s); err != nil {
@@ -97,6 +115,7 @@ func (n *Net) inet6Create(net *socket.Net, sock *socket.Socket, protocol int, ke
 			return err
 		}
 	}
+	n.trace(sock, "inet6_create", answer.Prot.Name)
 	return nil
 }
 
@@ -126,3 +145,36 @@ func (n *Net) traceOn() bool { return n.sn.Trace.On() }
 
 // addr16 is an address as the wire views take it.
 func addr16(a netip.Addr) [16]byte { return a.As16() }
+
+// trace emits one line for sock while the trace file is read.
+func (n *Net) trace(sock *socket.Socket, path, detail string) {
+	if t := n.sn.Trace; t.On() {
+		if detail != "" {
+			t.Emitf(sock.Ino, "%s %s", path, detail)
+		} else {
+			t.Emitf(sock.Ino, "%s", path)
+		}
+	}
+}
+
+// traceSk is for protocol code that has a sock.
+func (n *Net) traceSk(isk *inet.InetSock, format string, args ...any) {
+	if t := n.sn.Trace; t.On() {
+		var ino uint64
+		if sock := isk.Socket; sock != nil {
+			ino = sock.Ino
+		}
+		t.Emitf(ino, format, args...)
+	}
+}
+
+// traceErr is a trace line's " err=ERRNO" suffix, empty on success.
+func traceErr(err error) string {
+	if e, ok := err.(socket.Errno); ok {
+		return " = -" + socket.ErrnoName(e)
+	}
+	if err != nil {
+		return " = " + err.Error()
+	}
+	return ""
+}

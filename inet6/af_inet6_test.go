@@ -24,7 +24,7 @@ func (sb *testSB) SockFree(*socket.Socket) {}
 // its proto with its ops.
 func TestInet6Create(t *testing.T) {
 	sn := socket.NewNet()
-	n := Init(sn, netdev.NewNet(), ktime.NewManual())
+	n := Init(sn, netdev.NewNet(), ktime.NewManual(), nil)
 	ctx := context.Background()
 	sb := &testSB{}
 	for _, typ := range []socket.SockType{socket.SOCK_STREAM, socket.SOCK_DGRAM, socket.SOCK_RAW} {

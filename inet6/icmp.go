@@ -115,6 +115,33 @@ func (n *Net) icmpv6Rcv(skb *netdev.SkBuff, off int) {
 	case header.NDISC_ROUTER_SOLICITATION, header.NDISC_ROUTER_ADVERTISEMENT,
 		header.NDISC_NEIGHBOUR_SOLICITATION, header.NDISC_NEIGHBOUR_ADVERTISEMENT, header.NDISC_REDIRECT:
 		n.ndiscRcv(skb, hdr, msg)
+	case header.ICMPV6_DEST_UNREACH, header.ICMPV6_PARAMPROB, header.ICMPV6_TIME_EXCEED:
+		n.icmpv6Notify(msg, msg.Type(), msg.Code())
+	}
+}
+
+// icmpv6Notify is icmpv6_notify: the error quotes a packet we sent; hand
+// it to that packet's upper layer (udpv6_err). Only a quote whose next
+// header is UDP right away is followed: this stack sends no extension
+// headers but the fragment header, and a fragment's error quotes the
+// first fragment, whose UDP header follows the fragment header.
+func (n *Net) icmpv6Notify(msg header.Icmp6hdr, typ, code uint8) {
+	if len(msg) < header.ICMP6Len+header.IPv6Len || n.in == nil {
+		return
+	}
+	inner := header.Ipv6hdr(msg[header.ICMP6Len:])
+	rest := msg[header.ICMP6Len+header.IPv6Len:]
+	nh := inner.Nexthdr()
+	if nh == header.NEXTHDR_FRAGMENT {
+		fh, ok := header.ParseFrag6hdr(rest)
+		if !ok || fh.Offset() != 0 {
+			return
+		}
+		nh, rest = fh.Nexthdr(), rest[header.Frag6Len:]
+	}
+	switch nh {
+	case header.NEXTHDR_UDP:
+		n.udpv6Err(inner.Src(), inner.Dst(), rest, typ, code)
 	}
 }
 

@@ -25,7 +25,7 @@ func newV6Host(t *testing.T, drv netdev.Driver, clock ktime.Clock, last byte, da
 	t.Helper()
 	sn := socket.NewNet()
 	nd := netdev.NewNet()
-	n := Init(sn, nd, clock)
+	n := Init(sn, nd, clock, nil)
 	n.SetDAD(dad)
 	lo := &netdev.NetDevice{Name: "lo", MTU: 65536, Flags: netdev.IFF_LOOPBACK, HardHeaderLen: netdev.EthHlen}
 	loDrv := netdev.NewLoopback()

@@ -137,8 +137,15 @@ func (n *Net) ip6InputFinish(skb *netdev.SkBuff, off int, nh uint8, nhoff int, h
 			n.mib.inc(ip6InDelivers)
 			n.icmpv6Rcv(skb, off)
 			return
+		case header.NEXTHDR_UDP:
+			if n.in != nil {
+				n.mib.inc(ip6InDelivers)
+				n.udpv6Rcv(skb, off)
+				return
+			}
+			fallthrough
 		default:
-			// No protocol handler (no sockets over IPv6 yet): parameter
+			// No protocol handler (no TCP over IPv6 yet): parameter
 			// problem, unrecognized next header, at the byte that named
 			// it (ip6_protocol_deliver_rcu).
 			n.mib.inc(ip6InUnknownProtos)

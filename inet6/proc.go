@@ -2,11 +2,14 @@ package inet6
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"slices"
 
+	"sockfs/inet"
 	"sockfs/netdev"
+	"sockfs/socket"
 )
 
 // procInit is if6_proc_init, ipv6_route_proc_init and ipv6_misc_proc_init
@@ -15,6 +18,45 @@ func (n *Net) procInit() {
 	n.sn.ProcNetCreate("if_inet6", n.if6SeqShow)
 	n.sn.ProcNetCreate("ipv6_route", n.ipv6RouteSeqShow)
 	n.sn.ProcNetCreate("snmp6", n.snmp6SeqShow)
+	if n.in != nil {
+		n.sn.ProcNetCreate("udp6", n.udp6SeqShow)
+	}
+}
+
+// proc6Addr is how /proc/net/udp6 prints an address: its four __be32
+// words each as a host-order %08X, so on little-endian machines each word
+// reads byte-reversed (2001:2::2 is 02000120000000000000000002000000).
+func proc6Addr(a netip.Addr) string {
+	if !a.IsValid() {
+		a = netip.IPv6Unspecified()
+	}
+	b := a.As16()
+	return fmt.Sprintf("%08X%08X%08X%08X",
+		binary.LittleEndian.Uint32(b[0:]), binary.LittleEndian.Uint32(b[4:]),
+		binary.LittleEndian.Uint32(b[8:]), binary.LittleEndian.Uint32(b[12:]))
+}
+
+// udp6SeqShow is /proc/net/udp6 (udp6_seq_show, __ip6_dgram_sock_seq_show):
+// the AF_INET6 socks of the shared udp_table, unpadded lines.
+func (n *Net) udp6SeqShow(b *bytes.Buffer) {
+	b.WriteString("  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops\n")
+	n.in.UDPEach(socket.AF_INET6, func(slot int, isk *inet.InetSock, drops int) {
+		isk.Mu.Lock()
+		src, srcp := isk.RcvSaddr, isk.Num
+		var dst netip.Addr
+		var dstp uint16
+		if isk.State == tcpEstablished {
+			dst, dstp = isk.Daddr, isk.Dport
+		}
+		state, rq, uid := isk.State, isk.RmemAlloc, isk.Uid
+		var ino uint64
+		if isk.Socket != nil {
+			ino = isk.Socket.Ino
+		}
+		isk.Mu.Unlock()
+		fmt.Fprintf(b, "%5d: %s:%04X %s:%04X %02X %08X:%08X %02X:%08X %08X %5d %8d %d %d %016x %d\n",
+			slot, proc6Addr(src), srcp, proc6Addr(dst), dstp, state, 0, rq, 0, 0, 0, uid, 0, ino, 2, 0, drops)
+	})
 }
 
 // hex32 is %pi6: the address as 32 hex digits.

@@ -13,6 +13,7 @@ type ipv6Mib struct {
 	icmp [icmp6MibMax]atomic.Uint64
 	// msg is ICMP6MSG_MIB: per type, In at [type], Out at [0x100+type].
 	msg [0x200]atomic.Uint64
+	udp [udp6MibMax]atomic.Uint64
 }
 
 // IPSTATS_MIB_* as snmp6_ipstats_list names them.
@@ -87,8 +88,21 @@ var icmp6type2name = map[int]string{
 	135: "NeighborSolicits", 136: "NeighborAdvertisements", 137: "Redirects", 143: "MLDv2Reports",
 }
 
-// The UDP rows: no UDP over IPv6 exists yet, so they stay 0, as on a host
-// that has received and sent none.
+// UDP_MIB_* as snmp6_udp6_list names them (udpv6_rcv and udp_v6_send_skb
+// count them; UDP-Lite is not spoken, so its rows stay 0).
+const (
+	udp6InDatagrams = iota
+	udp6NoPorts
+	udp6InErrors
+	udp6OutDatagrams
+	udp6RcvbufErrors
+	udp6SndbufErrors
+	udp6InCsumErrors
+	udp6IgnoredMulti
+	udp6MemErrors
+	udp6MibMax
+)
+
 var udp6Names = []string{"Udp6InDatagrams", "Udp6NoPorts", "Udp6InErrors", "Udp6OutDatagrams",
 	"Udp6RcvbufErrors", "Udp6SndbufErrors", "Udp6InCsumErrors", "Udp6IgnoredMulti", "Udp6MemErrors"}
 var udplite6Names = []string{"UdpLite6InDatagrams", "UdpLite6NoPorts", "UdpLite6InErrors", "UdpLite6OutDatagrams",
@@ -97,6 +111,7 @@ var udplite6Names = []string{"UdpLite6InDatagrams", "UdpLite6NoPorts", "UdpLite6
 func (m *ipv6Mib) inc(i int)            { m.ip[i].Add(1) }
 func (m *ipv6Mib) add(i int, v int)     { m.ip[i].Add(uint64(v)) }
 func (m *ipv6Mib) icmpInc(i int)        { m.icmp[i].Add(1) }
+func (m *ipv6Mib) udpInc(i int)         { m.udp[i].Add(1) }
 func (m *ipv6Mib) msgIn(typ uint8)      { m.msg[typ].Add(1) }
 func (m *ipv6Mib) msgOut(typ uint8)     { m.msg[0x100+int(typ)].Add(1) }
 func (m *ipv6Mib) get(i int) uint64     { return m.ip[i].Load() }
@@ -130,8 +145,8 @@ func (n *Net) snmp6SeqShow(b *bytes.Buffer) {
 			row(fmt.Sprintf("Icmp6%sType%d", dir, i&0xff), v)
 		}
 	}
-	for _, name := range udp6Names {
-		row(name, 0)
+	for i, name := range udp6Names {
+		row(name, n.mib.udp[i].Load())
 	}
 	for _, name := range udplite6Names {
 		row(name, 0)

@@ -47,7 +47,7 @@ func FuzzIpv6Rcv(f *testing.F) {
 			fuzz6Clk = ktime.NewManual()
 			sn := socket.NewNet()
 			nd := netdev.NewNet()
-			fuzz6Net = Init(sn, nd, fuzz6Clk)
+			fuzz6Net = Init(sn, nd, fuzz6Clk, nil)
 			fuzz6Net.SetDAD(false)
 			fuzz6Dev = &netdev.NetDevice{Name: "eth0", MTU: 1500, HWAddr: [6]byte{0x02, 0, 0, 0, 0, 2}, HardHeaderLen: netdev.EthHlen,
 				Flags: netdev.IFF_BROADCAST | netdev.IFF_MULTICAST}

@@ -1,8 +1,7 @@
 #!/usr/bin/env bats
 # The stack as an IPv6 host on its TAP: the kernel pings it over IPv6
 # (neighbour discovery both ways, fragments both ways), and the v6 tables
-# read as Linux's. AF_INET6 is registered, with no transports in inetsw6
-# yet.
+# read as Linux's. AF_INET6 sockets are UDP's only so far (tests/udp6.bats).
 
 load helpers
 
@@ -126,13 +125,21 @@ teardown() { common_teardown; }
 	[[ $output == *" 0% packet loss"* ]]
 }
 
-@test "AF_INET6 is a registered family whose inetsw6 has no type yet: ESOCKTNOSUPPORT" {
-	for t in "AF_INET6 SOCK_DGRAM 0" "PF_INET6 SOCK_STREAM 0" "10 SOCK_RAW IPPROTO_ICMPV6" "AF_INET6 SOCK_DGRAM 58"; do
+@test "AF_INET6: SOCK_DGRAM is UDP; other types have no inetsw6 row yet (ESOCKTNOSUPPORT)" {
+	s=$(mk_socket AF_INET6 SOCK_DGRAM 0)
+	[ "$(status_field "$s" family)" = AF_INET6 ]
+	[ "$(status_field "$s" protocol)" = 17 ]
+	ctl "$s" close
+	for t in "PF_INET6 SOCK_STREAM 0" "10 SOCK_RAW IPPROTO_ICMPV6"; do
 		run bash -c 'echo "$2" > "$1/socket"' _ "$M" "$t"
 		echo "$t: $output"
 		[ "$status" -eq 1 ]
 		[[ $output == *"Socket type not supported"* ]]
 	done
+	# A protocol the type does not offer: EPROTONOSUPPORT (no ping yet).
+	run bash -c 'echo "AF_INET6 SOCK_DGRAM 58" > "$1/socket"' _ "$M"
+	[ "$status" -eq 1 ]
+	[[ $output == *"Protocol not supported"* ]]
 	# A protocol out of range is EINVAL before any lookup, as inet6_create.
 	run bash -c 'echo "AF_INET6 SOCK_DGRAM 256" > "$1/socket"' _ "$M"
 	[ "$status" -eq 1 ]

@@ -15,7 +15,7 @@ func (st *stack) inet6Init(cfg *config, clock ktime.Clock) {
 	if !cfg.addr6.IsValid() {
 		return
 	}
-	st.in6 = inet6.Init(st.sn, st.host.DevNet, clock)
+	st.in6 = inet6.Init(st.sn, st.host.DevNet, clock, st.in)
 	st.in6.SetLogf(logf)
 	st.in6.SetDAD(cfg.dad)
 }

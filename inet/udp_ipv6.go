@@ -1,0 +1,127 @@
+package inet
+
+import (
+	"context"
+	"net/netip"
+
+	"sockfs/netdev"
+	"sockfs/socket"
+)
+
+// What net/ipv6/udp.c and af_inet6.c take from net/ipv4 (the symbols
+// ipv4 exports to ipv6): the inet_sock every AF_INET6 sock embeds, and
+// UDP's shared core — udp_lib_get_port and the one udp_table keyed by
+// netip.Addr, so an AF_INET and an AF_INET6 socket contend for the same
+// ports, udp_queue_rcv_skb, udp_lib_close, __udp_disconnect.
+
+// InetSk is inet_sk for package inet6.
+func InetSk(s socket.Sk) *InetSock { return inetSk(s) }
+
+// InetSkInit is the part of inet_create that inet6_create repeats: the
+// inet_sock's namespace and defaults.
+func (in *Net) InetSkInit(s socket.Sk) {
+	isk := inetSk(s)
+	isk.in = in
+	isk.UcTTL = -1
+	isk.Pmtudisc = socket.IP_PMTUDISC_WANT
+}
+
+// UDPv6Ops is what udpv6_prot has of its own (net/ipv6/udp.c): its
+// sendmsg, recvmsg and connect.
+type UDPv6Ops struct {
+	Sendmsg func(ctx context.Context, s socket.Sk, msg *socket.Msghdr, b []byte) (int, error)
+	Recvmsg func(ctx context.Context, s socket.Sk, msg *socket.Msghdr, b []byte, flags int) (int, error)
+	Connect func(ctx context.Context, s socket.Sk, addr netip.AddrPort, flags int) error
+}
+
+// DgramRecvmsg is the datagram protocols' recvmsg (__skb_recv_datagram and
+// the copy out), for udpv6_recvmsg: view gives a queued skb's bytes and
+// sender. It returns the bytes copied and whether a datagram was read.
+func DgramRecvmsg(ctx context.Context, s socket.Sk, msg *socket.Msghdr, b []byte, flags int,
+	view func(skb *netdev.SkBuff) ([]byte, netip.AddrPort)) (int, bool, error) {
+	return dgramRecvmsg(ctx, s, msg, b, flags, view)
+}
+
+// UDPv6Prot builds udpv6_prot: its own sendmsg, recvmsg and connect over UDP's shared core (udp_sock, udp_lib_get_port on the one
+// udp_table, udp_lib_close, __udp_disconnect, udp_lib_unhash).
+func (in *Net) UDPv6Prot(ops UDPv6Ops) *socket.Proto {
+	return &socket.Proto{
+		Name:           "UDPv6",
+		SendmsgName:    "udpv6_sendmsg",
+		RecvmsgName:    "udpv6_recvmsg",
+		CloseName:      "dgram_close",
+		DisconnectName: "udp_disconnect",
+		Alloc:          func() socket.Sk { return new(udpSock) },
+		Init:           dgramInit,
+		Close:          dgramClose,
+		Connect:        ops.Connect,
+		Disconnect:     udpDisconnect,
+		Sendmsg:        ops.Sendmsg,
+		Recvmsg:        ops.Recvmsg,
+		GetPort:        in.udpGetPort,
+		Unhash:         udpLibUnhash,
+		Diag:           udpDiag,
+	}
+}
+
+// UDPLookup is __udp6_lib_lookup on the shared table: the best AF_INET6
+// sock for a datagram from saddr:sport to daddr:dport.
+func (in *Net) UDPLookup(dport uint16, saddr netip.Addr, sport uint16, daddr netip.Addr) socket.Sk {
+	return in.dgram.udp.lookup(dport, saddr, sport, daddr)
+}
+
+// UDPQueueRcvSkb is udp_queue_rcv_skb for udpv6_queue_rcv_skb: skb's data
+// is the UDP header.
+func (in *Net) UDPQueueRcvSkb(s socket.Sk, skb *netdev.SkBuff, saddr netip.Addr) {
+	in.udpQueueRcvSkb(s, skb, saddr)
+}
+
+// Rehash is udp_lib_rehash after a connect changed the sock's key. Mu held.
+func Rehash(s socket.Sk) { rehash(s) }
+
+// InetAutobind is inet_autobind. Mu held.
+func InetAutobind(s socket.Sk) error { return inetAutobind(s) }
+
+// InetSendPrepare is inet_send_prepare, for inet6_sendmsg.
+func InetSendPrepare(s socket.Sk) error { return inetSendPrepare(s) }
+
+// InetRelease, InetShutdown and DatagramPoll are the inet_dgram_ops slots
+// inet6_dgram_ops shares.
+var (
+	InetRelease  = inetRelease
+	InetShutdown = inetShutdown
+	DatagramPoll = datagramPoll
+)
+
+// SetBound records a bind's result the way __inet_bind does, for
+// __inet6_bind: the local address and port, and what the user locked.
+// Mu held.
+func SetBound(s socket.Sk, a netip.Addr, port uint16) {
+	isk := inetSk(s)
+	if !a.IsUnspecified() {
+		isk.userlocks |= sockBindAddrLock
+	}
+	if port != 0 {
+		isk.userlocks |= sockBindPortLock
+	}
+	isk.Sport = isk.Num
+	isk.Daddr = netip.Addr{}
+	isk.Dport = 0
+	isk.rt = nil
+}
+
+// UDPEach calls fn for every sock of family on the shared udp_table with
+// its slot and drop count, in slot order (udp_seq_start's walk, for
+// net/udp6). fn runs without the table's lock.
+func (in *Net) UDPEach(family int, fn func(slot int, isk *InetSock, drops int)) {
+	in.dgram.udp.each(func(slot int, s socket.Sk) {
+		us := s.(*udpSock)
+		if us.Family != family {
+			return
+		}
+		us.Mu.Lock()
+		drops := us.drops
+		us.Mu.Unlock()
+		fn(slot, &us.InetSock, drops)
+	})
+}

@@ -1,0 +1,440 @@
+package inet6
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"syscall"
+
+	"sockfs/inet"
+	inethdr "sockfs/inet/header"
+	"sockfs/inet6/header"
+	"sockfs/netdev"
+	"sockfs/socket"
+)
+
+// UDP over IPv6, as net/ipv6/udp.c with af_inet6.c's inet6_dgram_ops and
+// datagram.c's ip6_datagram_connect: udpv6_prot's own sendmsg, connect
+// and receive path over inet's UDP core (udp_sock, udp_lib_get_port on
+// the one udp_table, so AF_INET and AF_INET6 sockets share the port
+// space), a checksum always (RFC 8200 §8.1: a zero one is dropped), and
+// ICMPv6 errors turned into sk_err on connected sockets (udpv6_err).
+
+// udpMaxPayload6 is the largest datagram: 65535 less the UDP header (the
+// IPv6 payload length counts neither the IPv6 header nor, here, any
+// extension header).
+const udpMaxPayload6 = 0xffff - inethdr.UDPLen
+
+// sysctlIPUnprivilegedPortStart is net.ipv4.ip_unprivileged_port_start,
+// which inet6_bind consults too.
+const sysctlIPUnprivilegedPortStart = 1024
+
+// udpv6Init is udpv6_init: udpv6_prot over inet's UDP core.
+func (n *Net) udpv6Init() {
+	n.udpv6Prot = n.in.UDPv6Prot(inet.UDPv6Ops{
+		Sendmsg: n.udpv6Sendmsg,
+		Recvmsg: n.udpv6Recvmsg,
+		Connect: n.ip6DatagramConnect,
+	})
+}
+
+// udpv6Recvmsg is udpv6_recvmsg: one datagram per call.
+func (n *Net) udpv6Recvmsg(ctx context.Context, s socket.Sk, msg *socket.Msghdr, b []byte, flags int) (int, error) {
+	k, got, err := inet.DgramRecvmsg(ctx, s, msg, b, flags, udpv6View)
+	if got && flags&socket.MSG_PEEK == 0 {
+		n.mib.udpInc(udp6InDatagrams)
+	}
+	return k, err
+}
+
+// inet6Bind is inet6_bind / __inet6_bind: an IPv6 address of ours (not
+// tentative) or ::. IPv4 text is EINVAL (a sockaddr_in is shorter than
+// SIN6_LEN_RFC2133); a v4-mapped address is EINVAL too, as with
+// IPV6_V6ONLY set, since this stack's AF_INET6 sockets are IPv6-only. A
+// link-local address is EINVAL, as Linux without a scope id: binding one
+// with a zone is not supported.
+func (n *Net) inet6Bind(ctx context.Context, sock *socket.Socket, addr netip.AddrPort) (err error) {
+	if n.traceOn() {
+		defer func() { n.trace(sock, "__sys_bind -> inet6_bind", addr.String()+traceErr(err)) }()
+	}
+	a := addr.Addr()
+	if !a.Is6() || a.Is4In6() || a.IsLinkLocalUnicast() || a.Zone() != "" {
+		return socket.EINVAL
+	}
+	if !a.IsUnspecified() && !n.ipv6ChkAddr(a) {
+		return socket.EADDRNOTAVAIL
+	}
+	port := addr.Port()
+	if port != 0 && port < sysctlIPUnprivilegedPortStart && !socket.CredFrom(ctx).Capable() {
+		return socket.EACCES
+	}
+	s := sock.Sk
+	sk := s.SK()
+	isk := inet.InetSk(s)
+	sk.Mu.Lock()
+	defer sk.Mu.Unlock()
+	if sk.State != tcpClose || isk.Num != 0 {
+		return socket.EINVAL
+	}
+	isk.RcvSaddr, isk.Saddr = a, a
+	if err := sk.Prot.GetPort(s, port); err != nil {
+		isk.RcvSaddr, isk.Saddr = netip.Addr{}, netip.Addr{}
+		return err
+	}
+	inet.SetBound(s, a, port)
+	return nil
+}
+
+// tcpClose is TCP_CLOSE, the state of a datagram sock not connected.
+const tcpClose = 7
+
+// inet6DgramConnect is inet_dgram_connect for an AF_INET6 socket: an
+// AF_UNSPEC address disconnects; else autobind and ip6_datagram_connect.
+// IPv4 text is EINVAL; a v4-mapped peer is ENETUNREACH, as
+// __ip6_datagram_connect answers an IPV6_V6ONLY socket.
+func (n *Net) inet6DgramConnect(ctx context.Context, sock *socket.Socket, addr netip.AddrPort, flags int) error {
+	s := sock.Sk
+	sk := s.SK()
+	sk.Mu.Lock()
+	defer sk.Mu.Unlock()
+	if !addr.IsValid() {
+		n.trace(sock, "inet_dgram_connect -> udp_disconnect", "")
+		return sk.Prot.Disconnect(s, flags)
+	}
+	if !addr.Addr().Is6() {
+		return socket.EINVAL
+	}
+	if err := inet.InetAutobind(s); err != nil {
+		return err
+	}
+	n.trace(sock, "inet_dgram_connect -> ip6_datagram_connect", addr.String())
+	return sk.Prot.Connect(ctx, s, addr, flags)
+}
+
+// ip6DatagramConnect is ip6_datagram_connect: route to the peer (:: is
+// this host, ::1), take the route's source address if unbound, and
+// remember the peer. Mu held.
+func (n *Net) ip6DatagramConnect(ctx context.Context, s socket.Sk, addr netip.AddrPort, flags int) error {
+	isk := inet.InetSk(s)
+	daddr := addr.Addr().WithZone("")
+	if addr.Addr().Is4In6() {
+		return socket.ENETUNREACH
+	}
+	if daddr.IsUnspecified() {
+		daddr = netip.IPv6Loopback()
+	}
+	saddr, err := n.ip6Saddr(isk, daddr)
+	if err != nil {
+		return err
+	}
+	if !isk.Saddr.IsValid() || isk.Saddr.IsUnspecified() {
+		isk.Saddr = saddr
+		if !isk.RcvSaddr.IsValid() || isk.RcvSaddr.IsUnspecified() {
+			isk.RcvSaddr = saddr
+		}
+	}
+	isk.Daddr = daddr
+	isk.Dport = addr.Port()
+	isk.State = tcpEstablished
+	inet.Rehash(s)
+	return nil
+}
+
+// tcpEstablished is TCP_ESTABLISHED: a connected datagram sock.
+const tcpEstablished = 1
+
+// ip6Saddr is the source address a datagram from isk to daddr goes from:
+// the bound one, or ipv6_dev_get_saddr's pick on the route's device.
+// ENETUNREACH without a route. Mu held.
+func (n *Net) ip6Saddr(isk *inet.InetSock, daddr netip.Addr) (netip.Addr, error) {
+	dev, _, ok := n.ip6RouteOutput(daddr)
+	if !ok {
+		n.mib.inc(ip6OutNoRoutes)
+		return netip.Addr{}, socket.ENETUNREACH
+	}
+	if isk.Saddr.IsValid() && !isk.Saddr.IsUnspecified() {
+		return isk.Saddr, nil
+	}
+	saddr, ok := n.ipv6DevGetSaddr(dev, daddr)
+	if !ok {
+		return netip.Addr{}, socket.EADDRNOTAVAIL
+	}
+	return saddr, nil
+}
+
+// inet6Getname is inet6_getname: :: until bound or connected.
+func inet6Getname(sock *socket.Socket, peer bool) (netip.AddrPort, error) {
+	s := sock.Sk
+	sk := s.SK()
+	isk := inet.InetSk(s)
+	sk.Mu.Lock()
+	defer sk.Mu.Unlock()
+	if peer {
+		if isk.Dport == 0 {
+			return netip.AddrPort{}, socket.ENOTCONN
+		}
+		return netip.AddrPortFrom(isk.Daddr, isk.Dport), nil
+	}
+	a := isk.RcvSaddr
+	if !a.IsValid() || a.IsUnspecified() {
+		a = isk.Saddr
+	}
+	if !a.IsValid() {
+		a = netip.IPv6Unspecified()
+	}
+	return netip.AddrPortFrom(a, isk.Sport), nil
+}
+
+// inet6Sendmsg is inet6_sendmsg.
+func (n *Net) inet6Sendmsg(ctx context.Context, sock *socket.Socket, msg *socket.Msghdr, b []byte) (int, error) {
+	s := sock.Sk
+	if n.traceOn() {
+		if msg.Sendto {
+			n.trace(sock, "__sys_sendto -> inet6_sendmsg -> "+s.SK().Prot.SendmsgName, fmt.Sprintf("to=%v len=%d", msg.Name, len(b)))
+		} else {
+			n.trace(sock, "sock_write_iter -> inet6_sendmsg -> "+s.SK().Prot.SendmsgName, fmt.Sprintf("len=%d", len(b)))
+		}
+	}
+	if err := inet.InetSendPrepare(s); err != nil {
+		return 0, err
+	}
+	return s.SK().Prot.Sendmsg(ctx, s, msg, b)
+}
+
+// inet6Recvmsg is inet6_recvmsg.
+func (n *Net) inet6Recvmsg(ctx context.Context, sock *socket.Socket, msg *socket.Msghdr, b []byte, flags int) (int, error) {
+	s := sock.Sk
+	k, err := s.SK().Prot.Recvmsg(ctx, s, msg, b, flags)
+	if err == nil && n.traceOn() {
+		if msg.Recvfrom {
+			n.trace(sock, "__sys_recvfrom -> inet6_recvmsg -> "+s.SK().Prot.RecvmsgName, fmt.Sprintf("from=%v len=%d", msg.Name, k))
+		} else {
+			n.trace(sock, "sock_read_iter -> inet6_recvmsg -> "+s.SK().Prot.RecvmsgName, fmt.Sprintf("len=%d", k))
+		}
+	}
+	return k, err
+}
+
+// inet6Setsockopt and inet6Getsockopt are sock_common_setsockopt's
+// ipv6_setsockopt and udpv6_setsockopt: no IPPROTO_IPV6 or UDP options
+// yet, so every one is ENOPROTOOPT.
+func inet6Setsockopt(sock *socket.Socket, level, optname, val int) error {
+	return socket.ENOPROTOOPT
+}
+
+func inet6Getsockopt(sock *socket.Socket, level, optname int) (int, error) {
+	return 0, socket.ENOPROTOOPT
+}
+
+// inet6DgramOps is inet6_dgram_ops.
+func (n *Net) inet6DgramOps() *socket.ProtoOps {
+	return &socket.ProtoOps{
+		Name:       "inet6_dgram_ops",
+		Family:     socket.AF_INET6,
+		Release:    inet.InetRelease,
+		Bind:       n.inet6Bind,
+		Connect:    n.inet6DgramConnect,
+		Accept:     socket.SockNoAccept,
+		Getname:    inet6Getname,
+		Poll:       inet.DatagramPoll,
+		Listen:     socket.SockNoListen,
+		Shutdown:   inet.InetShutdown,
+		Setsockopt: inet6Setsockopt,
+		Getsockopt: inet6Getsockopt,
+		Sendmsg:    n.inet6Sendmsg,
+		Recvmsg:    n.inet6Recvmsg,
+	}
+}
+
+// udpv6Sendmsg is udpv6_sendmsg: one call, one datagram, to msg.Name or
+// the connected peer, fragmented by ip6_fragment when larger than the MTU.
+func (n *Net) udpv6Sendmsg(ctx context.Context, s socket.Sk, msg *socket.Msghdr, b []byte) (int, error) {
+	if len(b) > udpMaxPayload6 {
+		return 0, socket.EMSGSIZE
+	}
+	isk := inet.InetSk(s)
+	sk := s.SK()
+	sk.Mu.Lock()
+	defer sk.Mu.Unlock()
+	if sk.Shutdown&socket.SEND_SHUTDOWN != 0 {
+		return 0, socket.EPIPE
+	}
+	var dst netip.AddrPort
+	switch {
+	case msg != nil && msg.Name.IsValid():
+		a := msg.Name.Addr()
+		if !a.Is6() {
+			return 0, socket.EINVAL
+		}
+		if a.Is4In6() {
+			return 0, socket.ENETUNREACH // IPv6-only: no udp_sendmsg fallback
+		}
+		if msg.Name.Port() == 0 {
+			return 0, socket.EINVAL
+		}
+		dst = netip.AddrPortFrom(a.WithZone(""), msg.Name.Port())
+	case sk.State == tcpEstablished:
+		dst = netip.AddrPortFrom(isk.Daddr, isk.Dport)
+	default:
+		return 0, socket.EDESTADDRREQ
+	}
+	if dst.Addr().IsUnspecified() {
+		dst = netip.AddrPortFrom(netip.IPv6Loopback(), dst.Port())
+	}
+	dev, nexthop, ok := n.ip6RouteOutput(dst.Addr())
+	if !ok {
+		n.mib.inc(ip6OutNoRoutes)
+		return 0, socket.ENETUNREACH
+	}
+	saddr, err := n.ip6Saddr(isk, dst.Addr())
+	if err != nil {
+		return 0, err
+	}
+	if e := sk.SockError(); e != 0 {
+		return 0, e
+	}
+	skb := netdev.AllocSkb(inethdr.UDPLen + len(b))
+	defer skb.Free()
+	copy(skb.Put(len(b)), b)
+	return n.udpV6SendSkb(isk, skb, dev, nexthop, saddr, dst)
+}
+
+// udpV6SendSkb is udp_v6_send_skb: the UDP header over the payload, its
+// checksum over the IPv6 pseudo-header (never 0: RFC 8200 §8.1 sends
+// 0xffff), then ip6_xmit. Mu held.
+func (n *Net) udpV6SendSkb(isk *inet.InetSock, skb *netdev.SkBuff, dev *netdev.NetDevice, nexthop, saddr netip.Addr, dst netip.AddrPort) (int, error) {
+	k := skb.Len()
+	ulen := inethdr.UDPLen + k
+	uh := inethdr.Udphdr(skb.Push(inethdr.UDPLen))
+	uh.Encode(inethdr.UDPFields{Source: isk.Sport, Dest: dst.Port(), Len: ulen})
+	csum := header.Fold(header.Checksum(skb.Data(), header.PseudoHeaderSum(addr16(saddr), addr16(dst.Addr()), header.NEXTHDR_UDP, ulen)))
+	if csum == 0 {
+		csum = 0xffff
+	}
+	uh.SetCheck(csum)
+	if n.traceOn() {
+		n.traceSk(isk, "udp_v6_send_skb %v -> %v len=%d -> ip6_xmit", netip.AddrPortFrom(saddr, isk.Sport), dst, k)
+	}
+	if err := n.ip6Xmit(dev, nexthop, skb, saddr, dst.Addr(), header.NEXTHDR_UDP, sysctlHopLimit); err != nil {
+		if e, ok := err.(syscall.Errno); ok {
+			return 0, e
+		}
+		n.mib.udpInc(udp6SndbufErrors)
+		return k, nil // the device refused the frame: swallowed, as udp_v6_send_skb without IPV6_RECVERR
+	}
+	n.mib.udpInc(udp6OutDatagrams)
+	return k, nil
+}
+
+// udpv6View is what a read of a queued datagram returns (its data starts
+// at the UDP header) and its sender, from the IPv6 header.
+func udpv6View(skb *netdev.SkBuff) ([]byte, netip.AddrPort) {
+	uh := inethdr.Udphdr(skb.Data())
+	return uh[inethdr.UDPLen:], netip.AddrPortFrom(header.Ipv6hdr(skb.At(skb.NetworkHeader)).Src(), uh.Source())
+}
+
+// udpv6Rcv is udpv6_rcv / __udp6_lib_rcv: skb's data is the IPv6 header
+// and the UDP header is at off. Length and checksum are checked (a zero
+// checksum is an error over IPv6), the socket found on the shared table,
+// and a closed port answered with port unreachable.
+func (n *Net) udpv6Rcv(skb *netdev.SkBuff, off int) {
+	pkt := skb.Data()
+	hdr := header.Ipv6hdr(pkt)
+	uh, ok := inethdr.ParseUdphdr(pkt[off:])
+	if !ok { // shorter than its header, or a length beyond the packet
+		n.mib.udpInc(udp6InErrors)
+		skb.Free()
+		return
+	}
+	if uh.Check() == 0 {
+		// No checksum: a checksum error over IPv6 (__udp6_lib_rcv's
+		// report_csum_error), even where the sum would verify.
+		n.mib.udpInc(udp6InCsumErrors)
+		n.mib.udpInc(udp6InErrors)
+		skb.Free()
+		return
+	}
+	ulen := uh.Len()
+	saddr, daddr := hdr.Src(), hdr.Dst()
+	if !skb.CsumUnnecessary() &&
+		header.Fold(header.Checksum(uh[:ulen], header.PseudoHeaderSum(hdr.Saddr(), hdr.Daddr(), header.NEXTHDR_UDP, ulen))) != 0 {
+		n.mib.udpInc(udp6InCsumErrors)
+		n.mib.udpInc(udp6InErrors)
+		skb.Free()
+		return
+	}
+	if n.traceOn() {
+		n.sn.Trace.Emitf(0, "ip6_input_finish -> udpv6_rcv %v -> %v len=%d",
+			netip.AddrPortFrom(saddr, uh.Source()), netip.AddrPortFrom(daddr, uh.Dest()), ulen-inethdr.UDPLen)
+	}
+	if daddr.IsMulticast() {
+		// No group sockets over IPv6 yet: nobody is listening.
+		n.mib.udpInc(udp6IgnoredMulti)
+		skb.Free()
+		return
+	}
+	s := n.in.UDPLookup(uh.Dest(), saddr, uh.Source(), daddr)
+	if s == nil {
+		n.mib.udpInc(udp6NoPorts)
+		n.icmp6Send(skb, header.ICMPV6_DEST_UNREACH, header.ICMPV6_PORT_UNREACH, 0)
+		skb.Free()
+		return
+	}
+	skb.NetworkHeader = skb.Offset()
+	skb.Pull(off)
+	skb.Trim(ulen)
+	n.in.UDPQueueRcvSkb(s, skb, saddr)
+}
+
+// udpv6Err is udpv6_err / __udp6_lib_err: an ICMPv6 error about a
+// datagram we sent from src to dst, whose UDP header the error quotes
+// (uh). The errno is icmpv6_err_convert's; only a hard one on a
+// connected socket becomes sk_err, as without IPV6_RECVERR.
+func (n *Net) udpv6Err(src, dst netip.Addr, b []byte, typ, code uint8) {
+	if len(b) < inethdr.UDPLen {
+		return
+	}
+	uh := inethdr.Udphdr(b)
+	s := n.in.UDPLookup(uh.Source(), dst, uh.Dest(), src)
+	if s == nil {
+		return
+	}
+	err, hard := icmpv6ErrConvert(typ, code)
+	sk := s.SK()
+	sk.Mu.Lock()
+	defer sk.Mu.Unlock()
+	if !hard || sk.State != tcpEstablished {
+		return
+	}
+	sk.Err = err
+	sk.ErrorReport(sk)
+}
+
+// icmpv6ErrConvert is icmpv6_err_convert: the errno an ICMPv6 error
+// means and whether it is fatal (tab_unreach).
+func icmpv6ErrConvert(typ, code uint8) (socket.Errno, bool) {
+	switch typ {
+	case header.ICMPV6_DEST_UNREACH:
+		tab := [...]struct {
+			err   socket.Errno
+			fatal bool
+		}{
+			{socket.ENETUNREACH, false},  // NOROUTE
+			{socket.EACCES, true},        // ADM_PROHIBITED
+			{socket.EHOSTUNREACH, false}, // NOT_NEIGHBOUR
+			{socket.EHOSTUNREACH, false}, // ADDR_UNREACH
+			{socket.ECONNREFUSED, true},  // PORT_UNREACH
+			{socket.EACCES, true},        // POLICY_FAIL
+			{socket.EACCES, true},        // REJECT_ROUTE
+		}
+		if int(code) < len(tab) {
+			return tab[code].err, tab[code].fatal
+		}
+		return socket.EPROTO, true
+	case header.ICMPV6_PARAMPROB:
+		return socket.EPROTO, true
+	case header.ICMPV6_TIME_EXCEED:
+		return socket.EHOSTUNREACH, false
+	}
+	return socket.EPROTO, false
+}

@@ -1,0 +1,206 @@
+package inet6
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	inethdr "sockfs/inet/header"
+	"testing"
+	"time"
+
+	"sockfs/inet"
+	"sockfs/inet6/header"
+	"sockfs/netdev"
+	"sockfs/netdev/ktime"
+	"sockfs/socket"
+)
+
+// udpHost is a whole stack, IPv4 and IPv6, on one end of a pair.
+type udpHost struct {
+	h    *inet.Host
+	n    *Net
+	addr netip.Addr
+	dev  *netdev.NetDevice
+	sb   *testSB
+}
+
+func newUDPHost(t *testing.T, drv netdev.Driver, clock ktime.Clock, last byte) *udpHost {
+	t.Helper()
+	h, err := inet.NewHost(clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := Init(h.SockNet, h.DevNet, clock, h.Inet)
+	n.SetDAD(false)
+	if err := n.DevAdd(h.Lo, netip.Prefix{}); err != nil {
+		t.Fatal(err)
+	}
+	dev := &netdev.NetDevice{Name: "eth0", MTU: 1500, HWAddr: [6]byte{0x02, 0, 0, 0, 0, last}, HardHeaderLen: netdev.EthHlen,
+		Flags: netdev.IFF_BROADCAST | netdev.IFF_MULTICAST}
+	if err := h.AddDevice(dev, drv, netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 18, 0, last}), 24)); err != nil {
+		t.Fatal(err)
+	}
+	addr := netip.AddrFrom16([16]byte{0x20, 0x01, 0, 2, 15: last})
+	if err := n.DevAdd(dev, netip.PrefixFrom(addr, 64)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	return &udpHost{h: h, n: n, addr: addr, dev: dev, sb: &testSB{}}
+}
+
+func (u *udpHost) socket(t *testing.T) *socket.Socket {
+	t.Helper()
+	sock, err := socket.SockCreate(context.Background(), u.h.SockNet, u.sb, socket.AF_INET6, socket.SOCK_DGRAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sock.Ops.Release(sock) })
+	return sock
+}
+
+// recvWithin polls a nonblocking recvfrom until a datagram or an error
+// other than EAGAIN comes, or d passes.
+func recvWithin(sock *socket.Socket, d time.Duration) ([]byte, netip.AddrPort, error) {
+	buf := make([]byte, 70000)
+	deadline := time.Now().Add(d)
+	for {
+		n, from, err := socket.Recvfrom(context.Background(), sock, buf, socket.MSG_DONTWAIT)
+		if err != socket.EAGAIN || time.Now().After(deadline) {
+			if err != nil {
+				return nil, from, err
+			}
+			return buf[:n], from, nil
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// UDP over IPv6 between two stacks with 5% loss on one side: datagrams
+// both ways (each resent until it arrives, as a UDP application would), a
+// 20000-byte one fragmented by ip6_fragment and reassembled intact, and a
+// connected socket's send to a closed port turned into ECONNREFUSED by the
+// peer's port unreachable.
+func TestUDPv6OverLossyLink(t *testing.T) {
+	pa, pb := netdev.NewPair(1024)
+	spec, _ := netdev.ParseNetem("loss 5%")
+	clk := ktime.NewReal()
+	a := newUDPHost(t, netdev.NewNetem(pa, spec, 3, clk), clk, 1)
+	b := newUDPHost(t, pb, clk, 2)
+	ctx := context.Background()
+
+	sa, sb := a.socket(t), b.socket(t)
+	if local, _ := sb.Ops.Getname(sb, false); local.String() != "[::]:0" {
+		t.Fatalf("fresh local %v, want [::]:0", local)
+	}
+	if err := socket.Bind(ctx, sb, netip.MustParseAddrPort("[::]:5000")); err != nil {
+		t.Fatal(err)
+	}
+	if err := socket.Bind(ctx, sb, netip.MustParseAddrPort("198.18.0.2:5001")); err != socket.EINVAL {
+		t.Fatalf("second bind, IPv4: %v, want EINVAL", err)
+	}
+	bAddr := netip.AddrPortFrom(b.addr, 5000)
+	exchange := func(from, to *socket.Socket, dst netip.AddrPort, msg []byte) netip.AddrPort {
+		t.Helper()
+		for try := 0; try < 30; try++ {
+			if _, err := socket.Sendto(ctx, from, msg, 0, dst); err != nil {
+				t.Fatalf("sendto %v: %v", dst, err)
+			}
+			got, src, err := recvWithin(to, 500*time.Millisecond)
+			if err == socket.EAGAIN {
+				continue
+			}
+			if err != nil || !bytes.Equal(got, msg) {
+				t.Fatalf("recvfrom: %d bytes, %v (want %d bytes)", len(got), err, len(msg))
+			}
+			return src
+		}
+		t.Fatalf("%d bytes to %v never arrived", len(msg), dst)
+		return netip.AddrPort{}
+	}
+	for i := range 10 {
+		src := exchange(sa, sb, bAddr, []byte(fmt.Sprintf("ping %d", i)))
+		if src.Addr() != a.addr {
+			t.Fatalf("sender %v, want %v", src, a.addr)
+		}
+		if back := exchange(sb, sa, src, []byte(fmt.Sprintf("pong %d", i))); back != bAddr {
+			t.Fatalf("reply from %v, want %v", back, bAddr)
+		}
+	}
+	big := make([]byte, 20000)
+	for i := range big {
+		big[i] = byte(i * 7)
+	}
+	exchange(sa, sb, bAddr, big)
+	if a.n.mib.get(ip6FragCreates) == 0 || b.n.mib.get(ip6ReasmOKs) == 0 {
+		t.Fatalf("20000 bytes: a FragCreates %d, b ReasmOKs %d", a.n.mib.get(ip6FragCreates), b.n.mib.get(ip6ReasmOKs))
+	}
+	if b.n.mib.udp[udp6InDatagrams].Load() == 0 || a.n.mib.udp[udp6OutDatagrams].Load() == 0 {
+		t.Fatal("Udp6 counters did not move")
+	}
+
+	// A connected socket to a port nobody has: the port unreachable the
+	// peer answers is ECONNREFUSED, on a later send or a recv.
+	sc := a.socket(t)
+	if err := socket.Connect(ctx, sc, netip.AddrPortFrom(b.addr, 5999), 0); err != nil {
+		t.Fatal(err)
+	}
+	refused := false
+	for try := 0; try < 30 && !refused; try++ {
+		if _, err := socket.Sendto(ctx, sc, []byte("anyone?"), 0, netip.AddrPort{}); err == socket.ECONNREFUSED {
+			refused = true
+			break
+		}
+		_, _, err := recvWithin(sc, 300*time.Millisecond)
+		refused = err == socket.ECONNREFUSED
+	}
+	if !refused {
+		t.Fatal("no ECONNREFUSED from the peer's port unreachable")
+	}
+	if b.n.mib.udp[udp6NoPorts].Load() == 0 {
+		t.Fatal("b counted no Udp6NoPorts")
+	}
+}
+
+// A UDP datagram over IPv6 without a checksum (0) is dropped and counted
+// as a checksum error, as RFC 8200 §8.1 and __udp6_lib_rcv require, even
+// one whose bytes make 0 arithmetically valid; the same datagram
+// checksummed is delivered.
+func TestUDPv6ZeroChecksumDropped(t *testing.T) {
+	pa, pb := netdev.NewPair(1024)
+	clk := ktime.NewReal()
+	u := newUDPHost(t, pa, clk, 2)
+	w := newWire(t, pb)
+	u.n.ndTbl.NeighUpdate(u.dev, w.addr, w.mac, true)
+	sock := u.socket(t)
+	if err := socket.Bind(context.Background(), sock, netip.MustParseAddrPort("[::]:6000")); err != nil {
+		t.Fatal(err)
+	}
+	dgram := func(check bool) []byte {
+		b := make([]byte, inethdr.UDPLen+6)
+		uh := inethdr.Udphdr(b)
+		uh.Encode(inethdr.UDPFields{Source: 7000, Dest: 6000, Len: len(b)})
+		copy(b[inethdr.UDPLen:], "hell")
+		// The last two bytes make the sum with a zero checksum field
+		// verify, so only the zero rule can refuse it.
+		f := header.Fold(header.Checksum(b, header.PseudoHeaderSum(w.addr.As16(), u.addr.As16(), header.NEXTHDR_UDP, len(b))))
+		binary.BigEndian.PutUint16(b[inethdr.UDPLen+4:], f)
+		if check {
+			uh.SetCheck(0xffff) // what a sum of 0 is sent as (RFC 768)
+		}
+		return ip6Packet(w.addr, u.addr, header.NEXTHDR_UDP, 64, b)
+	}
+	w.send(u.dev.HWAddr, dgram(false))
+	if !waitFor(t, 2*time.Second, func() bool { return u.n.mib.udp[udp6InCsumErrors].Load() == 1 }) {
+		t.Fatal("a zero checksum was not counted as Udp6InCsumErrors")
+	}
+	if _, _, err := recvWithin(sock, 50*time.Millisecond); err != socket.EAGAIN {
+		t.Fatalf("a datagram without checksum was delivered (%v)", err)
+	}
+	w.send(u.dev.HWAddr, dgram(true))
+	got, from, err := recvWithin(sock, 2*time.Second)
+	if err != nil || string(got[:4]) != "hell" || from != netip.AddrPortFrom(w.addr, 7000) {
+		t.Fatalf("checksummed datagram: %q from %v, %v", got, from, err)
+	}
+}

@@ -1,0 +1,155 @@
+#!/usr/bin/env bats
+# UDP over IPv6 against the Linux kernel across the TAP (2001:2::2, the
+# stack, and 2001:2::1, the kernel): datagrams both ways beside kernel
+# python3 sockets, 20000 bytes fragmented and reassembled each way,
+# ECONNREFUSED from the kernel's port unreachable, and a bash server on
+# INO/msg answering a kernel nc -6 -u (docs/sockfsd.md "IPv6").
+
+load helpers
+
+STACK6=2001:2::2
+HOST6=2001:2::1
+STACK6_HEX=20010002000000000000000000000002
+
+setup_file() {
+	sockfsd_start sft-udp6
+	wait_until 10 grep -q "^$STACK6_HEX [0-9a-f]* 40 00 80 " "$M/net/if_inet6"
+}
+teardown_file() { sockfsd_stop; }
+teardown() { common_teardown; }
+
+udp6_listening() { ss -Hlun "src [$HOST6]:$1" 2>/dev/null | grep -q .; }
+
+read_dgram() { timeout 10 dd if="$M/$1/data" bs=65536 count=1 status=none; }
+
+# kernel_udp6_echo PORT: a kernel AF_INET6 socket on [HOST6]:PORT that
+# sends each of the first N datagrams back to its sender. Sets PY_PID.
+kernel_udp6_echo() {
+	python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.settimeout(20)
+for _ in range(int(sys.argv[3])):
+    d, a = s.recvfrom(65536)
+    s.sendto(d, a)
+' "$HOST6" "$1" "${2:-1}" 3>&- &
+	PY_PID=$!
+	wait_until 5 udp6_listening "$1"
+}
+
+@test "UDP6: an AF_INET6 socket is [::]:0, binds [::]:P, and receives a kernel datagram with its v6 sender" {
+	s=$(mk_socket AF_INET6 SOCK_DGRAM 0)
+	[ "$(cat "$M/$s/local")" = "[::]:0" ]
+	[ "$(status_field "$s" family)" = AF_INET6 ]
+	port=$(test_port)
+	ctl "$s" "bind *:$port"
+	[ "$(cat "$M/$s/local")" = "[::]:$port" ]
+	kport=$(python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 0))
+s.sendto(b"hello stack6", (sys.argv[2], int(sys.argv[3])))
+print(s.getsockname()[1])
+' "$HOST6" "$STACK6" "$port")
+	exec {fd}<"$M/$s/msg"
+	read -r -t 10 from len <&"$fd"
+	IFS= read -r -t 10 -N "$len" body <&"$fd"
+	exec {fd}<&-
+	[ "$from" = "[$HOST6]:$kport" ]
+	[ "$body" = "hello stack6" ]
+	run ctl "$s" "bind 198.18.0.2:$port"
+	[ "$status" -ne 0 ]
+	[[ $output == *"Invalid argument"* ]]
+	ctl "$s" close
+}
+
+@test "UDP6: connected to a kernel echo socket, a datagram goes out and comes back" {
+	port=$(test_port)
+	kernel_udp6_echo "$port"
+	s=$(mk_socket AF_INET6 SOCK_DGRAM 17)
+	ctl "$s" "connect [$HOST6]:$port"
+	[ "$(cat "$M/$s/remote")" = "[$HOST6]:$port" ]
+	[[ $(cat "$M/$s/local") == "[$STACK6]:"* ]]
+	echo "hello kernel6" >"$M/$s/data"
+	run read_dgram "$s"
+	[ "$status" -eq 0 ]
+	[ "$output" = "hello kernel6" ]
+	wait_exit "$PY_PID" 10
+	ctl "$s" close
+}
+
+@test "UDP6: a 20000-byte datagram goes out fragmented, comes back reassembled, intact each way" {
+	port=$(test_port)
+	head -c 20000 /dev/urandom >"$BATS_TEST_TMPDIR/big"
+	kernel_udp6_echo "$port"
+	s=$(mk_socket AF_INET6 SOCK_DGRAM 0)
+	ctl "$s" "connect [$HOST6]:$port"
+	frag=$(awk '$1 == "Ip6FragCreates" { print $2 }' "$M/net/snmp6")
+	reasm=$(awk '$1 == "Ip6ReasmOKs" { print $2 }' "$M/net/snmp6")
+	dd if="$BATS_TEST_TMPDIR/big" of="$M/$s/data" bs=20000 count=1 status=none
+	read_dgram "$s" >"$BATS_TEST_TMPDIR/got"
+	same_file "$BATS_TEST_TMPDIR/big" "$BATS_TEST_TMPDIR/got"
+	(( $(awk '$1 == "Ip6FragCreates" { print $2 }' "$M/net/snmp6") - frag == 14 ))
+	(( $(awk '$1 == "Ip6ReasmOKs" { print $2 }' "$M/net/snmp6") - reasm == 1 ))
+	wait_exit "$PY_PID" 10
+	ctl "$s" close
+}
+
+@test "UDP6: the kernel's port unreachable is ECONNREFUSED on a connected socket, as on a kernel socket" {
+	port=$(test_port)
+	# The reference: a kernel AF_INET6 socket, connected to a port of
+	# its own host nobody holds, reads ECONNREFUSED after a send.
+	run python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.connect((sys.argv[1], int(sys.argv[2])))
+s.send(b"x")
+s.settimeout(5)
+try:
+    s.recv(10)
+except ConnectionRefusedError:
+    print("ECONNREFUSED")
+' "$HOST6" "$port"
+	[ "$output" = ECONNREFUSED ]
+	s=$(mk_socket AF_INET6 SOCK_DGRAM 0)
+	ctl "$s" "connect [$HOST6]:$port"
+	echo x >"$M/$s/data"
+	run read_dgram "$s"
+	[ "$status" -ne 0 ]
+	[[ $output == *"Connection refused"* ]]
+	ctl "$s" close
+}
+
+@test "UDP6: a bash echo server on INO/msg answers a kernel nc -6 -u" {
+	s=$(mk_socket AF_INET6 SOCK_DGRAM 0)
+	port=$(test_port)
+	ctl "$s" "bind [$STACK6]:$port"
+	timeout 20 bash -c '
+	exec {in}<"$1"
+	read -r from len <&$in
+	IFS= read -r -N "$len" body <&$in
+	printf "%s\n%s" "$from" "$body" | dd of="$1" status=none' _ "$M/$s/msg" &
+	srv=$!
+	run bash -c 'echo "echo me6" | timeout 10 nc -6 -u -w2 "$1" "$2"' _ "$STACK6" "$port"
+	[[ $output == *"echo me6"* ]]
+	wait "$srv"
+	ctl "$s" close
+}
+
+@test "UDP6: net/udp6 has the host's header and a bound and a connected socket in Linux's layout" {
+	[ "$(head -1 "$M/net/udp6")" = "$(head -1 /proc/net/udp6)" ]
+	s=$(mk_socket AF_INET6 SOCK_DGRAM 0)
+	ctl "$s" "bind [$STACK6]:4660"
+	c=$(mk_socket AF_INET6 SOCK_DGRAM 0)
+	ctl "$c" "connect [$HOST6]:4661"
+	cat "$M/net/udp6"
+	# 2001:2::2 as four little-endian words, port 4660 is 1234, state 07 (CLOSE).
+	grep -Eq "^ *[0-9]+: 02000120000000000000000002000000:1234 00000000000000000000000000000000:0000 07 00000000:00000000 00:00000000 00000000 +0 +0 $s 2 0000000000000000 0\$" "$M/net/udp6"
+	# The connected one: ESTABLISHED (01) to 2001:2::1 port 4661 (1235).
+	grep -Eq "^ *[0-9]+: 02000120000000000000000002000000:[0-9A-F]{4} 02000120000000000000000001000000:1235 01 .* $c 2 " "$M/net/udp6"
+	# Neither is in net/udp, which lists AF_INET sockets only.
+	not grep -q " $s \| $c " "$M/net/udp"
+	ctl "$s" close
+	ctl "$c" close
+}
