@@ -24,10 +24,20 @@ type InetSock struct {
 	ID       uint16 // inet_id: IP ID counter of a connected socket
 	Pmtudisc int    // IP_MTU_DISCOVER: IP_PMTUDISC_WANT unless set
 	rt       *Rtable
+	Pinet6   *Ipv6Pinfo // pinet6: an AF_INET6 sock's IPv6 part, else nil
 
 	// userlocks is sk_userlocks' bind bits: what the user bound
 	// explicitly, which a datagram disconnect keeps (__udp_disconnect).
 	userlocks uint8
+}
+
+// Ipv6Pinfo is struct ipv6_pinfo, which an AF_INET6 sock's inet_sock
+// points to (pinet6): the IPv6 options package inet6 keeps. It is declared
+// here, as include/linux/ipv6.h declares it beside inet_sock, so that the
+// socks the UDP core allocates can carry it. Protected by Mu.
+type Ipv6Pinfo struct {
+	HopLimit int   // IPV6_UNICAST_HOPS: -1 uses the route's default
+	Tclass   uint8 // IPV6_TCLASS
 }
 
 // The sk_userlocks bits bind sets.

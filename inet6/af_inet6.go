@@ -106,6 +106,7 @@ func (n *Net) inet6Create(net *socket.Net, sock *socket.Socket, protocol int, ke
 	s.SK().Protocol = protocol
 	if n.in != nil {
 		n.in.InetSkInit(s)
+		inet.InetSk(s).Pinet6 = &inet.Ipv6Pinfo{HopLimit: -1}
 	}
 	socket.SockInitData(sock, s)
 	if answer.Prot.Init != nil {

@@ -20,17 +20,18 @@ func (n *Net) ip6Output(skb *netdev.SkBuff, saddr, daddr netip.Addr, proto, hlim
 		n.mib.inc(ip6OutNoRoutes)
 		return syscall.ENETUNREACH
 	}
-	return n.ip6Xmit(dev, nexthop, skb, saddr, daddr, proto, hlim)
+	return n.ip6Xmit(dev, nexthop, skb, saddr, daddr, proto, hlim, 0)
 }
 
 // ip6Xmit is ip6_xmit + ip6_finish_output: push the IPv6 header, then
 // send whole or, larger than the device MTU, as fragments (ip6_fragment).
-func (n *Net) ip6Xmit(dev *netdev.NetDevice, nexthop netip.Addr, skb *netdev.SkBuff, saddr, daddr netip.Addr, proto, hlim uint8) error {
+// tclass is the traffic class (a socket's IPV6_TCLASS).
+func (n *Net) ip6Xmit(dev *netdev.NetDevice, nexthop netip.Addr, skb *netdev.SkBuff, saddr, daddr netip.Addr, proto, hlim, tclass uint8) error {
 	off := skb.Offset()
 	defer skb.SetHeadroom(off)
 	plen := skb.Len()
 	header.Ipv6hdr(skb.Push(header.IPv6Len)).Encode(header.IPv6Fields{
-		PayloadLen: plen, Nexthdr: proto, HopLimit: hlim, Saddr: addr16(saddr), Daddr: addr16(daddr),
+		TrafficClass: tclass, PayloadLen: plen, Nexthdr: proto, HopLimit: hlim, Saddr: addr16(saddr), Daddr: addr16(daddr),
 	})
 	skb.NetworkHeader = skb.Offset()
 	n.mib.inc(ip6OutRequests)

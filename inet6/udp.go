@@ -215,14 +215,68 @@ func (n *Net) inet6Recvmsg(ctx context.Context, sock *socket.Socket, msg *socket
 	return k, err
 }
 
-// inet6Setsockopt and inet6Getsockopt are sock_common_setsockopt's
-// ipv6_setsockopt and udpv6_setsockopt: no IPPROTO_IPV6 or UDP options
-// yet, so every one is ENOPROTOOPT.
+// inet6Setsockopt is sock_common_setsockopt's ipv6_setsockopt
+// (do_ipv6_setsockopt) for the IPPROTO_IPV6 options this stack has; any
+// other level or option is ENOPROTOOPT.
 func inet6Setsockopt(sock *socket.Socket, level, optname, val int) error {
-	return socket.ENOPROTOOPT
+	if level != socket.SOL_IPV6 {
+		return socket.ENOPROTOOPT
+	}
+	isk := inet.InetSk(sock.Sk)
+	isk.Mu.Lock()
+	defer isk.Mu.Unlock()
+	np := isk.Pinet6
+	switch optname {
+	case socket.IPV6_UNICAST_HOPS:
+		if val < -1 || val > 255 {
+			return socket.EINVAL
+		}
+		np.HopLimit = val
+	case socket.IPV6_TCLASS:
+		if val < -1 || val > 255 {
+			return socket.EINVAL
+		}
+		if val == -1 {
+			val = 0 // the default
+		}
+		np.Tclass = uint8(val)
+	default:
+		// IPV6_MTU is get-only here (Linux's set caps the socket's MTU).
+		return socket.ENOPROTOOPT
+	}
+	return nil
 }
 
-func inet6Getsockopt(sock *socket.Socket, level, optname int) (int, error) {
+// inet6Getsockopt is do_ipv6_getsockopt for the same options: the hop
+// limit in effect (the default 64 when unset), the traffic class, and a
+// connected socket's path MTU (the route's device MTU: no packet too big
+// is learnt yet), ENOTCONN unconnected.
+func (n *Net) inet6Getsockopt(sock *socket.Socket, level, optname int) (int, error) {
+	if level != socket.SOL_IPV6 {
+		return 0, socket.ENOPROTOOPT
+	}
+	isk := inet.InetSk(sock.Sk)
+	isk.Mu.Lock()
+	defer isk.Mu.Unlock()
+	np := isk.Pinet6
+	switch optname {
+	case socket.IPV6_UNICAST_HOPS:
+		if np.HopLimit < 0 {
+			return sysctlHopLimit, nil
+		}
+		return np.HopLimit, nil
+	case socket.IPV6_TCLASS:
+		return int(np.Tclass), nil
+	case socket.IPV6_MTU:
+		if isk.State != tcpEstablished {
+			return 0, socket.ENOTCONN
+		}
+		dev, _, ok := n.ip6RouteOutput(isk.Daddr)
+		if !ok {
+			return 0, socket.ENOTCONN
+		}
+		return dev.MTU, nil
+	}
 	return 0, socket.ENOPROTOOPT
 }
 
@@ -240,7 +294,7 @@ func (n *Net) inet6DgramOps() *socket.ProtoOps {
 		Listen:     socket.SockNoListen,
 		Shutdown:   inet.InetShutdown,
 		Setsockopt: inet6Setsockopt,
-		Getsockopt: inet6Getsockopt,
+		Getsockopt: n.inet6Getsockopt,
 		Sendmsg:    n.inet6Sendmsg,
 		Recvmsg:    n.inet6Recvmsg,
 	}
@@ -315,7 +369,11 @@ func (n *Net) udpV6SendSkb(isk *inet.InetSock, skb *netdev.SkBuff, dev *netdev.N
 	if n.traceOn() {
 		n.traceSk(isk, "udp_v6_send_skb %v -> %v len=%d -> ip6_xmit", netip.AddrPortFrom(saddr, isk.Sport), dst, k)
 	}
-	if err := n.ip6Xmit(dev, nexthop, skb, saddr, dst.Addr(), header.NEXTHDR_UDP, sysctlHopLimit); err != nil {
+	hlim := uint8(sysctlHopLimit)
+	if np := isk.Pinet6; np.HopLimit >= 0 {
+		hlim = uint8(np.HopLimit)
+	}
+	if err := n.ip6Xmit(dev, nexthop, skb, saddr, dst.Addr(), header.NEXTHDR_UDP, hlim, isk.Pinet6.Tclass); err != nil {
 		if e, ok := err.(syscall.Errno); ok {
 			return 0, e
 		}

@@ -204,3 +204,59 @@ func TestUDPv6ZeroChecksumDropped(t *testing.T) {
 		t.Fatalf("checksummed datagram: %q from %v, %v", got, from, err)
 	}
 }
+
+// IPV6_UNICAST_HOPS and IPV6_TCLASS set what a datagram's header
+// carries; reading them gives the default 64 and 0 before; IPV6_MTU is
+// ENOTCONN until connected, then the route's MTU; out-of-range values are
+// EINVAL, as do_ipv6_setsockopt.
+func TestUDPv6Options(t *testing.T) {
+	pa, pb := netdev.NewPair(1024)
+	clk := ktime.NewReal()
+	u := newUDPHost(t, pa, clk, 2)
+	w := newWire(t, pb)
+	u.n.ndTbl.NeighUpdate(u.dev, w.addr, w.mac, true)
+	sock := u.socket(t)
+	get := func(opt int) (int, error) { return socket.Getsockopt(sock, socket.SOL_IPV6, opt) }
+	if v, err := get(socket.IPV6_UNICAST_HOPS); v != 64 || err != nil {
+		t.Fatalf("IPV6_UNICAST_HOPS %d, %v; want 64", v, err)
+	}
+	if _, err := get(socket.IPV6_MTU); err != socket.ENOTCONN {
+		t.Fatalf("IPV6_MTU unconnected: %v, want ENOTCONN", err)
+	}
+	for _, c := range []struct{ opt, val int }{{socket.IPV6_UNICAST_HOPS, 256}, {socket.IPV6_UNICAST_HOPS, -2}, {socket.IPV6_TCLASS, 256}} {
+		if err := socket.Setsockopt(sock, socket.SOL_IPV6, c.opt, c.val); err != socket.EINVAL {
+			t.Fatalf("setsockopt(%d, %d): %v, want EINVAL", c.opt, c.val, err)
+		}
+	}
+	if err := socket.Setsockopt(sock, socket.SOL_IPV6, socket.IPV6_UNICAST_HOPS, 9); err != nil {
+		t.Fatal(err)
+	}
+	if err := socket.Setsockopt(sock, socket.SOL_IPV6, socket.IPV6_TCLASS, 0x28); err != nil {
+		t.Fatal(err)
+	}
+	if err := socket.Connect(context.Background(), sock, netip.AddrPortFrom(w.addr, 9), 0); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := get(socket.IPV6_MTU); v != 1500 || err != nil {
+		t.Fatalf("IPV6_MTU %d, %v; want 1500", v, err)
+	}
+	if _, err := socket.Sendto(context.Background(), sock, []byte("x"), 0, netip.AddrPort{}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(2 * time.Second)
+	for {
+		select {
+		case f := <-w.frames:
+			h := header.Ipv6hdr(f[netdev.EthHlen:])
+			if h.Version() != 6 || h.Nexthdr() != header.NEXTHDR_UDP {
+				continue
+			}
+			if h.HopLimit() != 9 || h.TrafficClass() != 0x28 {
+				t.Fatalf("hop limit %d, traffic class %#x; want 9, 0x28", h.HopLimit(), h.TrafficClass())
+			}
+			return
+		case <-deadline:
+			t.Fatal("no datagram on the wire")
+		}
+	}
+}

@@ -9,6 +9,7 @@ const (
 	SOL_SOCKET = 1
 	SOL_TCP    = 6
 	SOL_UDP    = 17
+	SOL_IPV6   = 41
 
 	SO_REUSEADDR = 2
 	SO_TYPE      = 3
@@ -31,6 +32,10 @@ const (
 	IP_TTL          = 2
 	IP_MTU_DISCOVER = 10
 	IP_MTU          = 14
+
+	IPV6_UNICAST_HOPS = 16
+	IPV6_MTU          = 24
+	IPV6_TCLASS       = 67
 
 	// IP_MTU_DISCOVER values (include/uapi/linux/in.h).
 	IP_PMTUDISC_DONT      = 0 // never set DF; fragment locally
@@ -90,6 +95,9 @@ var Sockopts = []SockoptName{
 	{Name: "IP_TOS", Level: SOL_IP, Optname: IP_TOS},
 	{Name: "IP_MTU_DISCOVER", Level: SOL_IP, Optname: IP_MTU_DISCOVER},
 	{Name: "IP_MTU", Level: SOL_IP, Optname: IP_MTU},
+	{Name: "IPV6_UNICAST_HOPS", Level: SOL_IPV6, Optname: IPV6_UNICAST_HOPS},
+	{Name: "IPV6_TCLASS", Level: SOL_IPV6, Optname: IPV6_TCLASS},
+	{Name: "IPV6_MTU", Level: SOL_IPV6, Optname: IPV6_MTU},
 }
 
 // LookupSockopt finds an option by name.

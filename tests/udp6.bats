@@ -22,6 +22,19 @@ udp6_listening() { ss -Hlun "src [$HOST6]:$1" 2>/dev/null | grep -q .; }
 
 read_dgram() { timeout 10 dd if="$M/$1/data" bs=65536 count=1 status=none; }
 
+# getopt_val INO NAME: getsockopt through ctl, the answer read on the same open.
+getopt_val() {
+	local fd v
+	exec {fd}<>"$M/$1/ctl" || return 1
+	if ! echo "getsockopt $2" >&"$fd"; then
+		exec {fd}>&-
+		return 1
+	fi
+	read -r -t 5 v <&"$fd" || { exec {fd}>&-; return 1; }
+	exec {fd}>&-
+	echo "$v"
+}
+
 # kernel_udp6_echo PORT: a kernel AF_INET6 socket on [HOST6]:PORT that
 # sends each of the first N datagrams back to its sender. Sets PY_PID.
 kernel_udp6_echo() {
@@ -152,4 +165,42 @@ except ConnectionRefusedError:
 	not grep -q " $s \| $c " "$M/net/udp"
 	ctl "$s" close
 	ctl "$c" close
+}
+
+@test "UDP6: IPV6_UNICAST_HOPS and IPV6_TCLASS, defaults as a kernel socket's, reach the kernel in the header; IPV6_MTU once connected" {
+	# The kernel's defaults for an AF_INET6 UDP socket, the reference.
+	want=$(python3 -c '
+import socket
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+print(s.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS), s.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_TCLASS))')
+	s=$(mk_socket AF_INET6 SOCK_DGRAM 0)
+	out=$(cat "$M/$s/ctl")
+	got="$(grep '^IPV6_UNICAST_HOPS ' <<<"$out" | cut -d' ' -f2) $(grep '^IPV6_TCLASS ' <<<"$out" | cut -d' ' -f2)"
+	[ "$got" = "$want" ]
+	not grep -q '^IPV6_MTU ' <<<"$out"
+	port=$(test_port)
+	python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVTCLASS, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.settimeout(20)
+d, anc, _, _ = s.recvmsg(100, 256)
+v = {t: int.from_bytes(x, sys.byteorder) for _, t, x in anc}
+open(sys.argv[3], "w").write("%d %d\n" % (v[socket.IPV6_HOPLIMIT], v[socket.IPV6_TCLASS]))
+' "$HOST6" "$port" "$BATS_TEST_TMPDIR/hdr" 3>&- &
+	PY_PID=$!
+	wait_until 5 udp6_listening "$port"
+	ctl "$s" "setsockopt IPV6_UNICAST_HOPS 7"
+	ctl "$s" "setsockopt IPV6_TCLASS 40"
+	ctl "$s" "connect [$HOST6]:$port"
+	[ "$(getopt_val "$s" IPV6_MTU)" = 1500 ]
+	echo x >"$M/$s/data"
+	wait_exit "$PY_PID" 10
+	[ "$(cat "$BATS_TEST_TMPDIR/hdr")" = "7 40" ]
+	run ctl "$s" "setsockopt IPV6_UNICAST_HOPS 256"
+	[ "$status" -ne 0 ]
+	[[ $output == *"Invalid argument"* ]]
+	ctl "$s" close
 }
