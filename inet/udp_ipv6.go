@@ -125,3 +125,44 @@ func (in *Net) UDPEach(family int, fn func(slot int, isk *InetSock, drops int)) 
 		fn(slot, &us.InetSock, drops)
 	})
 }
+
+// PingV6Prot builds pingv6_prot (net/ipv6/ping.c): its own sendmsg,
+// recvmsg and connect over ping's shared core (ping_get_port on the one
+// ping_table, whose idents AF_INET and AF_INET6 ping sockets share).
+func (in *Net) PingV6Prot(ops UDPv6Ops) *socket.Proto {
+	return &socket.Proto{
+		Name:           "PINGv6",
+		SendmsgName:    "ping_v6_sendmsg",
+		RecvmsgName:    "ping_recvmsg",
+		CloseName:      "dgram_close",
+		DisconnectName: "udp_disconnect",
+		Alloc:          func() socket.Sk { return new(pingSock) },
+		Init:           dgramInit,
+		Close:          dgramClose,
+		Connect:        ops.Connect,
+		Disconnect:     udpDisconnect,
+		Sendmsg:        ops.Sendmsg,
+		Recvmsg:        ops.Recvmsg,
+		GetPort:        in.pingGetPort,
+		Unhash:         udpLibUnhash,
+		Diag:           dgramDiag,
+	}
+}
+
+// PingLookup is ping_lookup for an ICMPv6 echo reply (or an error about
+// an echo request): the AF_INET6 ping sock of ident.
+func (in *Net) PingLookup(ident uint16, saddr, daddr netip.Addr) socket.Sk {
+	return in.dgram.ping.lookup(ident, saddr, 0, daddr)
+}
+
+// PingQueueRcvSkb is ping_queue_rcv_skb: skb (the sock's own copy, data
+// at the ICMPv6 header) onto its receive queue, or freed when full.
+func PingQueueRcvSkb(s socket.Sk, skb *netdev.SkBuff) {
+	sk := s.SK()
+	sk.Mu.Lock()
+	ok := dgramQueueRcvSkb(sk, skb)
+	sk.Mu.Unlock()
+	if !ok {
+		skb.Free()
+	}
+}

@@ -30,7 +30,8 @@ type Net struct {
 	mib     ipv6Mib
 	inetsw6 [socket.SOCK_MAX][]inet.InetProtosw // protected by mu; inetsw6
 
-	udpv6Prot *socket.Proto // udpv6_prot (udp.go)
+	udpv6Prot  *socket.Proto // udpv6_prot (udp.go)
+	pingv6Prot *socket.Proto // pingv6_prot (ping.go)
 
 	frags  fragQueues    // reassembly.go
 	icmpRL icmpv6Limiter // icmp.go
@@ -56,6 +57,7 @@ func Init(sn *socket.Net, nd *netdev.Net, clock ktime.Clock, in *inet.Net) *Net 
 	nd.DevAddPack(netdev.ETH_P_IPV6, n.ipv6Rcv)
 	if in != nil {
 		n.udpv6Init()
+		n.pingv6Init()
 	}
 	sn.SockRegister(&socket.NetProtoFamily{Family: socket.AF_INET6, Create: n.inet6Create})
 	for _, q := range n.inetsw6Array() {
@@ -67,16 +69,17 @@ func Init(sn *socket.Net, nd *netdev.Net, clock ktime.Clock, in *inet.Net) *Net 
 }
 
 // inetsw6Array is inetsw6's rows as inet6_init registers them (net/ipv6/
-// af_inet6.c registers them from udpv6_init, and from tcpv6_init,
-// pingv6_init and rawv6_init, which this stack has not yet): SOCK_DGRAM is
-// UDP, and every other type ESOCKTNOSUPPORT, the answer inet6_create gives
-// a type without rows. A transport is a new row here.
+// af_inet6.c registers them from udpv6_init and pingv6_init, and from
+// tcpv6_init and rawv6_init, which this stack has not yet): SOCK_DGRAM is
+// UDP, or ping with IPPROTO_ICMPV6, and every other type ESOCKTNOSUPPORT,
+// the answer inet6_create gives a type without rows. A transport is a new row here.
 func (n *Net) inetsw6Array() []inet.InetProtosw {
 	if n.udpv6Prot == nil {
 		return nil
 	}
 	return []inet.InetProtosw{
-		{Type: socket.SOCK_DGRAM, Protocol: socket.IPPROTO_UDP, Prot: n.udpv6Prot, Ops: n.inet6DgramOps()},
+		{Type: socket.SOCK_DGRAM, Protocol: socket.IPPROTO_UDP, Prot: n.udpv6Prot, Ops: n.inet6DgramOps("inet6_dgram_ops")},
+		{Type: socket.SOCK_DGRAM, Protocol: socket.IPPROTO_ICMPV6, Prot: n.pingv6Prot, Ops: n.inet6DgramOps("inet6_sockraw_ops")},
 	}
 }
 

@@ -10,8 +10,9 @@
 //
 // The wire formats are inet6/header's views. AF_INET6 is registered with
 // the socket layer (af_inet6.go: inet6_create over inetsw6, with
-// inet_create's errno rules through inet.LookupProtosw). Its one transport
-// so far is UDP (udp.go, as net/ipv6/udp.c: udpv6_prot over inet's UDP
+// inet_create's errno rules through inet.LookupProtosw). Its transports
+// so far are UDP (udp.go, as net/ipv6/udp.c: udpv6_prot over inet's UDP
 // core and its one udp_table, inet6_dgram_ops, ip6_datagram_connect,
-// udpv6_rcv and udpv6_err); net/udp6 lists its sockets (proc.go).
+// udpv6_rcv and udpv6_err; net/udp6 lists its sockets, proc.go) and ping
+// sockets (ping.go, as net/ipv6/ping.c, on inet's ping_table).
 package inet6

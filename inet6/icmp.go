@@ -115,13 +115,17 @@ func (n *Net) icmpv6Rcv(skb *netdev.SkBuff, off int) {
 	case header.NDISC_ROUTER_SOLICITATION, header.NDISC_ROUTER_ADVERTISEMENT,
 		header.NDISC_NEIGHBOUR_SOLICITATION, header.NDISC_NEIGHBOUR_ADVERTISEMENT, header.NDISC_REDIRECT:
 		n.ndiscRcv(skb, hdr, msg)
+	case header.ICMPV6_ECHO_REPLY:
+		if n.in != nil {
+			n.pingRcv(skb, off, hdr, msg)
+		}
 	case header.ICMPV6_DEST_UNREACH, header.ICMPV6_PARAMPROB, header.ICMPV6_TIME_EXCEED:
 		n.icmpv6Notify(msg, msg.Type(), msg.Code())
 	}
 }
 
 // icmpv6Notify is icmpv6_notify: the error quotes a packet we sent; hand
-// it to that packet's upper layer (udpv6_err). Only a quote whose next
+// it to that packet's upper layer (udpv6_err, ping_err). Only a quote whose next
 // header is UDP right away is followed: this stack sends no extension
 // headers but the fragment header, and a fragment's error quotes the
 // first fragment, whose UDP header follows the fragment header.
@@ -142,6 +146,8 @@ func (n *Net) icmpv6Notify(msg header.Icmp6hdr, typ, code uint8) {
 	switch nh {
 	case header.NEXTHDR_UDP:
 		n.udpv6Err(inner.Src(), inner.Dst(), rest, typ, code)
+	case header.NEXTHDR_ICMP:
+		n.pingErr(inner.Src(), inner.Dst(), rest, typ, code)
 	}
 }
 

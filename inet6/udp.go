@@ -280,10 +280,12 @@ func (n *Net) inet6Getsockopt(sock *socket.Socket, level, optname int) (int, err
 	return 0, socket.ENOPROTOOPT
 }
 
-// inet6DgramOps is inet6_dgram_ops.
-func (n *Net) inet6DgramOps() *socket.ProtoOps {
+// inet6DgramOps is inet6_dgram_ops, or under the name inet6_sockraw_ops
+// the ping (and raw) sockets' table, which differs from it in Linux only
+// in poll (datagram_poll where UDP has udp_poll), as inet_sockraw_ops.
+func (n *Net) inet6DgramOps(name string) *socket.ProtoOps {
 	return &socket.ProtoOps{
-		Name:       "inet6_dgram_ops",
+		Name:       name,
 		Family:     socket.AF_INET6,
 		Release:    inet.InetRelease,
 		Bind:       n.inet6Bind,

@@ -260,3 +260,39 @@ func TestUDPv6Options(t *testing.T) {
 		}
 	}
 }
+
+// A ping socket over IPv6 (AF_INET6 SOCK_DGRAM IPPROTO_ICMPV6) sends an
+// echo request with its ident and gets the peer stack's reply, header and
+// data, from the peer's address; a write that is not an echo request is
+// EINVAL, as ping_common_sendmsg.
+func TestPingv6Socket(t *testing.T) {
+	pa, pb := netdev.NewPair(1024)
+	clk := ktime.NewReal()
+	a := newUDPHost(t, pa, clk, 1)
+	b := newUDPHost(t, pb, clk, 2)
+	sock, err := socket.SockCreate(context.Background(), a.h.SockNet, a.sb, socket.AF_INET6, socket.SOCK_DGRAM, socket.IPPROTO_ICMPV6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sock.Ops.Release(sock) })
+	if sock.Ops.Name != "inet6_sockraw_ops" || sock.Sk.SK().Prot.Name != "PINGv6" {
+		t.Fatalf("ops %s prot %s", sock.Ops.Name, sock.Sk.SK().Prot.Name)
+	}
+	to := netip.AddrPortFrom(b.addr, 0)
+	if _, err := socket.Sendto(context.Background(), sock, []byte{129, 0, 0, 0, 0, 0, 0, 1}, 0, to); err != socket.EINVAL {
+		t.Fatalf("echo reply written: %v, want EINVAL", err)
+	}
+	req := append([]byte{128, 0, 0, 0, 0, 0, 0, 5}, "sockfs ping6"...)
+	if _, err := socket.Sendto(context.Background(), sock, req, 0, to); err != nil {
+		t.Fatal(err)
+	}
+	got, from, err := recvWithin(sock, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := header.Icmp6hdr(got)
+	ident := inet.InetSk(sock.Sk).Num
+	if h.Type() != header.ICMPV6_ECHO_REPLY || h.Identifier() != ident || h.Sequence() != 5 || string(h.Payload()) != "sockfs ping6" || from.Addr() != b.addr {
+		t.Fatalf("reply type %d id %d (ident %d) seq %d %q from %v", h.Type(), h.Identifier(), ident, h.Sequence(), h.Payload(), from)
+	}
+}

@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # The stack as an IPv6 host on its TAP: the kernel pings it over IPv6
 # (neighbour discovery both ways, fragments both ways), and the v6 tables
-# read as Linux's. AF_INET6 sockets are UDP's only so far (tests/udp6.bats).
+# read as Linux's. AF_INET6 sockets are UDP and ping so far (tests/udp6.bats).
 
 load helpers
 
@@ -125,7 +125,7 @@ teardown() { common_teardown; }
 	[[ $output == *" 0% packet loss"* ]]
 }
 
-@test "AF_INET6: SOCK_DGRAM is UDP; other types have no inetsw6 row yet (ESOCKTNOSUPPORT)" {
+@test "AF_INET6: SOCK_DGRAM is UDP or ping; other types have no inetsw6 row yet (ESOCKTNOSUPPORT)" {
 	s=$(mk_socket AF_INET6 SOCK_DGRAM 0)
 	[ "$(status_field "$s" family)" = AF_INET6 ]
 	[ "$(status_field "$s" protocol)" = 17 ]
@@ -136,8 +136,11 @@ teardown() { common_teardown; }
 		[ "$status" -eq 1 ]
 		[[ $output == *"Socket type not supported"* ]]
 	done
-	# A protocol the type does not offer: EPROTONOSUPPORT (no ping yet).
-	run bash -c 'echo "AF_INET6 SOCK_DGRAM 58" > "$1/socket"' _ "$M"
+	s=$(mk_socket AF_INET6 SOCK_DGRAM IPPROTO_ICMPV6)
+	[ "$(status_field "$s" protocol)" = 58 ]
+	ctl "$s" close
+	# A protocol the type does not offer: EPROTONOSUPPORT.
+	run bash -c 'echo "AF_INET6 SOCK_DGRAM 6" > "$1/socket"' _ "$M"
 	[ "$status" -eq 1 ]
 	[[ $output == *"Protocol not supported"* ]]
 	# A protocol out of range is EINVAL before any lookup, as inet6_create.

@@ -204,3 +204,26 @@ open(sys.argv[3], "w").write("%d %d\n" % (v[socket.IPV6_HOPLIMIT], v[socket.IPV6
 	[[ $output == *"Invalid argument"* ]]
 	ctl "$s" close
 }
+
+@test "ping6: a ping socket (AF_INET6 SOCK_DGRAM IPPROTO_ICMPV6) pings the kernel's 2001:2::1" {
+	s=$(mk_socket AF_INET6 SOCK_DGRAM IPPROTO_ICMPV6)
+	ctl "$s" "connect [$HOST6]:0"
+	# An echo request: type 128, code 0; the stack fills in the identifier
+	# and checksum. Sequence 1, data "sockfs".
+	printf '\x80\x00\x00\x00\x00\x00\x00\x01sockfs' >"$M/$s/data"
+	reply=$(timeout 10 dd if="$M/$s/data" bs=100 count=1 status=none | od -An -tx1 | tr -d '\n')
+	echo "reply: $reply"
+	# Echo reply (type 129), sequence 1, the same data.
+	[[ $reply == " 81 00 "* ]]
+	[[ $reply == *" 00 01 73 6f 63 6b 66 73" ]]
+	# The identifier is the socket's ident, its local "port".
+	local=$(cat "$M/$s/local")
+	port=${local##*:}
+	ident=$(printf '%02x %02x' $((port >> 8)) $((port & 255)))
+	[[ $reply == " 81 00 "??" "??" $ident "* ]]
+	# Anything but an echo request is EINVAL.
+	run bash -c 'printf "\x81\x00\x00\x00\x00\x00\x00\x01" >"$1"' _ "$M/$s/data"
+	[ "$status" -ne 0 ]
+	[[ $output == *"Invalid argument"* ]]
+	ctl "$s" close
+}
