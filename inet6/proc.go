@@ -20,7 +20,23 @@ func (n *Net) procInit() {
 	n.sn.ProcNetCreate("snmp6", n.snmp6SeqShow)
 	if n.in != nil {
 		n.sn.ProcNetCreate("udp6", n.udp6SeqShow)
+		n.sn.ProcNetCreate("sockstat6", n.sockstat6SeqShow)
 	}
+}
+
+// sockstat6SeqShow is /proc/net/sockstat6 (sockstat6_seq_show): the
+// AF_INET6 socks in use per proto (sock_prot_inuse_get; no TCP, UDP-Lite
+// or raw over IPv6 yet, so those are 0) and the reassembly queues and the
+// bytes they hold.
+func (n *Net) sockstat6SeqShow(b *bytes.Buffer) {
+	n.frags.mu.Lock()
+	fragInuse, fragMem := len(n.frags.q), n.frags.mem
+	n.frags.mu.Unlock()
+	fmt.Fprintf(b, "TCP6: inuse %d\n", 0)
+	fmt.Fprintf(b, "UDP6: inuse %d\n", n.udpv6Prot.InUse.Load())
+	fmt.Fprintf(b, "UDPLITE6: inuse %d\n", 0)
+	fmt.Fprintf(b, "RAW6: inuse %d\n", 0)
+	fmt.Fprintf(b, "FRAG6: inuse %d memory %d\n", fragInuse, fragMem)
 }
 
 // proc6Addr is how /proc/net/udp6 prints an address: its four __be32

@@ -227,3 +227,15 @@ open(sys.argv[3], "w").write("%d %d\n" % (v[socket.IPV6_HOPLIMIT], v[socket.IPV6
 	[[ $output == *"Invalid argument"* ]]
 	ctl "$s" close
 }
+
+@test "UDP6: net/sockstat6 has the host's rows and counts the AF_INET6 UDP sockets" {
+	[ "$(cut -d' ' -f1,2 "$M/net/sockstat6" | tr '\n' ' ')" = "$(cut -d' ' -f1,2 /proc/net/sockstat6 | tr '\n' ' ')" ]
+	grep -qx 'FRAG6: inuse 0 memory 0' "$M/net/sockstat6"
+	before=$(awk '$1 == "UDP6:" { print $3 }' "$M/net/sockstat6")
+	s=$(mk_socket AF_INET6 SOCK_DGRAM 0)
+	t=$(mk_socket AF_INET6 SOCK_DGRAM 0)
+	[ "$(awk '$1 == "UDP6:" { print $3 }' "$M/net/sockstat6")" -eq $((before + 2)) ]
+	ctl "$s" close
+	ctl "$t" close
+	[ "$(awk '$1 == "UDP6:" { print $3 }' "$M/net/sockstat6")" -eq "$before" ]
+}
