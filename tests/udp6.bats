@@ -16,7 +16,13 @@ setup_file() {
 	wait_until 10 grep -q "^$STACK6_HEX [0-9a-f]* 40 00 80 " "$M/net/if_inet6"
 }
 teardown_file() { sockfsd_stop; }
-teardown() { common_teardown; }
+teardown() {
+	[[ -n ${TRACE_PID:-} ]] && { kill "$TRACE_PID" 2>/dev/null; wait_exit "$TRACE_PID" 5 || true; }
+	TRACE_PID=
+	[[ -n ${TRACE_FD:-} ]] && exec {TRACE_FD}<&-
+	TRACE_FD=
+	common_teardown
+}
 
 udp6_listening() { ss -Hlun "src [$HOST6]:$1" 2>/dev/null | grep -q .; }
 
@@ -238,4 +244,31 @@ open(sys.argv[3], "w").write("%d %d\n" % (v[socket.IPV6_HOPLIMIT], v[socket.IPV6
 	ctl "$s" close
 	ctl "$t" close
 	[ "$(awk '$1 == "UDP6:" { print $3 }' "$M/net/sockstat6")" -eq "$before" ]
+}
+
+@test "UDP6: the trace shows inet6_create, inet6_bind, ip6_datagram_connect, udpv6_sendmsg down to ip6_xmit and udpv6_rcv up" {
+	port=$(test_port)
+	kernel_udp6_echo "$port"
+	t=$BATS_TEST_TMPDIR/trace
+	exec {TRACE_FD}<"$M/trace"
+	cat <&"$TRACE_FD" >"$t" 3>&- &
+	TRACE_PID=$!
+	s=$(mk_socket AF_INET6 SOCK_DGRAM 0)
+	ctl "$s" "bind [$STACK6]:0"
+	ctl "$s" "connect [$HOST6]:$port"
+	echo "traced" >"$M/$s/data"
+	read_dgram "$s" >/dev/null
+	ctl "$s" close
+	wait_until 10 grep -q "ino=$s sock_release" "$t"
+	for re in "ino=$s inet6_create UDPv6\$" \
+		"ino=$s __sys_bind -> inet6_bind \\[$STACK6\\]:0\$" \
+		"ino=$s inet_dgram_connect -> ip6_datagram_connect \\[$HOST6\\]:$port\$" \
+		"ino=$s sock_write_iter -> inet6_sendmsg -> udpv6_sendmsg len=7\$" \
+		"ino=$s udp_v6_send_skb \\[$STACK6\\]:[0-9]+ -> \\[$HOST6\\]:$port len=7 -> ip6_xmit\$" \
+		"ip6_input_finish -> udpv6_rcv \\[$HOST6\\]:$port -> \\[$STACK6\\]:[0-9]+ len=7\$" \
+		"ino=$s sock_read_iter -> inet6_recvmsg -> udpv6_recvmsg len=7\$" \
+		"ino=$s sock_release -> inet_release -> dgram_close\$"; do
+		grep -Eq "$re" "$t" || { echo "missing: $re" >&2; cat "$t" >&2; false; }
+	done
+	wait_exit "$PY_PID" 10
 }
