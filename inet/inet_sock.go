@@ -38,6 +38,7 @@ type InetSock struct {
 type Ipv6Pinfo struct {
 	HopLimit int   // IPV6_UNICAST_HOPS: -1 uses the route's default
 	Tclass   uint8 // IPV6_TCLASS
+	Pmtudisc int   // IPV6_MTU_DISCOVER: IPV6_PMTUDISC_WANT by default
 }
 
 // The sk_userlocks bits bind sets.

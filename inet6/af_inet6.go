@@ -35,6 +35,7 @@ type Net struct {
 
 	frags  fragQueues    // reassembly.go
 	icmpRL icmpv6Limiter // icmp.go
+	pmtu   rt6Exceptions // route_pmtu.go
 
 	fragIdent atomic.Uint32 // ipv6_select_ident's counter, from a random start
 
@@ -109,7 +110,7 @@ func (n *Net) inet6Create(net *socket.Net, sock *socket.Socket, protocol int, ke
 	s.SK().Protocol = protocol
 	if n.in != nil {
 		n.in.InetSkInit(s)
-		inet.InetSk(s).Pinet6 = &inet.Ipv6Pinfo{HopLimit: -1}
+		inet.InetSk(s).Pinet6 = &inet.Ipv6Pinfo{HopLimit: -1, Pmtudisc: socket.IPV6_PMTUDISC_WANT}
 	}
 	socket.SockInitData(sock, s)
 	if answer.Prot.Init != nil {

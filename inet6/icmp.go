@@ -119,17 +119,18 @@ func (n *Net) icmpv6Rcv(skb *netdev.SkBuff, off int) {
 		if n.in != nil {
 			n.pingRcv(skb, off, hdr, msg)
 		}
-	case header.ICMPV6_DEST_UNREACH, header.ICMPV6_PARAMPROB, header.ICMPV6_TIME_EXCEED:
-		n.icmpv6Notify(msg, msg.Type(), msg.Code())
+	case header.ICMPV6_DEST_UNREACH, header.ICMPV6_PKT_TOOBIG, header.ICMPV6_PARAMPROB, header.ICMPV6_TIME_EXCEED:
+		n.icmpv6Notify(msg, msg.Type(), msg.Code(), msg.Data32())
 	}
 }
 
 // icmpv6Notify is icmpv6_notify: the error quotes a packet we sent; hand
-// it to that packet's upper layer (udpv6_err, ping_err). Only a quote whose next
+// it to that packet's upper layer (udpv6_err, icmpv6_err). info is the
+// message's fourth word, a packet too big's MTU. Only a quote whose next
 // header is UDP right away is followed: this stack sends no extension
 // headers but the fragment header, and a fragment's error quotes the
 // first fragment, whose UDP header follows the fragment header.
-func (n *Net) icmpv6Notify(msg header.Icmp6hdr, typ, code uint8) {
+func (n *Net) icmpv6Notify(msg header.Icmp6hdr, typ, code uint8, info uint32) {
 	if len(msg) < header.ICMP6Len+header.IPv6Len || n.in == nil {
 		return
 	}
@@ -145,8 +146,13 @@ func (n *Net) icmpv6Notify(msg header.Icmp6hdr, typ, code uint8) {
 	}
 	switch nh {
 	case header.NEXTHDR_UDP:
-		n.udpv6Err(inner.Src(), inner.Dst(), rest, typ, code)
+		n.udpv6Err(inner.Src(), inner.Dst(), rest, typ, code, info)
 	case header.NEXTHDR_ICMP:
+		// icmpv6_err: a packet too big about an ICMPv6 message lowers
+		// the path MTU whichever socket (if any) sent it.
+		if typ == header.ICMPV6_PKT_TOOBIG {
+			n.ip6UpdatePmtu(inner.Dst(), int(min(info, 1<<20)))
+		}
 		n.pingErr(inner.Src(), inner.Dst(), rest, typ, code)
 	}
 }

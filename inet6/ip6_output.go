@@ -20,13 +20,14 @@ func (n *Net) ip6Output(skb *netdev.SkBuff, saddr, daddr netip.Addr, proto, hlim
 		n.mib.inc(ip6OutNoRoutes)
 		return syscall.ENETUNREACH
 	}
-	return n.ip6Xmit(dev, nexthop, skb, saddr, daddr, proto, hlim, 0)
+	return n.ip6Xmit(dev, nexthop, skb, saddr, daddr, proto, hlim, 0, n.ip6DstMtu(dev, nexthop, daddr))
 }
 
 // ip6Xmit is ip6_xmit + ip6_finish_output: push the IPv6 header, then
-// send whole or, larger than the device MTU, as fragments (ip6_fragment).
-// tclass is the traffic class (a socket's IPV6_TCLASS).
-func (n *Net) ip6Xmit(dev *netdev.NetDevice, nexthop netip.Addr, skb *netdev.SkBuff, saddr, daddr netip.Addr, proto, hlim, tclass uint8) error {
+// send whole or, larger than mtu (ip6_skb_dst_mtu: the path MTU, or the
+// device's for a PROBE socket), as fragments (ip6_fragment). tclass is the
+// traffic class (a socket's IPV6_TCLASS).
+func (n *Net) ip6Xmit(dev *netdev.NetDevice, nexthop netip.Addr, skb *netdev.SkBuff, saddr, daddr netip.Addr, proto, hlim, tclass uint8, mtu int) error {
 	off := skb.Offset()
 	defer skb.SetHeadroom(off)
 	plen := skb.Len()
@@ -43,8 +44,8 @@ func (n *Net) ip6Xmit(dev *netdev.NetDevice, nexthop netip.Addr, skb *netdev.SkB
 	if n.traceOn() {
 		n.sn.Trace.Emitf(0, "ip6_xmit %v > %v nexthdr=%d len=%d -> ip6_finish_output2", saddr, daddr, proto, skb.Len())
 	}
-	if skb.Len() > dev.MTU {
-		return n.ip6Fragment(dev, nexthop, skb)
+	if skb.Len() > mtu {
+		return n.ip6Fragment(dev, nexthop, skb, mtu)
 	}
 	return n.ip6FinishOutput2(dev, nexthop, skb)
 }
@@ -58,8 +59,8 @@ func (n *Net) ip6FinishOutput2(dev *netdev.NetDevice, nexthop netip.Addr, skb *n
 // ip6Fragment is ip6_fragment's slow path for a packet with no extension
 // headers: pieces of (mtu - 48) & ~7 bytes, each behind a copy of the
 // header and a fragment header with one identification (RFC 8200 §4.5).
-func (n *Net) ip6Fragment(dev *netdev.NetDevice, nexthop netip.Addr, skb *netdev.SkBuff) error {
-	mtu := max(dev.MTU, header.IPV6_MIN_MTU)
+func (n *Net) ip6Fragment(dev *netdev.NetDevice, nexthop netip.Addr, skb *netdev.SkBuff, mtu int) error {
+	mtu = max(mtu, header.IPV6_MIN_MTU)
 	pkt := skb.Data()
 	hdr := header.Ipv6hdr(pkt[:header.IPv6Len])
 	payload := pkt[header.IPv6Len:]

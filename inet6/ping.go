@@ -75,6 +75,10 @@ func (n *Net) pingV6Sendmsg(ctx context.Context, s socket.Sk, msg *socket.Msghdr
 	if e := sk.SockError(); e != 0 {
 		return 0, e
 	}
+	mtu, err := n.ip6AppendMtu(isk.Pinet6, dev, nexthop, daddr, len(b))
+	if err != nil {
+		return 0, err
+	}
 	skb := netdev.AllocSkb(len(b))
 	defer skb.Free()
 	h := header.Icmp6hdr(skb.Put(len(b)))
@@ -90,7 +94,7 @@ func (n *Net) pingV6Sendmsg(ctx context.Context, s socket.Sk, msg *socket.Msghdr
 	if np := isk.Pinet6; np.HopLimit >= 0 {
 		hlim = uint8(np.HopLimit)
 	}
-	if err := n.ip6Xmit(dev, nexthop, skb, saddr, daddr, header.NEXTHDR_ICMP, hlim, isk.Pinet6.Tclass); err != nil {
+	if err := n.ip6Xmit(dev, nexthop, skb, saddr, daddr, header.NEXTHDR_ICMP, hlim, isk.Pinet6.Tclass, mtu); err != nil {
 		if e, ok := err.(syscall.Errno); ok {
 			return 0, e
 		}

@@ -240,6 +240,11 @@ func inet6Setsockopt(sock *socket.Socket, level, optname, val int) error {
 			val = 0 // the default
 		}
 		np.Tclass = uint8(val)
+	case socket.IPV6_MTU_DISCOVER:
+		if val < socket.IPV6_PMTUDISC_DONT || val > socket.IPV6_PMTUDISC_OMIT {
+			return socket.EINVAL
+		}
+		np.Pmtudisc = val
 	default:
 		// IPV6_MTU is get-only here (Linux's set caps the socket's MTU).
 		return socket.ENOPROTOOPT
@@ -249,8 +254,8 @@ func inet6Setsockopt(sock *socket.Socket, level, optname, val int) error {
 
 // inet6Getsockopt is do_ipv6_getsockopt for the same options: the hop
 // limit in effect (the default 64 when unset), the traffic class, and a
-// connected socket's path MTU (the route's device MTU: no packet too big
-// is learnt yet), ENOTCONN unconnected.
+// IPV6_MTU_DISCOVER, and a connected socket's path MTU (dst_mtu of its
+// route: a packet too big lowers it), ENOTCONN unconnected.
 func (n *Net) inet6Getsockopt(sock *socket.Socket, level, optname int) (int, error) {
 	if level != socket.SOL_IPV6 {
 		return 0, socket.ENOPROTOOPT
@@ -267,15 +272,17 @@ func (n *Net) inet6Getsockopt(sock *socket.Socket, level, optname int) (int, err
 		return np.HopLimit, nil
 	case socket.IPV6_TCLASS:
 		return int(np.Tclass), nil
+	case socket.IPV6_MTU_DISCOVER:
+		return np.Pmtudisc, nil
 	case socket.IPV6_MTU:
 		if isk.State != tcpEstablished {
 			return 0, socket.ENOTCONN
 		}
-		dev, _, ok := n.ip6RouteOutput(isk.Daddr)
+		dev, nexthop, ok := n.ip6RouteOutput(isk.Daddr)
 		if !ok {
 			return 0, socket.ENOTCONN
 		}
-		return dev.MTU, nil
+		return n.ip6DstMtu(dev, nexthop, isk.Daddr), nil
 	}
 	return 0, socket.ENOPROTOOPT
 }
@@ -349,16 +356,20 @@ func (n *Net) udpv6Sendmsg(ctx context.Context, s socket.Sk, msg *socket.Msghdr,
 	if e := sk.SockError(); e != 0 {
 		return 0, e
 	}
+	mtu, err := n.ip6AppendMtu(isk.Pinet6, dev, nexthop, dst.Addr(), inethdr.UDPLen+len(b))
+	if err != nil {
+		return 0, err
+	}
 	skb := netdev.AllocSkb(inethdr.UDPLen + len(b))
 	defer skb.Free()
 	copy(skb.Put(len(b)), b)
-	return n.udpV6SendSkb(isk, skb, dev, nexthop, saddr, dst)
+	return n.udpV6SendSkb(isk, skb, dev, nexthop, saddr, dst, mtu)
 }
 
 // udpV6SendSkb is udp_v6_send_skb: the UDP header over the payload, its
 // checksum over the IPv6 pseudo-header (never 0: RFC 8200 §8.1 sends
-// 0xffff), then ip6_xmit. Mu held.
-func (n *Net) udpV6SendSkb(isk *inet.InetSock, skb *netdev.SkBuff, dev *netdev.NetDevice, nexthop, saddr netip.Addr, dst netip.AddrPort) (int, error) {
+// 0xffff), then ip6_xmit, fragmented beyond mtu. Mu held.
+func (n *Net) udpV6SendSkb(isk *inet.InetSock, skb *netdev.SkBuff, dev *netdev.NetDevice, nexthop, saddr netip.Addr, dst netip.AddrPort, mtu int) (int, error) {
 	k := skb.Len()
 	ulen := inethdr.UDPLen + k
 	uh := inethdr.Udphdr(skb.Push(inethdr.UDPLen))
@@ -375,7 +386,7 @@ func (n *Net) udpV6SendSkb(isk *inet.InetSock, skb *netdev.SkBuff, dev *netdev.N
 	if np := isk.Pinet6; np.HopLimit >= 0 {
 		hlim = uint8(np.HopLimit)
 	}
-	if err := n.ip6Xmit(dev, nexthop, skb, saddr, dst.Addr(), header.NEXTHDR_UDP, hlim, isk.Pinet6.Tclass); err != nil {
+	if err := n.ip6Xmit(dev, nexthop, skb, saddr, dst.Addr(), header.NEXTHDR_UDP, hlim, isk.Pinet6.Tclass, mtu); err != nil {
 		if e, ok := err.(syscall.Errno); ok {
 			return 0, e
 		}
@@ -449,8 +460,10 @@ func (n *Net) udpv6Rcv(skb *netdev.SkBuff, off int) {
 // udpv6Err is udpv6_err / __udp6_lib_err: an ICMPv6 error about a
 // datagram we sent from src to dst, whose UDP header the error quotes
 // (uh). The errno is icmpv6_err_convert's; only a hard one on a
-// connected socket becomes sk_err, as without IPV6_RECVERR.
-func (n *Net) udpv6Err(src, dst netip.Addr, b []byte, typ, code uint8) {
+// connected socket becomes sk_err, as without IPV6_RECVERR. A packet too
+// big (info the MTU) lowers the path MTU (ip6_sk_update_pmtu) and is hard,
+// EMSGSIZE, unless the socket is IPV6_PMTUDISC_DONT.
+func (n *Net) udpv6Err(src, dst netip.Addr, b []byte, typ, code uint8, info uint32) {
 	if len(b) < inethdr.UDPLen {
 		return
 	}
@@ -463,6 +476,14 @@ func (n *Net) udpv6Err(src, dst netip.Addr, b []byte, typ, code uint8) {
 	sk := s.SK()
 	sk.Mu.Lock()
 	defer sk.Mu.Unlock()
+	if typ == header.ICMPV6_PKT_TOOBIG {
+		np := inet.InetSk(s).Pinet6
+		if np == nil || !ip6SkAcceptPmtu(np) {
+			return
+		}
+		n.ip6UpdatePmtu(dst, int(min(info, 1<<20)))
+		hard = np.Pmtudisc != socket.IPV6_PMTUDISC_DONT
+	}
 	if !hard || sk.State != tcpEstablished {
 		return
 	}
@@ -491,6 +512,8 @@ func icmpv6ErrConvert(typ, code uint8) (socket.Errno, bool) {
 			return tab[code].err, tab[code].fatal
 		}
 		return socket.EPROTO, true
+	case header.ICMPV6_PKT_TOOBIG:
+		return socket.EMSGSIZE, false
 	case header.ICMPV6_PARAMPROB:
 		return socket.EPROTO, true
 	case header.ICMPV6_TIME_EXCEED:

@@ -34,6 +34,7 @@ const (
 	IP_MTU          = 14
 
 	IPV6_UNICAST_HOPS = 16
+	IPV6_MTU_DISCOVER = 23
 	IPV6_MTU          = 24
 	IPV6_TCLASS       = 67
 
@@ -44,6 +45,16 @@ const (
 	IP_PMTUDISC_PROBE     = 3 // always DF, sized by the device MTU, path MTU ignored
 	IP_PMTUDISC_INTERFACE = 4 // no DF, sized by the device MTU, ICMP-learnt MTUs ignored
 	IP_PMTUDISC_OMIT      = 5 // as INTERFACE, but larger datagrams are fragmented
+
+	// IPV6_MTU_DISCOVER values (include/uapi/linux/in6.h): the same
+	// numbers and meanings, except that IPv6 has no DF bit: an IPv6
+	// datagram is never fragmented by a router, only by its source.
+	IPV6_PMTUDISC_DONT      = 0
+	IPV6_PMTUDISC_WANT      = 1
+	IPV6_PMTUDISC_DO        = 2
+	IPV6_PMTUDISC_PROBE     = 3
+	IPV6_PMTUDISC_INTERFACE = 4
+	IPV6_PMTUDISC_OMIT      = 5
 )
 
 // SockoptName maps an option's name, as scripts write it, to its level and
@@ -57,7 +68,8 @@ type SockoptName struct {
 // sockoptValues names the values of the options whose values have names
 // (a script may write either the name or the number).
 var sockoptValues = map[string]map[string]int{
-	"IP_MTU_DISCOVER": pmtudiscValues,
+	"IP_MTU_DISCOVER":   pmtudiscValues,
+	"IPV6_MTU_DISCOVER": pmtudisc6Values,
 }
 
 // LookupSockoptValue finds a named value of option o.
@@ -71,6 +83,13 @@ var pmtudiscValues = map[string]int{
 	"IP_PMTUDISC_DONT": IP_PMTUDISC_DONT, "IP_PMTUDISC_WANT": IP_PMTUDISC_WANT,
 	"IP_PMTUDISC_DO": IP_PMTUDISC_DO, "IP_PMTUDISC_PROBE": IP_PMTUDISC_PROBE,
 	"IP_PMTUDISC_INTERFACE": IP_PMTUDISC_INTERFACE, "IP_PMTUDISC_OMIT": IP_PMTUDISC_OMIT,
+}
+
+// pmtudisc6Values names IPV6_MTU_DISCOVER's values.
+var pmtudisc6Values = map[string]int{
+	"IPV6_PMTUDISC_DONT": IPV6_PMTUDISC_DONT, "IPV6_PMTUDISC_WANT": IPV6_PMTUDISC_WANT,
+	"IPV6_PMTUDISC_DO": IPV6_PMTUDISC_DO, "IPV6_PMTUDISC_PROBE": IPV6_PMTUDISC_PROBE,
+	"IPV6_PMTUDISC_INTERFACE": IPV6_PMTUDISC_INTERFACE, "IPV6_PMTUDISC_OMIT": IPV6_PMTUDISC_OMIT,
 }
 
 // Sockopts lists every option the ctl file knows, in the order a read of ctl
@@ -97,6 +116,7 @@ var Sockopts = []SockoptName{
 	{Name: "IP_MTU", Level: SOL_IP, Optname: IP_MTU},
 	{Name: "IPV6_UNICAST_HOPS", Level: SOL_IPV6, Optname: IPV6_UNICAST_HOPS},
 	{Name: "IPV6_TCLASS", Level: SOL_IPV6, Optname: IPV6_TCLASS},
+	{Name: "IPV6_MTU_DISCOVER", Level: SOL_IPV6, Optname: IPV6_MTU_DISCOVER},
 	{Name: "IPV6_MTU", Level: SOL_IPV6, Optname: IPV6_MTU},
 }
 
