@@ -72,12 +72,15 @@ func (n *Net) pingV6Sendmsg(ctx context.Context, s socket.Sk, msg *socket.Msghdr
 	if err != nil {
 		return 0, err
 	}
-	if e := sk.SockError(); e != 0 {
-		return 0, e
-	}
+	// The size check comes first, as __ip6_append_data's: a pending
+	// error is reported by the next send that passes it
+	// (sock_alloc_send_skb).
 	mtu, err := n.ip6AppendMtu(isk.Pinet6, dev, nexthop, daddr, len(b))
 	if err != nil {
 		return 0, err
+	}
+	if e := sk.SockError(); e != 0 {
+		return 0, e
 	}
 	skb := netdev.AllocSkb(len(b))
 	defer skb.Free()

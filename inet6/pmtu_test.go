@@ -116,6 +116,16 @@ func TestUDPv6PacketTooBig(t *testing.T) {
 	if err := send(1400); err != nil {
 		t.Fatal(err)
 	}
+	set(socket.IPV6_MTU_DISCOVER, socket.IPV6_PMTUDISC_DO)
+	w.send(u.dev.HWAddr, packetTooBig(w.addr, u.addr, 1280, fs[0]))
+	stackIdle(t)
+	if err := send(1400); err != socket.EMSGSIZE {
+		t.Fatalf("DO, pending EMSGSIZE and 1400 bytes: %v, want EMSGSIZE", err)
+	}
+	if err := send(100); err != socket.EMSGSIZE {
+		t.Fatalf("DO: a datagram that fits: %v, want the pending EMSGSIZE, which the size check left", err)
+	}
+	set(socket.IPV6_MTU_DISCOVER, socket.IPV6_PMTUDISC_WANT)
 	fs = w.udpFrames(header.NEXTHDR_UDP)
 	if len(fs) != 2 || fs[0].Nexthdr() != header.NEXTHDR_FRAGMENT {
 		t.Fatalf("WANT: %d packets, want two fragments", len(fs))

@@ -353,12 +353,15 @@ func (n *Net) udpv6Sendmsg(ctx context.Context, s socket.Sk, msg *socket.Msghdr,
 	if err != nil {
 		return 0, err
 	}
-	if e := sk.SockError(); e != 0 {
-		return 0, e
-	}
+	// The size check comes first, as __ip6_append_data's: a pending
+	// error is reported by the next send that passes it
+	// (sock_alloc_send_skb).
 	mtu, err := n.ip6AppendMtu(isk.Pinet6, dev, nexthop, dst.Addr(), inethdr.UDPLen+len(b))
 	if err != nil {
 		return 0, err
+	}
+	if e := sk.SockError(); e != 0 {
+		return 0, e
 	}
 	skb := netdev.AllocSkb(inethdr.UDPLen + len(b))
 	defer skb.Free()
