@@ -13,6 +13,10 @@
 # segments meet the router's 1280 and only "fragmentation needed" can make
 # the transfer work. Each test runs the same steps on the kernel socket in
 # the reference namespace and compares.
+#
+# The same over IPv6 (RFC 8201), where the router never fragments and
+# answers with packet too big: sockfs 2001:2::2 -- router 2001:2::1 --
+# far 2001:2:1::2 (1280) and reference 2001:2:3::2 (1500).
 
 load helpers
 
@@ -24,10 +28,12 @@ REF_NS=sft-pmtu-ref-${SOCKFS_TEST_NETNS//[^0-9]/}
 FAR=198.19.0.2
 FAR2=198.19.0.3 # a second destination, whose path MTU no other test taught
 REF=198.18.1.2
+FAR6=2001:2:1::2
 
 setup_file() {
-	sockfsd_start sft-pmtu --gateway "$HOST_ADDR"
+	sockfsd_start sft-pmtu --gateway "$HOST_ADDR" --gateway6 2001:2::1
 	cat /proc/sys/net/ipv4/ip_forward >"$BATS_FILE_TMPDIR/ip_forward"
+	cat /proc/sys/net/ipv6/conf/all/forwarding >"$BATS_FILE_TMPDIR/forwarding6"
 	ip netns add "$FAR_NS"
 	ip netns add "$REF_NS"
 	ip link add sft-pmtu-r0 type veth peer name eth0 netns "$FAR_NS"
@@ -45,7 +51,15 @@ setup_file() {
 	ip -n "$REF_NS" link set eth0 up
 	ip -n "$REF_NS" addr add "$REF/24" dev eth0
 	ip -n "$REF_NS" route add default via 198.18.1.1
+	ip addr add 2001:2:1::1/64 dev sft-pmtu-r0 nodad
+	ip addr add 2001:2:3::1/64 dev sft-pmtu-r1 nodad
+	ip -n "$FAR_NS" addr add "$FAR6/64" dev eth0 nodad
+	ip -n "$FAR_NS" -6 route add default via 2001:2:1::1
+	ip -n "$REF_NS" addr add 2001:2:3::2/64 dev eth0 nodad
+	ip -n "$REF_NS" -6 route add default via 2001:2:3::1
 	sysctl -qw net.ipv4.ip_forward=1
+	sysctl -qw net.ipv6.conf.all.forwarding=1
+	wait_until 10 grep -q "^20010002000000000000000000000002 [0-9a-f]* 40 00 80 " "$M/net/if_inet6"
 	head -c $((20 << 20)) /dev/urandom >"$BATS_FILE_TMPDIR/payload"
 }
 
@@ -54,6 +68,9 @@ teardown_file() {
 	ip netns del "$REF_NS" 2>/dev/null || true
 	if [[ -s $BATS_FILE_TMPDIR/ip_forward ]]; then
 		sysctl -qw net.ipv4.ip_forward="$(<"$BATS_FILE_TMPDIR/ip_forward")"
+	fi
+	if [[ -s $BATS_FILE_TMPDIR/forwarding6 ]]; then
+		sysctl -qw net.ipv6.conf.all.forwarding="$(<"$BATS_FILE_TMPDIR/forwarding6")"
 	fi
 	sockfsd_stop
 }
@@ -201,4 +218,45 @@ except OSError as e:
 	ctl "$s" "setsockopt IP_MTU_DISCOVER IP_PMTUDISC_DONT"
 	[ "$(getopt "$s" IP_MTU_DISCOVER)" = 0 ]
 	ctl "$s" close
+}
+
+mtu6_is() { [[ $(getopt "$1" IPV6_MTU) == "$2" ]]; }
+
+@test "UDP over IPv6 with IPV6_MTU_DISCOVER DO: packet too big, IPV6_MTU 1280, then EMSGSIZE over it and once pending (as the kernel)" {
+	port=$(test_port)
+	ip netns exec "$FAR_NS" socat -u "UDP6-RECV:$port,bind=[$FAR6]" /dev/null 3>&- &
+	PEER_PID=$!
+	wait_until 5 far_listening u "$port"
+
+	kernel=$(ip netns exec "$REF_NS" timeout 20 python3 -c '
+import socket, errno, sys, time
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IPV6, 23, 2)  # IPV6_MTU_DISCOVER, IPV6_PMTUDISC_DO
+s.connect((sys.argv[1], int(sys.argv[2])))
+def send(n):
+    try:
+        s.send(bytes(n)); return "OK"
+    except OSError as e:
+        return errno.errorcode[e.errno]
+def mtu():
+    return s.getsockopt(socket.IPPROTO_IPV6, 24)  # IPV6_MTU
+out = [str(mtu()), send(1400)]
+deadline = time.time() + 10
+while mtu() != 1280 and time.time() < deadline:
+    time.sleep(0.02)
+out += [str(mtu()), send(1400), send(100), send(100), send(1232), send(1233)]
+print(" ".join(out))
+' "$FAR6" "$port" 3>&-)
+
+	s=$(mk_socket AF_INET6 SOCK_DGRAM 17)
+	ctl "$s" "setsockopt IPV6_MTU_DISCOVER IPV6_PMTUDISC_DO"
+	[ "$(getopt "$s" IPV6_MTU_DISCOVER)" = 2 ]
+	ctl "$s" "connect [$FAR6]:$port"
+	out=("$(getopt "$s" IPV6_MTU)" "$(send_n "$s" 1400)")
+	wait_until 10 mtu6_is "$s" 1280 || true
+	out+=("$(getopt "$s" IPV6_MTU)" "$(send_n "$s" 1400)" "$(send_n "$s" 100)" "$(send_n "$s" 100)" \
+		"$(send_n "$s" 1232)" "$(send_n "$s" 1233)")
+	ctl "$s" close
+	[ "${out[*]}" = "$kernel" ] || { echo "sockfs: ${out[*]}; kernel: $kernel" >&2; false; }
+	[ "$kernel" = "1500 OK 1280 EMSGSIZE EMSGSIZE OK OK EMSGSIZE" ] || { echo "kernel: $kernel" >&2; false; }
 }
