@@ -24,6 +24,9 @@ type Net struct {
 	mu     sync.RWMutex
 	inetsw [socket.SOCK_MAX][]InetProtosw // protected by mu
 	protos [256]*NetProtocol              // protected by mu; inet_protos
+	// inetsw6 gives AF_INET6's inetsw6 rows, for net/protocols (set by
+	// package inet6: SetInetsw6). Protected by mu.
+	inetsw6 func() []InetProtosw
 
 	devinet devinet          // interface addresses (devinet.go)
 	fib     fibTable         // routes (route.go)
@@ -144,6 +147,14 @@ func (in *Net) Protosw() []InetProtosw {
 		out = append(out, l...)
 	}
 	return out
+}
+
+// SetInetsw6 is how package inet6 shows its inetsw6 in net/protocols,
+// after inetsw's rows: fn returns them in inet6_create's search order.
+func (in *Net) SetInetsw6(fn func() []InetProtosw) {
+	in.mu.Lock()
+	in.inetsw6 = fn
+	in.mu.Unlock()
 }
 
 // inetAddProtocol is inet_add_protocol.

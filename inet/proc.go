@@ -310,11 +310,20 @@ func (in *Net) sockstatSeqShow(b *bytes.Buffer) {
 
 // protocolsSeqShow is net/protocols as docs/sockfsd.md defines it: the
 // inetsw table, one "FAMILY TYPE PROTOCOL ops proto" row per entry, in the
-// order inet_create searches it. The first three columns are what a write to
-// the socket file takes.
+// order inet_create searches it, then AF_INET6's inetsw6 in the same
+// form. The first three columns are what a write to the socket file takes.
 func (in *Net) protocolsSeqShow(b *bytes.Buffer) {
 	fmt.Fprintf(b, "%-8s %-11s %-8s %-16s %s\n", "family", "type", "protocol", "ops", "proto")
 	for _, p := range in.Protosw() {
 		fmt.Fprintf(b, "%-8s %-11s %-8d %-16s %s\n", "AF_INET", p.Type, p.Protocol, p.Ops.Name, p.Prot.Name)
+	}
+	in.mu.RLock()
+	sw6 := in.inetsw6
+	in.mu.RUnlock()
+	if sw6 == nil {
+		return
+	}
+	for _, p := range sw6() {
+		fmt.Fprintf(b, "%-8s %-11s %-8d %-16s %s\n", "AF_INET6", p.Type, p.Protocol, p.Ops.Name, p.Prot.Name)
 	}
 }

@@ -66,7 +66,22 @@ func Init(sn *socket.Net, nd *netdev.Net, clock ktime.Clock, in *inet.Net) *Net 
 		n.inet6RegisterProtosw(q)
 	}
 	n.procInit()
+	if in != nil {
+		in.SetInetsw6(n.inetsw6Rows)
+	}
 	return n
+}
+
+// inetsw6Rows is inetsw6's rows in inet6_create's search order, for
+// net/protocols.
+func (n *Net) inetsw6Rows() []inet.InetProtosw {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	var out []inet.InetProtosw
+	for _, l := range n.inetsw6 {
+		out = append(out, l...)
+	}
+	return out
 }
 
 // inetsw6Array is inetsw6's rows as inet6_init registers them (net/ipv6/

@@ -1,7 +1,9 @@
 package inet6
 
 import (
+	"bytes"
 	"context"
+	"strings"
 	"testing"
 
 	"sockfs/inet"
@@ -51,5 +53,26 @@ func TestInet6Create(t *testing.T) {
 	}
 	if got := prot.InUse.Load(); got != 1 {
 		t.Errorf("InUse %d, want 1", got)
+	}
+}
+
+// net/protocols lists inetsw6's rows after inetsw's, in the same columns:
+// what a write to socket takes, the proto_ops table and the proto.
+func TestProtocolsInetsw6(t *testing.T) {
+	pa, _ := netdev.NewPair(16)
+	u := newUDPHost(t, pa, ktime.NewManual(), 2)
+	var prot string
+	for _, f := range u.h.SockNet.ProcNetFiles() {
+		if f.Name == "protocols" {
+			var b bytes.Buffer
+			f.Show(&b)
+			prot = b.String()
+		}
+	}
+	want := "AF_INET  SOCK_RAW    0        inet_sockraw_ops RAW\n" +
+		"AF_INET6 SOCK_DGRAM  17       inet6_dgram_ops  UDPv6\n" +
+		"AF_INET6 SOCK_DGRAM  58       inet6_sockraw_ops PINGv6\n"
+	if !strings.HasSuffix(prot, want) {
+		t.Fatalf("net/protocols:\n%s\nwant it to end with:\n%s", prot, want)
 	}
 }

@@ -80,10 +80,12 @@ udp_ports() {
 	diff <(label /proc/net/sockstat) <(label "$M/net/sockstat")
 }
 
-@test "net/protocols: one row per inetsw entry" {
+@test "net/protocols: one row per inetsw entry, then inetsw6's" {
 	run cat "$M/net/protocols"
 	echo "$output"
 	[[ $output == *"AF_INET  SOCK_DGRAM  17       inet_dgram_ops   UDP"* ]]
 	[[ $output == *"AF_INET  SOCK_DGRAM  1        inet_sockraw_ops PING"* ]]
 	[[ $output == *"AF_INET  SOCK_RAW    0        inet_sockraw_ops RAW"* ]]
+	[[ $output == *"AF_INET6 SOCK_DGRAM  17       inet6_dgram_ops  UDPv6"* ]]
+	[[ $output == *"AF_INET6 SOCK_DGRAM  58       inet6_sockraw_ops PINGv6"* ]]
 }
