@@ -23,6 +23,7 @@ type dgramNet struct {
 	udp   dgTable
 	ping  dgTable
 	raw   dgTable
+	raw6  dgTable // raw_v6_hashinfo (raw_ipv6.go)
 	frags ipFrags // ip_fragment.go
 }
 

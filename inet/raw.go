@@ -19,6 +19,7 @@ import (
 type rawSock struct {
 	InetSock
 	dgEntry
+	drops int // sk_drops (counted for AF_INET6, net/raw6); protected by Mu
 }
 
 var (

@@ -32,6 +32,7 @@ type Net struct {
 
 	udpv6Prot  *socket.Proto // udpv6_prot (udp.go)
 	pingv6Prot *socket.Proto // pingv6_prot (ping.go)
+	rawv6Prot  *socket.Proto // rawv6_prot (raw.go)
 
 	frags  fragQueues    // reassembly.go
 	icmpRL icmpv6Limiter // icmp.go
@@ -59,6 +60,7 @@ func Init(sn *socket.Net, nd *netdev.Net, clock ktime.Clock, in *inet.Net) *Net 
 	if in != nil {
 		n.udpv6Init()
 		n.pingv6Init()
+		n.rawv6Init()
 	}
 	sn.SockRegister(&socket.NetProtoFamily{Family: socket.AF_INET6, Create: n.inet6Create})
 	for _, q := range n.inetsw6Array() {
@@ -85,10 +87,11 @@ func (n *Net) inetsw6Rows() []inet.InetProtosw {
 }
 
 // inetsw6Array is inetsw6's rows as inet6_init registers them (net/ipv6/
-// af_inet6.c registers them from udpv6_init and pingv6_init, and from
-// tcpv6_init and rawv6_init, which this stack has not yet): SOCK_DGRAM is
-// UDP, or ping with IPPROTO_ICMPV6, and every other type ESOCKTNOSUPPORT,
-// the answer inet6_create gives a type without rows. A transport is a new row here.
+// af_inet6.c registers them from udpv6_init, pingv6_init and rawv6_init,
+// and from tcpv6_init, which this stack has not yet): SOCK_DGRAM is UDP,
+// or ping with IPPROTO_ICMPV6; SOCK_RAW takes any protocol; every other
+// type is ESOCKTNOSUPPORT, the answer inet6_create gives a type without
+// rows. A transport is a new row here.
 func (n *Net) inetsw6Array() []inet.InetProtosw {
 	if n.udpv6Prot == nil {
 		return nil
@@ -96,6 +99,7 @@ func (n *Net) inetsw6Array() []inet.InetProtosw {
 	return []inet.InetProtosw{
 		{Type: socket.SOCK_DGRAM, Protocol: socket.IPPROTO_UDP, Prot: n.udpv6Prot, Ops: n.inet6DgramOps("inet6_dgram_ops")},
 		{Type: socket.SOCK_DGRAM, Protocol: socket.IPPROTO_ICMPV6, Prot: n.pingv6Prot, Ops: n.inet6DgramOps("inet6_sockraw_ops")},
+		{Type: socket.SOCK_RAW, Protocol: socket.IPPROTO_IP, Prot: n.rawv6Prot, Ops: n.inet6DgramOps("inet6_sockraw_ops")},
 	}
 }
 
@@ -126,12 +130,24 @@ func (n *Net) inet6Create(net *socket.Net, sock *socket.Socket, protocol int, ke
 	if n.in != nil {
 		n.in.InetSkInit(s)
 		inet.InetSk(s).Pinet6 = &inet.Ipv6Pinfo{HopLimit: -1, Pmtudisc: socket.IPV6_PMTUDISC_WANT}
+		if sock.Type == socket.SOCK_RAW {
+			inet.InetSk(s).Num = uint16(protocol) // a raw socket's number is its protocol
+		}
 	}
 	socket.SockInitData(sock, s)
 	if answer.Prot.Init != nil {
 		if err := answer.Prot.Init(s); err != nil {
 			answer.Prot.InUse.Add(-1)
 			sock.Sk = nil
+			return err
+		}
+	}
+	if n.in != nil && inet.InetSk(s).Num != 0 && answer.Prot.Hash != nil {
+		sk := s.SK()
+		sk.Mu.Lock()
+		err := answer.Prot.Hash(s)
+		sk.Mu.Unlock()
+		if err != nil {
 			return err
 		}
 	}

@@ -135,19 +135,26 @@ func (n *Net) ip6InputFinish(skb *netdev.SkBuff, off int, nh uint8, nhoff int, h
 			return
 		case header.NEXTHDR_ICMP:
 			n.mib.inc(ip6InDelivers)
+			n.ipv6RawDeliver(skb, off, nh)
 			n.icmpv6Rcv(skb, off)
 			return
 		case header.NEXTHDR_UDP:
 			if n.in != nil {
 				n.mib.inc(ip6InDelivers)
+				n.ipv6RawDeliver(skb, off, nh)
 				n.udpv6Rcv(skb, off)
 				return
 			}
 			fallthrough
 		default:
-			// No protocol handler (no TCP over IPv6 yet): parameter
-			// problem, unrecognized next header, at the byte that named
-			// it (ip6_protocol_deliver_rcu).
+			// No protocol handler (no TCP over IPv6 yet): a raw socket's
+			// copy, else parameter problem, unrecognized next header, at
+			// the byte that named it (ip6_protocol_deliver_rcu).
+			if n.ipv6RawDeliver(skb, off, nh) {
+				n.mib.inc(ip6InDelivers)
+				skb.Free()
+				return
+			}
 			n.mib.inc(ip6InUnknownProtos)
 			n.icmpv6ParamProb(skb, header.ICMPV6_UNK_NEXTHDR, nhoff)
 			skb.Free()

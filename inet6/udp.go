@@ -57,6 +57,9 @@ func (n *Net) inet6Bind(ctx context.Context, sock *socket.Socket, addr netip.Add
 	if n.traceOn() {
 		defer func() { n.trace(sock, "__sys_bind -> inet6_bind", addr.String()+traceErr(err)) }()
 	}
+	if p := sock.Sk.SK().Prot; p.Bind != nil { // raw sockets bind their own way
+		return p.Bind(ctx, sock.Sk, addr)
+	}
 	a := addr.Addr()
 	if !a.Is6() || a.Is4In6() || a.IsLinkLocalUnicast() || a.Zone() != "" {
 		return socket.EINVAL
