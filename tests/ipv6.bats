@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # The stack as an IPv6 host on its TAP: the kernel pings it over IPv6
 # (neighbour discovery both ways, fragments both ways), and the v6 tables
-# read as Linux's. AF_INET6 sockets are UDP and ping so far (tests/udp6.bats).
+# read as Linux's. AF_INET6 sockets are UDP, ping (tests/udp6.bats) and raw.
 
 load helpers
 
@@ -125,17 +125,18 @@ teardown() { common_teardown; }
 	[[ $output == *" 0% packet loss"* ]]
 }
 
-@test "AF_INET6: SOCK_DGRAM is UDP or ping; other types have no inetsw6 row yet (ESOCKTNOSUPPORT)" {
+@test "AF_INET6: SOCK_DGRAM is UDP or ping, SOCK_RAW raw; SOCK_STREAM has no inetsw6 row yet (ESOCKTNOSUPPORT)" {
 	s=$(mk_socket AF_INET6 SOCK_DGRAM 0)
 	[ "$(status_field "$s" family)" = AF_INET6 ]
 	[ "$(status_field "$s" protocol)" = 17 ]
 	ctl "$s" close
-	for t in "PF_INET6 SOCK_STREAM 0" "10 SOCK_RAW IPPROTO_ICMPV6"; do
-		run bash -c 'echo "$2" > "$1/socket"' _ "$M" "$t"
-		echo "$t: $output"
-		[ "$status" -eq 1 ]
-		[[ $output == *"Socket type not supported"* ]]
-	done
+	run bash -c 'echo "PF_INET6 SOCK_STREAM 0" > "$1/socket"' _ "$M"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ $output == *"Socket type not supported"* ]]
+	s=$(mk_socket 10 SOCK_RAW IPPROTO_ICMPV6)
+	[ "$(status_field "$s" protocol)" = 58 ]
+	ctl "$s" close
 	s=$(mk_socket AF_INET6 SOCK_DGRAM IPPROTO_ICMPV6)
 	[ "$(status_field "$s" protocol)" = 58 ]
 	ctl "$s" close
@@ -161,4 +162,46 @@ teardown() { common_teardown; }
 	run ctl "$s" "bind 2001:2::2:5000"
 	[ "$status" -ne 0 ]
 	[[ $output == *"Invalid argument"* ]]
+}
+
+@test "raw6: an IPPROTO_ICMPV6 raw socket reads the kernel's echo request as its ICMPv6 message, from [host]:0, as a kernel raw socket reads the reply" {
+	r=$(mk_socket AF_INET6 SOCK_RAW IPPROTO_ICMPV6)
+	# The kernel's own raw ICMPv6 socket beside it reads what arrives
+	# from the stack (the echo reply), the reference for the layout.
+	timeout 20 python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+s.settimeout(10)
+print(open("/proc/net/raw6").readline().rstrip("\n"))
+sys.stdout.flush()
+while True:
+    d, a = s.recvfrom(2000)
+    if d[0] == 129:
+        print("%s %d %d %s" % (a[0], a[1], len(d), d[8:].decode()))
+        break
+' >"$BATS_TEST_TMPDIR/kernel" 3>&- &
+	NC_PID=$! # common_teardown ends it if the test fails first
+	# The kernel's socket exists once it has printed the header.
+	wait_until 10 test -s "$BATS_TEST_TMPDIR/kernel"
+	timeout 10 ping -6 -n -c 1 -W 5 -p 736f636b6673 -s 6 "$STACK6" >/dev/null
+	wait_exit "$NC_PID" 10
+	NC_PID=
+	kernel=$(<"$BATS_TEST_TMPDIR/kernel")
+	echo "kernel: $kernel"
+	{ read -r from len; head -c "$len" | od -An -v -tx1 | tr -s ' \n' ' ' >"$BATS_TEST_TMPDIR/msg"; } < <(timeout 10 cat "$M/$r/msg")
+	pkt=$(<"$BATS_TEST_TMPDIR/msg")
+	echo "sockfs: $from $len: $pkt"
+	read -r -a b <<<"$pkt"
+	[ "${b[0]}" = 80 ] # an echo request: no IPv6 header before it
+	[ "$from" = "[$HOST6]:0" ]
+	[ "$len" = 14 ]
+	[ "${pkt: -18}" = "73 6f 63 6b 66 73 " ]
+	# The kernel's raw socket saw the stack's reply the same way: the
+	# sender with port 0, the 8-byte header and the data, no IPv6 header.
+	[ "$(sed -n 2p <<<"$kernel")" = "$STACK6 0 14 sockfs" ]
+	# net/raw6 has the host's header and the socket, protocol 58 as its port.
+	[ "$(head -1 "$M/net/raw6")" = "$(head -1 <<<"$kernel")" ]
+	grep -q "^   58: 00000000000000000000000000000000:003A 00000000000000000000000000000000:0000 07 " "$M/net/raw6"
+	grep -q "^RAW6: inuse 1$" "$M/net/sockstat6"
+	ctl "$r" close
 }
