@@ -125,7 +125,8 @@ func (n *Net) icmpv6Rcv(skb *netdev.SkBuff, off int) {
 }
 
 // icmpv6Notify is icmpv6_notify: the error quotes a packet we sent; hand
-// it to that packet's upper layer (udpv6_err, icmpv6_err). info is the
+// it to the raw sockets of its protocol (raw6_icmp_error) and to its upper
+// layer (udpv6_err, icmpv6_err). info is the
 // message's fourth word, a packet too big's MTU. Only a quote whose next
 // header is UDP right away is followed: this stack sends no extension
 // headers but the fragment header, and a fragment's error quotes the
@@ -144,6 +145,7 @@ func (n *Net) icmpv6Notify(msg header.Icmp6hdr, typ, code uint8, info uint32) {
 		}
 		nh, rest = fh.Nexthdr(), rest[header.Frag6Len:]
 	}
+	n.rawv6Err(inner.Src(), inner.Dst(), nh, typ, code, info)
 	switch nh {
 	case header.NEXTHDR_UDP:
 		n.udpv6Err(inner.Src(), inner.Dst(), rest, typ, code, info)

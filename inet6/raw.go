@@ -172,3 +172,28 @@ func (n *Net) ipv6RawDeliver(skb *netdev.SkBuff, off int, nh uint8) bool {
 	}
 	return len(socks) > 0
 }
+
+// rawv6Err is raw6_icmp_error / rawv6_err: an ICMPv6 error about a packet
+// of next header nh that we sent from src to dst reaches the raw sockets
+// of that protocol it fits. A packet too big lowers the path MTU and is
+// an error only under IPV6_PMTUDISC_DO; otherwise the fatal ones
+// (icmpv6_err_convert) become sk_err, connected or not, as without
+// IPV6_RECVERR.
+func (n *Net) rawv6Err(src, dst netip.Addr, nh, typ, code uint8, info uint32) {
+	var buf [4]socket.Sk
+	socks := n.in.RawV6Lookup(buf[:0], nh, dst, src)
+	for _, s := range socks {
+		err, hard := icmpv6ErrConvert(typ, code)
+		isk := inet.InetSk(s)
+		isk.Mu.Lock()
+		if typ == header.ICMPV6_PKT_TOOBIG {
+			n.ip6UpdatePmtu(dst, int(min(info, 1<<20)))
+			hard = isk.Pinet6.Pmtudisc == socket.IPV6_PMTUDISC_DO
+		}
+		if hard {
+			isk.Err = err
+			isk.ErrorReport(&isk.Sock)
+		}
+		isk.Mu.Unlock()
+	}
+}

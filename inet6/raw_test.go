@@ -111,3 +111,54 @@ func TestRawv6UnknownNexthdr(t *testing.T) {
 		t.Fatalf("read %q, %v; want exp2", buf[:k], err)
 	}
 }
+
+// A packet too big about a raw socket's packet lowers the path MTU; under
+// IPV6_PMTUDISC_DO it is also the socket's error (connected or not, as
+// rawv6_err), reported by the next send that passes the size check.
+func TestRawv6PacketTooBig(t *testing.T) {
+	pa, pb := netdev.NewPair(1024)
+	u := newUDPHost(t, pa, ktime.NewManual(), 2)
+	w := newWire(t, pb)
+	u.n.ndTbl.NeighUpdate(u.dev, w.addr, w.mac, true)
+	if err := u.n.SetGateway(w.addr); err != nil {
+		t.Fatal(err)
+	}
+	far := netip.MustParseAddr("2001:2:ff::7")
+	ctx := context.Background()
+	sock, err := socket.SockCreate(ctx, u.h.SockNet, u.sb, socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sock.Ops.Release(sock) })
+	if err := socket.Setsockopt(sock, socket.SOL_IPV6, socket.IPV6_MTU_DISCOVER, socket.IPV6_PMTUDISC_DO); err != nil {
+		t.Fatal(err)
+	}
+	send := func(k int) error {
+		b := make([]byte, k)
+		b[0] = header.ICMPV6_ECHO_REQUEST
+		_, err := socket.Sendto(ctx, sock, b, 0, netip.AddrPortFrom(far, 0))
+		stackIdle(t)
+		return err
+	}
+	if err := send(1400); err != nil {
+		t.Fatal(err)
+	}
+	fs := w.udpFrames(header.NEXTHDR_ICMP)
+	if len(fs) != 1 {
+		t.Fatalf("%d packets, want one", len(fs))
+	}
+	w.send(u.dev.HWAddr, packetTooBig(w.addr, u.addr, 1280, fs[0]))
+	stackIdle(t)
+	dev, nexthop, _ := u.n.ip6RouteOutput(far)
+	if m := u.n.ip6DstMtu(dev, nexthop, far); m != 1280 {
+		t.Fatalf("path MTU %d, want 1280", m)
+	}
+	for i, c := range []struct {
+		k    int
+		want error
+	}{{1400, socket.EMSGSIZE}, {100, socket.EMSGSIZE}, {100, nil}} {
+		if err := send(c.k); err != c.want {
+			t.Fatalf("send %d (%d bytes): %v, want %v", i, c.k, err, c.want)
+		}
+	}
+}
