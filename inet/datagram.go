@@ -448,8 +448,8 @@ func dgramDest(isk *InetSock, msg *socket.Msghdr) (netip.AddrPort, bool, error) 
 // raw_sendmsg do. Mu held.
 func dgramRoute(isk *InetSock, daddr netip.Addr, connected bool) (*Rtable, flowi4, error) {
 	fl4 := flowi4{daddr: daddr, saddr: isk.Saddr}
-	if connected && isk.rt != nil {
-		return isk.rt, fl4, nil
+	if rt := isk.rtable(); connected && rt != nil {
+		return rt, fl4, nil
 	}
 	rt, err := isk.in.ipRouteOutputKey(&fl4)
 	if err != nil {

@@ -54,6 +54,9 @@ type inetConnectionSockAfOps struct {
 	// addr2sockaddr: the peer's address as the family writes it
 	// (inet_csk_addr2sockaddr).
 	addr2sockaddr func(tp *tcpSock) netip.AddrPort
+	// dst_mtu(__sk_dst_get(sk)): the path MTU of the sock's cached route
+	// to its peer (ipv4_mtu, ip6_mtu); only called when tp.rt is set.
+	dstMTU func(tp *tcpSock) int
 	// The answers sent without a full sock (tcp_v4_send_reset and
 	// tcp_v4_send_ack in Linux, called from the family's receive path and
 	// from the timewait code): a RST to the segment in skb, and an ACK on

@@ -21,9 +21,9 @@ type InetSock struct {
 	Dport    uint16     // inet_dport
 	UcTTL    int        // uc_ttl: -1 uses the route's default
 	Tos      uint8
-	ID       uint16 // inet_id: IP ID counter of a connected socket
-	Pmtudisc int    // IP_MTU_DISCOVER: IP_PMTUDISC_WANT unless set
-	rt       *Rtable
+	ID       uint16     // inet_id: IP ID counter of a connected socket
+	Pmtudisc int        // IP_MTU_DISCOVER: IP_PMTUDISC_WANT unless set
+	rt       DstEntry   // sk_dst_cache: the cached route, of the sock's family
 	Pinet6   *Ipv6Pinfo // pinet6: an AF_INET6 sock's IPv6 part, else nil
 
 	// userlocks is sk_userlocks' bind bits: what the user bound

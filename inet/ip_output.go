@@ -28,7 +28,7 @@ func (g *ipIdent) select_() uint16 { return uint16(g.next.Add(1)) }
 // on. The caller keeps skb; on return its data is again the transport
 // segment, so TCP can keep it for retransmission. Mu held.
 func (in *Net) ipQueueXmit(isk *InetSock, skb *netdev.SkBuff) error {
-	rt := isk.rt
+	rt := isk.rtable()
 	if rt == nil {
 		var err error
 		if rt, err = in.ipRouteOutput(isk.Daddr, isk.Saddr); err != nil {

@@ -54,10 +54,11 @@ func ipGetsockopt(s socket.Sk, optname int) (int, error) {
 	case socket.IP_MTU:
 		// The path MTU of the route the socket has cached: only a
 		// connected socket has one (sk_dst_get).
-		if isk.rt == nil || !isk.Daddr.IsValid() || isk.Daddr.IsUnspecified() {
+		rt := isk.rtable()
+		if rt == nil || !isk.Daddr.IsValid() || isk.Daddr.IsUnspecified() {
 			return 0, socket.ENOTCONN
 		}
-		return isk.in.dstMTU(isk.rt, isk.Daddr), nil
+		return isk.in.dstMTU(rt, isk.Daddr), nil
 	}
 	return 0, socket.ENOPROTOOPT
 }

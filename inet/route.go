@@ -264,7 +264,10 @@ func (in *Net) ipRouteConnect(isk *InetSock, daddr netip.Addr) (*Rtable, flowi4,
 // takes the flow's (inet_bhash2_update_saddr, __ip4_datagram_connect's
 // part). Mu held.
 func (isk *InetSock) skRouteSet(rt *Rtable, fl4 flowi4) {
-	isk.rt = rt
+	isk.rt = nil // a nil *Rtable must not become a non-nil DstEntry
+	if rt != nil {
+		isk.rt = rt
+	}
 	if anyAddr(isk.Saddr) {
 		isk.Saddr = fl4.saddr
 		if anyAddr(isk.RcvSaddr) {

@@ -185,6 +185,7 @@ var ipv4Specific = inetConnectionSockAfOps{
 	cookieInitSeq: (*tcpNet).cookieV4InitSequence,
 	netHeaderLen:  header.IPv4MinLen,
 	addr2sockaddr: inetCskAddr2sockaddr,
+	dstMTU:        ipv4Mtu,
 	sendReset:     (*Net).tcpV4SendReset,
 	sendAck:       (*Net).tcpV4SendAck,
 }
@@ -238,6 +239,13 @@ func tcpV4SendCheck(tp *tcpSock, skb *netdev.SkBuff) {
 		return
 	}
 	h.SetCheck(header.Fold(header.Checksum(skb.Data(), sum)))
+}
+
+// ipv4Mtu is dst_mtu for a TCP sock's IPv4 route (ipv4_mtu): the device's
+// MTU, or the path MTU an ICMP "fragmentation needed" has lowered it to
+// for the peer. The sock has a route (tp.rt != nil).
+func ipv4Mtu(tp *tcpSock) int {
+	return tp.in.dstMTU(tp.rtable(), tp.Daddr)
 }
 
 // inetCskAddr2sockaddr is inet_csk_addr2sockaddr: the peer as a
@@ -537,7 +545,7 @@ func (tp *tcpSock) v4MtuReduced(mtu int) {
 	}
 	in := tp.in
 	isk := &tp.InetSock
-	rt := tp.rt
+	rt := tp.rtable()
 	if rt == nil {
 		var err error
 		if rt, err = in.ipRouteOutput(tp.Daddr, tp.Saddr); err != nil {

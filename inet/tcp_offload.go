@@ -17,7 +17,11 @@ import (
 
 // canGso is sk_can_gso: the route's device takes super-segments.
 func (tp *tcpSock) canGso() bool {
-	return tp.rt != nil && tp.rt.Dev != nil && tp.rt.Dev.Features&(netdev.NETIF_F_GSO|netdev.NETIF_F_TSO) != 0
+	if tp.rt == nil {
+		return false
+	}
+	dev := tp.rt.Device()
+	return dev != nil && dev.Features&(netdev.NETIF_F_GSO|netdev.NETIF_F_TSO) != 0
 }
 
 // pcountOf is tcp_set_skb_tso_segs: the wire segments of n payload bytes

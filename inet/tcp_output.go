@@ -546,7 +546,7 @@ func (tp *tcpSock) connectInit() {
 	mtu, pmtu := 1500, 1500
 	if tp.rt != nil {
 		mtu = tp.rt.MTU()
-		pmtu = tp.in.dstMTU(tp.rt, tp.Daddr)
+		pmtu = tp.afOps.dstMTU(tp)
 	}
 	tp.advmss = mtu - tp.afOps.netHeaderLen - header.TCPMinLen
 	if tp.userMss > 0 {
@@ -605,7 +605,7 @@ const tcpMinSndMss = 48
 // socket, or one that expired), sync to it. Mu held.
 func (tp *tcpSock) currentMss() int {
 	if tp.rt != nil {
-		if mtu := tp.in.dstMTU(tp.rt, tp.Daddr); mtu != tp.pmtuCookie {
+		if mtu := tp.afOps.dstMTU(tp); mtu != tp.pmtuCookie {
 			tp.syncMss(mtu)
 		}
 	}
