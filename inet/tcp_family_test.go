@@ -25,7 +25,7 @@ import (
 var tcpCoreFiles = []string{
 	"tcp.go", "tcp_input.go", "tcp_output.go", "tcp_timer.go", "tcp_cong.go",
 	"tcp_oow.go", "tcp_states.go", "inet_timewait_sock.go",
-	"inet_connection_sock.go", "inet_hashtables.go",
+	"inet_connection_sock.go", "inet_hashtables.go", "tcp_rcv.go",
 }
 
 // familyName matches the identifiers that belong to IPv4: IP-layer

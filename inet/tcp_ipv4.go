@@ -254,10 +254,18 @@ func inetCskAddr2sockaddr(tp *tcpSock) netip.AddrPort {
 	return netip.AddrPortFrom(addrOr0(tp.Daddr), tp.Dport)
 }
 
+// tcpV4RcvOps is what tcp_v4_rcv gives the shared receive path.
+var tcpV4RcvOps = tcpRcvOps{
+	name: "tcp_v4_rcv",
+	cookieCheck: func(lp *tcpSock, skb *netdev.SkBuff, seg tcpSegment) (*tcpSock, bool) {
+		return lp.cookieV4Check(ipHdr(skb), &seg)
+	},
+	sendReset: (*Net).tcpV4SendReset,
+}
+
 // tcpV4Rcv is tcp_v4_rcv: validate, checksum (RFC 9293 §3.1 with the
-// pseudo-header), find the sock by 4-tuple, then listener, and run the
-// state machine under its lock. Segments for no sock get a RST (§3.10.7.1).
-// It owns skb.
+// IPv4 pseudo-header), then the receive path both families share (tcpRcv),
+// keyed by the IPv4 4-tuple. It owns skb.
 func (in *Net) tcpV4Rcv(skb *netdev.SkBuff) {
 	in.mib.Tcp.InSegs.Add(1)
 	iph := ipHdr(skb)
@@ -277,96 +285,9 @@ func (in *Net) tcpV4Rcv(skb *netdev.SkBuff) {
 		return
 	}
 	var seg tcpSegment
-	seg.sport, seg.dport = th.Source(), th.Dest()
-	seg.seq, seg.ack = th.Seq(), th.AckSeq()
-	seg.flags = th.Flags()
-	seg.window = th.Window()
-	seg.dataLen = len(b) - th.Doff()
-	seg.endSeq = seg.seq + uint32(seg.dataLen)
-	if seg.flags&tcpFlagSYN != 0 {
-		seg.endSeq++
-	}
-	if seg.flags&tcpFlagFIN != 0 {
-		seg.endSeq++
-	}
-	if th.Doff() > header.TCPMinLen {
-		seg.opts = header.ParseTCPOptions(th.Options(), seg.flags&tcpFlagSYN != 0)
-	} else {
-		seg.opts.WScale = -1
-	}
-	skb.Pull(th.Doff())
-	if in.traceOn() {
-		in.sn.Trace.Emitf(0, "tcp_v4_rcv %v:%d -> %v:%d seq=%d ack=%d len=%d flags=%s",
-			iph.Src(), seg.sport, iph.Dst(), seg.dport, seg.seq, seg.ack, seg.dataLen, tcpFlagString(seg.flags))
-	}
+	tcpParseSegment(skb, th, &seg)
 	key := tcpHashKey{laddr: iph.Dst(), raddr: iph.Src(), lport: seg.dport, rport: seg.sport}
-
-	for attempt := 0; attempt < 3; attempt++ {
-		tp, tw := in.tcp.lookupTw(key)
-		if tw != nil {
-			// do_time_wait
-			again, isn := tw.timewaitRcv(skb, &seg)
-			if again {
-				seg.twIsn = isn // tcp_tw_isn: a listener may take the SYN
-				continue
-			}
-			skb.Free()
-			return
-		}
-		if tp == nil {
-			break
-		}
-		tp.Mu.Lock()
-		if tp.destroyed || tp.State == TCP_CLOSE {
-			// It left the tables between lookup and lock: look again.
-			tp.Mu.Unlock()
-			continue
-		}
-		var consumed bool
-		switch tp.State {
-		case TCP_LISTEN:
-			child, handled := tp.cookieV4Check(iph, &seg)
-			if !handled {
-				tp.listenRcv(skb, &seg)
-			}
-			tp.Mu.Unlock()
-			if child != nil {
-				child.cookieChildRcv(skb, &seg)
-				return
-			}
-			skb.Free()
-			return
-		case TCP_ESTABLISHED:
-			// tcp_v4_do_rcv: ESTABLISHED has its own path.
-			consumed = tp.rcvEstablished(skb, &seg)
-			if consumed && in.traceOn() {
-				in.traceSk(tp, "tcp_v4_rcv seq=%d len=%d -> tcp_rcv_established -> sk_data_ready", seg.seq, seg.dataLen)
-			}
-		default:
-			consumed = tp.rcvStateProcess(skb, &seg)
-			if consumed && in.traceOn() {
-				in.traceSk(tp, "tcp_v4_rcv seq=%d len=%d -> tcp_rcv_state_process -> sk_data_ready", seg.seq, seg.dataLen)
-			}
-		}
-		var parent *tcpSock
-		if tp.pendingAccept {
-			tp.pendingAccept = false
-			parent = tp.parent
-			tp.leaveSynQueue()
-			tp.parent = nil
-		}
-		tp.Mu.Unlock()
-		if !consumed {
-			skb.Free()
-		}
-		if parent != nil {
-			parent.acceptQueueAdd(tp)
-		}
-		return
-	}
-	// No sock (RFC 9293 §3.10.7.1 CLOSED): answer with a RST.
-	in.tcpV4SendReset(skb, seg)
-	skb.Free()
+	in.tcpRcv(skb, key, &seg, &tcpV4RcvOps)
 }
 
 // tcpV4SendReset is tcp_v4_send_reset for a segment no sock wants: if it
