@@ -348,7 +348,12 @@ func inetStreamConnect(ctx context.Context, sock *socket.Socket, addr netip.Addr
 		sock.State = stateAfterDisconnect(err)
 		return err
 	}
-	if !addr.Addr().Is4() {
+	// The family's connect checks the address (tcp_v4_connect's
+	// sin_family, tcp_v6_connect's); AF_INET's here, before the state.
+	connectName := "tcp_v4_connect"
+	if sk.Family == socket.AF_INET6 {
+		connectName = "tcp_v6_connect"
+	} else if !addr.Addr().Is4() {
 		return socket.EAFNOSUPPORT
 	}
 	var err error // what a wait that runs out of SO_SNDTIMEO returns
@@ -376,7 +381,7 @@ func inetStreamConnect(ctx context.Context, sock *socket.Socket, addr netip.Addr
 		if sk.State != TCP_CLOSE {
 			return socket.EISCONN
 		}
-		inetSk(s).in.trace(sock, "inet_stream_connect -> tcp_v4_connect", addr.String())
+		inetSk(s).in.trace(sock, "inet_stream_connect -> "+connectName, addr.String())
 		if err := sk.Prot.Connect(ctx, s, addr, flags); err != nil {
 			return err
 		}

@@ -62,7 +62,11 @@ func (t *tcpNet) lookupListener(k tcpHashKey) *tcpSock {
 
 func (t *tcpNet) lookupListenerLocked(k tcpHashKey) *tcpSock {
 	var wild *tcpSock
+	v6 := k.laddr.Is6()
 	for _, l := range t.lhash[k.lport] {
+		if (l.Family == socket.AF_INET6) != v6 {
+			continue // an AF_INET6 listener is IPv6-only until dual stack
+		}
 		if l.bind.addr.IsUnspecified() || !l.bind.addr.IsValid() {
 			wild = l
 		} else if l.bind.addr == k.laddr {

@@ -58,6 +58,12 @@ type tcpNet struct {
 	cookies    syncookieNet
 
 	prot *socket.Proto
+
+	// tcpv6_prot's (tcp_ipv6.go): inet6's network layer, ipv6_specific
+	// over it, and tcp_v6_rcv's part of the shared receive path.
+	v6           TCPv6Ops
+	ipv6Specific inetConnectionSockAfOps
+	v6Rcv        tcpRcvOps
 }
 
 // tcpInit is tcp_init + tcp_v4_init + tcp4_proc_init: the tables, tcp_prot
@@ -193,8 +199,14 @@ var ipv4Specific = inetConnectionSockAfOps{
 // newTCPProt builds this namespace's tcp_prot; the proto's functions close
 // over nothing but reach the namespace through the sock.
 func newTCPProt() *socket.Proto {
+	return newTCPProtFamily("TCP", tcpV4InitSock, tcpV4Connect)
+}
+
+// newTCPProtFamily is tcp_prot or tcpv6_prot: one TCP, with the family's
+// init (which sets the sock's afOps) and connect.
+func newTCPProtFamily(name string, init func(socket.Sk) error, connect func(ctx context.Context, s socket.Sk, addr netip.AddrPort, flags int) error) *socket.Proto {
 	return &socket.Proto{
-		Name:           "TCP",
+		Name:           name,
 		SendmsgName:    "tcp_sendmsg",
 		RecvmsgName:    "tcp_recvmsg",
 		CloseName:      "tcp_close",
@@ -202,9 +214,9 @@ func newTCPProt() *socket.Proto {
 		DisconnectName: "tcp_disconnect",
 		NoAutobind:     true,
 		Alloc:          func() socket.Sk { return new(tcpSock) },
-		Init:           tcpV4InitSock,
+		Init:           init,
 		Close:          tcpClose,
-		Connect:        tcpV4Connect,
+		Connect:        connect,
 		Disconnect:     tcpDisconnect,
 		Accept:         inetCskAccept,
 		Destroy:        func(s socket.Sk) { tcpSk(s).destroySock() },

@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"sort"
 	"time"
+
+	"sockfs/socket"
 )
 
 const tcpProcWidth = 149
@@ -48,7 +50,9 @@ func (in *Net) tcp4SeqShow(b *bytes.Buffer) {
 		tp.Mu.Lock()
 		// Linux walks the listening and established hashes: a sock
 		// that is only bound, or closed (refused, reset), is in neither.
-		if tp.destroyed || tp.State == TCP_CLOSE {
+		// net/tcp is tcp4_seq_show's: AF_INET socks only (net/tcp6 lists
+		// the others).
+		if tp.destroyed || tp.State == TCP_CLOSE || tp.Family != socket.AF_INET {
 			tp.Mu.Unlock()
 			continue
 		}
@@ -60,7 +64,7 @@ func (in *Net) tcp4SeqShow(b *bytes.Buffer) {
 	for _, tw := range in.tcp.timewaitSocks() {
 		var lb bytes.Buffer
 		tw.mu.Lock()
-		if !tw.dead {
+		if !tw.dead && tw.key.laddr.Is4() {
 			tw.procLine(&lb, now)
 			rows = append(rows, tcpProcRow{lport: tw.key.lport, rport: tw.key.rport, raddr: procHex(tw.key.raddr.As4()), line: lb.Bytes()})
 		}

@@ -33,6 +33,7 @@ type Net struct {
 	udpv6Prot  *socket.Proto // udpv6_prot (udp.go)
 	pingv6Prot *socket.Proto // pingv6_prot (ping.go)
 	rawv6Prot  *socket.Proto // rawv6_prot (raw.go)
+	tcpv6Prot  *socket.Proto // tcpv6_prot (tcp.go)
 
 	frags  fragQueues    // reassembly.go
 	icmpRL icmpv6Limiter // icmp.go
@@ -60,6 +61,7 @@ func Init(sn *socket.Net, nd *netdev.Net, clock ktime.Clock, in *inet.Net) *Net 
 	if in != nil {
 		n.udpv6Init()
 		n.pingv6Init()
+		n.tcpv6Init()
 		n.rawv6Init()
 	}
 	sn.SockRegister(&socket.NetProtoFamily{Family: socket.AF_INET6, Create: n.inet6Create})
@@ -87,16 +89,17 @@ func (n *Net) inetsw6Rows() []inet.InetProtosw {
 }
 
 // inetsw6Array is inetsw6's rows as inet6_init registers them (net/ipv6/
-// af_inet6.c registers them from udpv6_init, pingv6_init and rawv6_init,
-// and from tcpv6_init, which this stack has not yet): SOCK_DGRAM is UDP,
-// or ping with IPPROTO_ICMPV6; SOCK_RAW takes any protocol; every other
-// type is ESOCKTNOSUPPORT, the answer inet6_create gives a type without
-// rows. A transport is a new row here.
+// af_inet6.c registers them from tcpv6_init, udpv6_init, pingv6_init and
+// rawv6_init): SOCK_STREAM is TCP, SOCK_DGRAM is UDP, or ping with
+// IPPROTO_ICMPV6; SOCK_RAW takes any protocol; every other type is
+// ESOCKTNOSUPPORT, the answer inet6_create gives a type without rows. A
+// transport is a new row here.
 func (n *Net) inetsw6Array() []inet.InetProtosw {
 	if n.udpv6Prot == nil {
 		return nil
 	}
 	return []inet.InetProtosw{
+		{Type: socket.SOCK_STREAM, Protocol: socket.IPPROTO_TCP, Prot: n.tcpv6Prot, Ops: n.inet6StreamOps()},
 		{Type: socket.SOCK_DGRAM, Protocol: socket.IPPROTO_UDP, Prot: n.udpv6Prot, Ops: n.inet6DgramOps("inet6_dgram_ops")},
 		{Type: socket.SOCK_DGRAM, Protocol: socket.IPPROTO_ICMPV6, Prot: n.pingv6Prot, Ops: n.inet6DgramOps("inet6_sockraw_ops")},
 		{Type: socket.SOCK_RAW, Protocol: socket.IPPROTO_IP, Prot: n.rawv6Prot, Ops: n.inet6DgramOps("inet6_sockraw_ops")},

@@ -138,6 +138,14 @@ func (n *Net) ip6InputFinish(skb *netdev.SkBuff, off int, nh uint8, nhoff int, h
 			n.ipv6RawDeliver(skb, off, nh)
 			n.icmpv6Rcv(skb, off)
 			return
+		case header.NEXTHDR_TCP:
+			if n.in != nil {
+				n.mib.inc(ip6InDelivers)
+				n.ipv6RawDeliver(skb, off, nh)
+				n.tcpV6Rcv(skb, off)
+				return
+			}
+			fallthrough
 		case header.NEXTHDR_UDP:
 			if n.in != nil {
 				n.mib.inc(ip6InDelivers)
@@ -147,7 +155,7 @@ func (n *Net) ip6InputFinish(skb *netdev.SkBuff, off int, nh uint8, nhoff int, h
 			}
 			fallthrough
 		default:
-			// No protocol handler (no TCP over IPv6 yet): a raw socket's
+			// No protocol handler: a raw socket's
 			// copy, else parameter problem, unrecognized next header, at
 			// the byte that named it (ip6_protocol_deliver_rcu).
 			if n.ipv6RawDeliver(skb, off, nh) {
