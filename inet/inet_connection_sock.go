@@ -57,6 +57,10 @@ type inetConnectionSockAfOps struct {
 	// dst_mtu(__sk_dst_get(sk)): the path MTU of the sock's cached route
 	// to its peer (ipv4_mtu, ip6_mtu); only called when tp.rt is set.
 	dstMTU func(tp *tcpSock) int
+	// gsoFeatures are the device features that let this family's TCP
+	// build super-segments (sk_route_caps' part: NETIF_F_TSO is TCPv4's;
+	// IPv6 has no TSO6/GSO path yet, so 0 there).
+	gsoFeatures uint64
 	// The answers sent without a full sock (tcp_v4_send_reset and
 	// tcp_v4_send_ack in Linux, called from the family's receive path and
 	// from the timewait code): a RST to the segment in skb, and an ACK on

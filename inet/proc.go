@@ -292,7 +292,9 @@ func (in *Net) sockstatSeqShow(b *bytes.Buffer) {
 		switch {
 		case tp.destroyed || tp.State == TCP_CLOSE:
 		default:
-			tcpInuse++
+			if tp.Family == socket.AF_INET { // tcp_prot's; tcpv6_prot's are sockstat6's
+				tcpInuse++
+			}
 			if tp.Dead {
 				tcpOrphan++
 			}

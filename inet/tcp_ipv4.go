@@ -192,6 +192,7 @@ var ipv4Specific = inetConnectionSockAfOps{
 	netHeaderLen:  header.IPv4MinLen,
 	addr2sockaddr: inetCskAddr2sockaddr,
 	dstMTU:        ipv4Mtu,
+	gsoFeatures:   netdev.NETIF_F_GSO | netdev.NETIF_F_TSO,
 	sendReset:     (*Net).tcpV4SendReset,
 	sendAck:       (*Net).tcpV4SendAck,
 }

@@ -253,5 +253,19 @@ var (
 	InetGetsockopt    = inetGetsockopt
 )
 
+// TCPv6Inuse is sock_prot_inuse_get(tcpv6_prot) for sockstat6: the
+// AF_INET6 TCP socks in the listening or established tables.
+func (in *Net) TCPv6Inuse() int {
+	n := 0
+	for _, tp := range in.tcp.allSocks() {
+		tp.Mu.Lock()
+		if !tp.destroyed && tp.State != TCP_CLOSE && tp.Family == socket.AF_INET6 {
+			n++
+		}
+		tp.Mu.Unlock()
+	}
+	return n
+}
+
 // Dst is __sk_dst_get: the sock's cached route, nil when it has none.
 func (isk *InetSock) Dst() DstEntry { return isk.rt }

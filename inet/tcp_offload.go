@@ -15,13 +15,14 @@ import (
 	"sockfs/netdev"
 )
 
-// canGso is sk_can_gso: the route's device takes super-segments.
+// canGso is sk_can_gso: the route's device takes super-segments of the
+// sock's family (afOps.gsoFeatures, as sk_route_caps).
 func (tp *tcpSock) canGso() bool {
 	if tp.rt == nil {
 		return false
 	}
 	dev := tp.rt.Device()
-	return dev != nil && dev.Features&(netdev.NETIF_F_GSO|netdev.NETIF_F_TSO) != 0
+	return dev != nil && dev.Features&tp.afOps.gsoFeatures != 0
 }
 
 // pcountOf is tcp_set_skb_tso_segs: the wire segments of n payload bytes

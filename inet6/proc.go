@@ -26,14 +26,14 @@ func (n *Net) procInit() {
 }
 
 // sockstat6SeqShow is /proc/net/sockstat6 (sockstat6_seq_show): the
-// AF_INET6 socks in use per proto (sock_prot_inuse_get; no TCP or
-// UDP-Lite over IPv6 yet, so those are 0) and the reassembly queues and the
+// AF_INET6 socks in use per proto (sock_prot_inuse_get; no UDP-Lite over
+// IPv6 yet, so that is 0) and the reassembly queues and the
 // bytes they hold.
 func (n *Net) sockstat6SeqShow(b *bytes.Buffer) {
 	n.frags.mu.Lock()
 	fragInuse, fragMem := len(n.frags.q), n.frags.mem
 	n.frags.mu.Unlock()
-	fmt.Fprintf(b, "TCP6: inuse %d\n", 0)
+	fmt.Fprintf(b, "TCP6: inuse %d\n", n.in.TCPv6Inuse())
 	fmt.Fprintf(b, "UDP6: inuse %d\n", n.udpv6Prot.InUse.Load())
 	fmt.Fprintf(b, "UDPLITE6: inuse %d\n", 0)
 	fmt.Fprintf(b, "RAW6: inuse %d\n", n.rawv6Prot.InUse.Load())

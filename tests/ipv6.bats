@@ -125,12 +125,16 @@ teardown() { common_teardown; }
 	[[ $output == *" 0% packet loss"* ]]
 }
 
-@test "AF_INET6: SOCK_DGRAM is UDP or ping, SOCK_RAW raw; SOCK_STREAM has no inetsw6 row yet (ESOCKTNOSUPPORT)" {
+@test "AF_INET6: SOCK_STREAM is TCP, SOCK_DGRAM is UDP or ping, SOCK_RAW raw; other types have no inetsw6 row (ESOCKTNOSUPPORT)" {
 	s=$(mk_socket AF_INET6 SOCK_DGRAM 0)
 	[ "$(status_field "$s" family)" = AF_INET6 ]
 	[ "$(status_field "$s" protocol)" = 17 ]
 	ctl "$s" close
-	run bash -c 'echo "PF_INET6 SOCK_STREAM 0" > "$1/socket"' _ "$M"
+	s=$(mk_socket PF_INET6 SOCK_STREAM 0)
+	[ "$(status_field "$s" family)" = AF_INET6 ]
+	[ "$(status_field "$s" protocol)" = 6 ]
+	ctl "$s" close
+	run bash -c 'echo "AF_INET6 5 0" > "$1/socket"' _ "$M"
 	echo "$output"
 	[ "$status" -eq 1 ]
 	[[ $output == *"Socket type not supported"* ]]
