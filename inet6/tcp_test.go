@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,37 +24,92 @@ func (u *udpHost) stream(t *testing.T) *socket.Socket {
 	return sock
 }
 
-// readAll reads sock to end of stream.
-func readAll(ctx context.Context, sock *socket.Socket) ([]byte, error) {
-	var out []byte
+// procField is the value of column name in the first pair of lines of
+// net/file that begin with prefix (the header row, then the values), as
+// /proc/net/snmp lays them out.
+func procField(t *testing.T, u *udpHost, file, prefix, name string) string {
+	t.Helper()
+	for _, f := range u.h.SockNet.ProcNetFiles() {
+		if f.Name != file {
+			continue
+		}
+		var b bytes.Buffer
+		f.Show(&b)
+		var rows [][]string
+		for _, line := range strings.Split(b.String(), "\n") {
+			if strings.HasPrefix(line, prefix) {
+				rows = append(rows, strings.Fields(line))
+			}
+		}
+		if len(rows) >= 2 {
+			for i, k := range rows[0] {
+				if k == name && i < len(rows[1]) {
+					return rows[1][i]
+				}
+			}
+		}
+	}
+	t.Fatalf("net/%s has no %s %s", file, prefix, name)
+	return ""
+}
+
+// sockstat6 is u's net/sockstat6.
+func sockstat6(t *testing.T, u *udpHost) string {
+	t.Helper()
+	for _, f := range u.h.SockNet.ProcNetFiles() {
+		if f.Name == "sockstat6" {
+			var b bytes.Buffer
+			f.Show(&b)
+			return b.String()
+		}
+	}
+	t.Fatal("no net/sockstat6")
+	return ""
+}
+
+// pump moves what it can of out to sock and of sock into in without
+// blocking; eof reports the peer's FIN.
+func pump(t *testing.T, sock *socket.Socket, out *[]byte, in *[]byte) (eof bool) {
+	t.Helper()
+	ctx := context.Background()
+	if len(*out) > 0 {
+		n, err := socket.Sendto(ctx, sock, *out, socket.MSG_DONTWAIT, netip.AddrPort{})
+		if err != nil && err != socket.EAGAIN {
+			t.Fatalf("send: %v", err)
+		}
+		*out = (*out)[n:]
+	}
 	buf := make([]byte, 65536)
 	for {
-		n, _, err := socket.Recvfrom(ctx, sock, buf, 0)
+		n, _, err := socket.Recvfrom(ctx, sock, buf, socket.MSG_DONTWAIT)
+		if err == socket.EAGAIN {
+			return false
+		}
 		if err != nil {
-			return out, err
+			t.Fatalf("recv: %v", err)
 		}
 		if n == 0 {
-			return out, nil
+			return true
 		}
-		out = append(out, buf[:n]...)
+		*in = append(*in, buf[:n]...)
 	}
 }
 
-// TCP over IPv6 between two stacks with 2% loss on one side: a connect,
-// an accept, 1 MiB each way intact (the server echoes what it read after
-// the client's FIN), and the addresses both ends see. Recovery runs on the RTO and delayed-ACK timers while both
-// ends stream, so the real clock drives it, as inet's loss tests do.
+// TCP over IPv6 between two stacks with 2% loss on one side, on the
+// manual clock, every socket call nonblocking: a connect, an accept,
+// 1 MiB each way at once intact, FIN both ways, the addresses both ends
+// see, and the losses repaired by retransmission.
 func TestTCPv6OverLossyLink(t *testing.T) {
 	pa, pb := netdev.NewPair(1024)
 	spec, _ := netdev.ParseNetem("loss 2%")
-	clk := ktime.NewReal()
+	clk := ktime.NewManual()
 	a := newUDPHost(t, netdev.NewNetem(pa, spec, 5, clk), clk, 1)
 	b := newUDPHost(t, pb, clk, 2)
 	for _, h := range []*udpHost{a, b} {
 		h.h.Inet.SetTCPTimers(20*time.Millisecond, 0)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	ctx := context.Background()
+	step := func() { stackIdle(t); clk.Advance(5 * time.Millisecond) }
 
 	ls := b.stream(t)
 	if err := socket.Bind(ctx, ls, netip.MustParseAddrPort("[::]:7000")); err != nil {
@@ -62,57 +118,66 @@ func TestTCPv6OverLossyLink(t *testing.T) {
 	if err := socket.Listen(ls, 8); err != nil {
 		t.Fatal(err)
 	}
-	msg := make([]byte, 1<<20)
-	for i := range msg {
-		msg[i] = byte(i*31 + i>>11)
-	}
-	type result struct {
-		peer netip.AddrPort
-		sum  [32]byte
-		err  error
-	}
-	done := make(chan result, 1)
-	go func() {
-		cs, err := socket.Accept(ctx, b.sb, ls, 0)
-		if err != nil {
-			done <- result{err: err}
-			return
-		}
-		defer cs.Ops.Release(cs)
-		peer, _ := cs.Ops.Getname(cs, true)
-		got, err := readAll(ctx, cs)
-		if err == nil {
-			_, err = socket.Sendto(ctx, cs, got, 0, netip.AddrPort{})
-		}
-		done <- result{peer: peer, sum: sha256.Sum256(got), err: err}
-	}()
-
 	c := a.stream(t)
-	if err := socket.Connect(ctx, c, netip.AddrPortFrom(b.addr, 7000), 0); err != nil {
-		t.Fatalf("connect: %v", err)
+	if err := socket.Connect(ctx, c, netip.AddrPortFrom(b.addr, 7000), socket.O_NONBLOCK); err != socket.EINPROGRESS {
+		t.Fatalf("nonblocking connect: %v, want EINPROGRESS", err)
+	}
+	var s *socket.Socket
+	for i := 0; s == nil; i++ {
+		if i == 2000 {
+			t.Fatal("no connection after 10 s of clock")
+		}
+		step()
+		cs, err := socket.Accept(ctx, b.sb, ls, socket.O_NONBLOCK)
+		switch err {
+		case nil:
+			s = cs
+			t.Cleanup(func() { cs.Ops.Release(cs) })
+		case socket.EAGAIN:
+		default:
+			t.Fatalf("accept: %v", err)
+		}
 	}
 	local, _ := c.Ops.Getname(c, false)
-	if local.Addr() != a.addr {
-		t.Fatalf("client local %v, want %v", local, a.addr)
+	if peer, _ := s.Ops.Getname(s, true); local.Addr() != a.addr || peer != local {
+		t.Fatalf("client local %v, server sees %v; want %v", local, peer, a.addr)
 	}
-	if _, err := socket.Sendto(ctx, c, msg, 0, netip.AddrPort{}); err != nil {
-		t.Fatalf("send: %v", err)
+
+	if st := sockstat6(t, b); !strings.Contains(st, "TCP6: inuse 2\n") {
+		t.Fatalf("b's sockstat6 with a listener and a child:\n%s", st)
 	}
-	if err := socket.Shutdown(c, socket.SHUT_WR); err != nil {
-		t.Fatal(err)
+
+	up, down := make([]byte, 1<<20), make([]byte, 1<<20)
+	for i := range up {
+		up[i], down[i] = byte(i*31+i>>11), byte(i*17+i>>9)
 	}
-	back, err := readAll(ctx, c)
-	if err != nil {
-		t.Fatalf("read back: %v", err)
+	cOut, sOut := up, down
+	var cIn, sIn []byte
+	cEOF, sEOF, cShut, sShut := false, false, false, false
+	for i := 0; !cEOF || !sEOF; i++ {
+		if i == 100000 {
+			t.Fatalf("after %d steps: client got %d, server got %d of %d", i, len(cIn), len(sIn), len(up))
+		}
+		cEOF = pump(t, c, &cOut, &cIn) || cEOF
+		sEOF = pump(t, s, &sOut, &sIn) || sEOF
+		if len(cOut) == 0 && !cShut {
+			cShut = true
+			if err := socket.Shutdown(c, socket.SHUT_WR); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if len(sOut) == 0 && !sShut {
+			sShut = true
+			if err := socket.Shutdown(s, socket.SHUT_WR); err != nil {
+				t.Fatal(err)
+			}
+		}
+		step()
 	}
-	r := <-done
-	if r.err != nil {
-		t.Fatalf("server: %v", r.err)
+	if sha256.Sum256(sIn) != sha256.Sum256(up) || !bytes.Equal(cIn, down) {
+		t.Fatalf("server got %d bytes, client %d, of %d; or they differ", len(sIn), len(cIn), len(up))
 	}
-	if r.peer != local {
-		t.Fatalf("server sees %v, client is %v", r.peer, local)
-	}
-	if r.sum != sha256.Sum256(msg) || !bytes.Equal(back, msg) {
-		t.Fatalf("server got a different stream, or echoed %d bytes of %d", len(back), len(msg))
+	if procField(t, a, "snmp", "Tcp:", "RetransSegs") == "0" {
+		t.Fatal("a counted no retransmissions under 2% loss")
 	}
 }
