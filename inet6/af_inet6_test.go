@@ -70,6 +70,7 @@ func TestProtocolsInetsw6(t *testing.T) {
 		}
 	}
 	want := "AF_INET  SOCK_RAW    0        inet_sockraw_ops RAW\n" +
+		"AF_INET6 SOCK_STREAM 6        inet6_stream_ops TCPv6\n" +
 		"AF_INET6 SOCK_DGRAM  17       inet6_dgram_ops  UDPv6\n" +
 		"AF_INET6 SOCK_DGRAM  58       inet6_sockraw_ops PINGv6\n" +
 		"AF_INET6 SOCK_RAW    0        inet6_sockraw_ops RAWv6\n"

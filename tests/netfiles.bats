@@ -86,6 +86,7 @@ udp_ports() {
 	[[ $output == *"AF_INET  SOCK_DGRAM  17       inet_dgram_ops   UDP"* ]]
 	[[ $output == *"AF_INET  SOCK_DGRAM  1        inet_sockraw_ops PING"* ]]
 	[[ $output == *"AF_INET  SOCK_RAW    0        inet_sockraw_ops RAW"* ]]
+	[[ $output == *"AF_INET6 SOCK_STREAM 6        inet6_stream_ops TCPv6"* ]]
 	[[ $output == *"AF_INET6 SOCK_DGRAM  17       inet6_dgram_ops  UDPv6"* ]]
 	[[ $output == *"AF_INET6 SOCK_DGRAM  58       inet6_sockraw_ops PINGv6"* ]]
 }
