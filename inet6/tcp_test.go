@@ -122,6 +122,9 @@ func TestTCPv6OverLossyLink(t *testing.T) {
 	if err := socket.Connect(ctx, c, netip.AddrPortFrom(b.addr, 7000), socket.O_NONBLOCK); err != socket.EINPROGRESS {
 		t.Fatalf("nonblocking connect: %v, want EINPROGRESS", err)
 	}
+	if _, err := c.Ops.Getname(c, true); err != socket.ENOTCONN {
+		t.Fatalf("getpeername in SYN_SENT: %v, want ENOTCONN", err)
+	}
 	var s *socket.Socket
 	for i := 0; s == nil; i++ {
 		if i == 2000 {

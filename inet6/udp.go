@@ -146,6 +146,9 @@ func (n *Net) ip6DatagramConnect(ctx context.Context, s socket.Sk, addr netip.Ad
 // tcpEstablished is TCP_ESTABLISHED: a connected datagram sock.
 const tcpEstablished = 1
 
+// tcpSynSent is TCP_SYN_SENT, for inet6_getname.
+const tcpSynSent = 2
+
 // ip6Saddr is the source address a datagram from isk to daddr goes from:
 // the bound one, or ipv6_dev_get_saddr's pick on the route's device.
 // ENETUNREACH without a route. Mu held.
@@ -173,7 +176,9 @@ func inet6Getname(sock *socket.Socket, peer bool) (netip.AddrPort, error) {
 	sk.Mu.Lock()
 	defer sk.Mu.Unlock()
 	if peer {
-		if isk.Dport == 0 {
+		// inet6_getname: no peer before one is connected, nor while a
+		// TCP connect is still in SYN_SENT.
+		if isk.Dport == 0 || (1<<sk.State)&(1<<tcpClose|1<<tcpSynSent) != 0 {
 			return netip.AddrPort{}, socket.ENOTCONN
 		}
 		return netip.AddrPortFrom(isk.Daddr, isk.Dport), nil
