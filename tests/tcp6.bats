@@ -30,16 +30,18 @@ teardown() {
 
 tcp6_listening() { ss -Hltn "src [$HOST6]:$1" 2>/dev/null | grep -q .; }
 
-# both_ways S: the up file into S/data and S/data into got at once, then
-# FIN (shutdown wr) once the up file is written.
+# both_ways S: the up file into S/data and S/data into got at once; our
+# FIN (shutdown wr) goes only once the kernel's whole stream has arrived
+# (cat ends at its FIN), because nc exits as soon as its network input
+# ends and would cut its own sending short.
 both_ways() {
 	local s=$1
 	timeout 60 cat "$M/$s/data" >"$BATS_TEST_TMPDIR/got" 3>&- &
 	CAT_PID=$!
 	timeout 60 dd if="$BATS_FILE_TMPDIR/up" of="$M/$s/data" bs=128k status=none
-	ctl "$s" "shutdown wr"
 	wait_exit "$CAT_PID" 60
 	CAT_PID=
+	ctl "$s" "shutdown wr"
 }
 
 @test "TCP6: a sockfs client and a kernel nc -6 -l exchange 20 MiB each way intact" {
