@@ -93,24 +93,9 @@ func (n *Net) rawv6Sendmsg(ctx context.Context, s socket.Sk, msg *socket.Msghdr,
 	default:
 		return 0, socket.EDESTADDRREQ
 	}
-	if daddr.IsUnspecified() {
-		daddr = netip.IPv6Loopback()
-	}
-	dev, nexthop, ok := n.ip6RouteOutput(daddr)
-	if !ok {
-		n.mib.inc(ip6OutNoRoutes)
-		return 0, socket.ENETUNREACH
-	}
-	saddr, err := n.ip6Saddr(isk, daddr)
+	daddr, dev, nexthop, saddr, mtu, err := n.ip6DgramFlow(isk, sk, daddr, len(b))
 	if err != nil {
 		return 0, err
-	}
-	mtu, err := n.ip6AppendMtu(isk.Pinet6, dev, nexthop, daddr, len(b))
-	if err != nil {
-		return 0, err
-	}
-	if e := sk.SockError(); e != 0 {
-		return 0, e
 	}
 	skb := netdev.AllocSkb(len(b))
 	defer skb.Free()

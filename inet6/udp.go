@@ -349,28 +349,11 @@ func (n *Net) udpv6Sendmsg(ctx context.Context, s socket.Sk, msg *socket.Msghdr,
 	default:
 		return 0, socket.EDESTADDRREQ
 	}
-	if dst.Addr().IsUnspecified() {
-		dst = netip.AddrPortFrom(netip.IPv6Loopback(), dst.Port())
-	}
-	dev, nexthop, ok := n.ip6RouteOutput(dst.Addr())
-	if !ok {
-		n.mib.inc(ip6OutNoRoutes)
-		return 0, socket.ENETUNREACH
-	}
-	saddr, err := n.ip6Saddr(isk, dst.Addr())
+	daddr, dev, nexthop, saddr, mtu, err := n.ip6DgramFlow(isk, sk, dst.Addr(), inethdr.UDPLen+len(b))
 	if err != nil {
 		return 0, err
 	}
-	// The size check comes first, as __ip6_append_data's: a pending
-	// error is reported by the next send that passes it
-	// (sock_alloc_send_skb).
-	mtu, err := n.ip6AppendMtu(isk.Pinet6, dev, nexthop, dst.Addr(), inethdr.UDPLen+len(b))
-	if err != nil {
-		return 0, err
-	}
-	if e := sk.SockError(); e != 0 {
-		return 0, e
-	}
+	dst = netip.AddrPortFrom(daddr, dst.Port())
 	skb := netdev.AllocSkb(inethdr.UDPLen + len(b))
 	defer skb.Free()
 	copy(skb.Put(len(b)), b)
@@ -531,4 +514,32 @@ func icmpv6ErrConvert(typ, code uint8) (socket.Errno, bool) {
 		return socket.EHOSTUNREACH, false
 	}
 	return socket.EPROTO, false
+}
+
+// ip6DgramFlow is what the IPv6 datagram sendmsgs (udpv6, ping_v6, rawv6)
+// do alike between choosing the destination and building the packet, as
+// their shared ip6_dst_lookup_flow / ip6_append_data /
+// sock_alloc_send_skb steps do in Linux: :: means this host, the route
+// and source address, the size check against the path MTU for plen bytes
+// of payload, and only then a pending error (reported by the next send
+// that passes the size check).
+func (n *Net) ip6DgramFlow(isk *inet.InetSock, sk *socket.Sock, daddr netip.Addr, plen int) (d netip.Addr, dev *netdev.NetDevice, nexthop, saddr netip.Addr, mtu int, err error) {
+	if daddr.IsUnspecified() {
+		daddr = netip.IPv6Loopback()
+	}
+	dev, nexthop, ok := n.ip6RouteOutput(daddr)
+	if !ok {
+		n.mib.inc(ip6OutNoRoutes)
+		return daddr, nil, nexthop, saddr, 0, socket.ENETUNREACH
+	}
+	if saddr, err = n.ip6Saddr(isk, daddr); err != nil {
+		return daddr, dev, nexthop, saddr, 0, err
+	}
+	if mtu, err = n.ip6AppendMtu(isk.Pinet6, dev, nexthop, daddr, plen); err != nil {
+		return daddr, dev, nexthop, saddr, 0, err
+	}
+	if e := sk.SockError(); e != 0 {
+		return daddr, dev, nexthop, saddr, 0, e
+	}
+	return daddr, dev, nexthop, saddr, mtu, nil
 }
