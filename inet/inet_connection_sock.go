@@ -58,8 +58,8 @@ type inetConnectionSockAfOps struct {
 	// to its peer (ipv4_mtu, ip6_mtu); only called when tp.rt is set.
 	dstMTU func(tp *tcpSock) int
 	// gsoFeatures are the device features that let this family's TCP
-	// build super-segments (sk_route_caps' part: NETIF_F_TSO is TCPv4's;
-	// IPv6 has no TSO6/GSO path yet, so 0 there).
+	// build super-segments (sk_route_caps' part: NETIF_F_TSO is TCPv4's,
+	// NETIF_F_TSO6 TCPv6's; NETIF_F_GSO, software GSO, serves both).
 	gsoFeatures uint64
 	// The answers sent without a full sock (tcp_v4_send_reset and
 	// tcp_v4_send_ack in Linux, called from the family's receive path and

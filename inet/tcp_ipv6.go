@@ -54,6 +54,7 @@ func (in *Net) TCPv6Prot(ops TCPv6Ops) *socket.Proto {
 		netHeaderLen:  ipv6HdrLen,
 		addr2sockaddr: func(tp *tcpSock) netip.AddrPort { return netip.AddrPortFrom(tp.Daddr, tp.Dport) },
 		dstMTU:        func(tp *tcpSock) int { return tp.in.tcp.v6.DstMTU(&tp.InetSock) },
+		gsoFeatures:   netdev.NETIF_F_GSO | netdev.NETIF_F_TSO6,
 		sendReset:     (*Net).tcpV6SendReset,
 		sendAck:       (*Net).tcpV6SendAck,
 	}

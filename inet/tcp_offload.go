@@ -49,14 +49,15 @@ func tcpSkbSeglen(skb *netdev.SkBuff) int {
 
 // sizeGoal is tcp_xmit_size_goal: how many bytes one skb of the send queue
 // carries: one MSS, or with GSO as many whole MSS as fit a 64 KiB IP
-// datagram with its headers, but no more than half the largest window the
+// datagram with its headers (the family's: an IPv6 super-segment's
+// payload length then stays below 64 KiB too), but no more than half the largest window the
 // peer offered (tcp_bound_to_half_wnd).
 func (tp *tcpSock) sizeGoal() int {
 	mss := tp.mssCache
 	if !tp.canGso() {
 		return mss
 	}
-	goal := netdev.GsoMaxSize - header.IPv4MinLen - header.TCPMinLen - tcpolenTSAligned
+	goal := netdev.GsoMaxSize - tp.afOps.netHeaderLen - header.TCPMinLen - tcpolenTSAligned
 	if cut := int(tp.maxWindow / 2); tp.maxWindow > tcpMssDefault && goal > cut {
 		goal = cut
 	}
@@ -137,53 +138,75 @@ func (tp *tcpSock) adjustPcount(skb *netdev.SkBuff, decr int) {
 }
 
 // inetGsoSegment is inet_gso_segment → tcp4_gso_segment, the software GSO
-// dev_queue_xmit uses for a device without NETIF_F_TSO: the super-segment
-// (Ethernet, IPv4 and TCP headers, then the payload) is cut into frames of
-// GsoSize payload bytes, each with the headers copied in front, its own
-// IP total length, ID and header checksum, its sequence number and a full
-// TCP checksum; FIN and PSH only on the last, as tcp_gso_segment does.
-// Each frame is handed to xmit and freed; the pooled buffers make it free
-// of allocations.
+// dev_queue_xmit uses for a device without NETIF_F_TSO: the IPv4 header
+// checked, then TCPGsoSegment cuts the super-segment, each frame getting
+// its own IP total length, ID and header checksum (inetGsoFixup).
 func inetGsoSegment(skb *netdev.SkBuff, xmit func(*netdev.SkBuff) error) error {
 	b := skb.Data()
 	if len(b) < netdev.EthHlen+header.IPv4MinLen {
 		return errEMSGSIZE
 	}
 	iph := header.Iphdr(b[netdev.EthHlen:])
-	ihl := iph.Ihl()
-	if iph.Protocol() != IPPROTO_TCP || len(iph) < ihl+header.TCPMinLen {
+	if iph.Protocol() != IPPROTO_TCP {
 		return errEMSGSIZE
 	}
-	th, ok := header.ParseTcphdr(iph[ihl:])
+	return TCPGsoSegment(skb, netdev.EthHlen+iph.Ihl(), inetGsoFixup, xmit)
+}
+
+// inetGsoFixup is inet_gso_segment's loop over the segments: the i-th
+// frame f's IPv4 header (a copy of the super-segment's) gets its total
+// length for tcpLen bytes of TCP, the ID ip_select_ident_segs reserved
+// for it, and its checksum.
+func inetGsoFixup(f []byte, i, tcpLen int) {
+	iph := header.Iphdr(f[netdev.EthHlen:])
+	iph.SetTotLen(iph.Ihl() + tcpLen)
+	iph.SetID(iph.ID() + uint16(i))
+	iph.SetCheck()
+}
+
+// TCPGsoSegment is tcp_gso_segment, the family-free half of software GSO
+// (tcp4_gso_segment and tcp6_gso_segment both end in it): the
+// super-segment skb (link header first, the TCP header at thoff,
+// skb.GsoSize set) is cut into frames of GsoSize payload bytes, each with
+// the headers copied in front, its sequence number, FIN and PSH only on
+// the last, and a full TCP checksum. The checksum needs no addresses: the
+// super-segment's field holds the pseudo-header sum over its length
+// (CHECKSUM_PARTIAL), which is moved to each segment's length by one's
+// complement arithmetic, as tcp_gso_segment's delta does. fixup(f, i,
+// tcpLen) then sets the i-th frame's network header for tcpLen bytes of
+// TCP. Each frame is handed to xmit and freed; the pooled buffers make it
+// free of allocations.
+func TCPGsoSegment(skb *netdev.SkBuff, thoff int, fixup func(f []byte, i, tcpLen int), xmit func(*netdev.SkBuff) error) error {
+	b := skb.Data()
+	mss := skb.GsoSize
+	if mss <= 0 || len(b) < thoff+header.TCPMinLen {
+		return errEMSGSIZE
+	}
+	th, ok := header.ParseTcphdr(b[thoff:])
 	if !ok {
 		return errEMSGSIZE
 	}
-	hlen := netdev.EthHlen + ihl + th.Doff()
+	hlen := thoff + th.Doff()
 	payload := b[hlen:]
-	mss := skb.GsoSize
-	seq, id, flags := th.Seq(), iph.ID(), th.Flags()
-	saddr, daddr := iph.Saddr(), iph.Daddr()
-	for off := 0; off < len(payload); off += mss {
+	seq, flags := th.Seq(), th.Flags()
+	// The pseudo-header sum of the whole, less its length (+ ~len).
+	pseudo := uint32(th.Check()) + uint32(^uint16(len(b)-thoff))
+	for i, off := 0, 0; off < len(payload); i, off = i+1, off+mss {
 		n := min(mss, len(payload)-off)
 		seg := netdev.AllocSkb(hlen + n)
 		f := seg.Put(hlen + n)
 		copy(f, b[:hlen])
 		copy(f[hlen:], payload[off:off+n])
-		sh := header.Iphdr(f[netdev.EthHlen:])
-		sh.SetTotLen(ihl + th.Doff() + n)
-		sh.SetID(id)
-		sh.SetCheck()
-		id++
-		st := header.Tcphdr(f[netdev.EthHlen+ihl:])
+		fixup(f, i, th.Doff()+n)
+		st := header.Tcphdr(f[thoff:])
 		binary.BigEndian.PutUint32(st[4:], seq+uint32(off))
 		if off+n < len(payload) {
 			st[13] = flags &^ (tcpFlagFIN | tcpFlagPSH)
 		}
 		st.SetCheck(0)
-		sum := header.PseudoHeaderSum(saddr, daddr, IPPROTO_TCP, len(st))
-		st.SetCheck(header.Fold(header.Checksum(st, sum)))
+		st.SetCheck(header.Fold(header.Checksum(st, pseudo+uint32(len(st)))))
 		seg.NetworkHeader = seg.Offset() + netdev.EthHlen
-		seg.TransportHeader = seg.NetworkHeader + ihl
+		seg.TransportHeader = seg.Offset() + thoff
 		err := xmit(seg)
 		seg.Free()
 		if err != nil {

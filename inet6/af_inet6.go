@@ -58,6 +58,7 @@ func Init(sn *socket.Net, nd *netdev.Net, clock ktime.Clock, in *inet.Net) *Net 
 	n.frags.init()
 	n.icmpRL.init()
 	nd.DevAddPack(netdev.ETH_P_IPV6, n.ipv6Rcv)
+	nd.DevAddOffload(netdev.ETH_P_IPV6, ipv6GsoSegment)
 	if in != nil {
 		n.udpv6Init()
 		n.pingv6Init()

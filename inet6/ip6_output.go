@@ -44,7 +44,9 @@ func (n *Net) ip6Xmit(dev *netdev.NetDevice, nexthop netip.Addr, skb *netdev.SkB
 	if n.traceOn() {
 		n.sn.Trace.Emitf(0, "ip6_xmit %v > %v nexthdr=%d len=%d -> ip6_finish_output2", saddr, daddr, proto, skb.Len())
 	}
-	if skb.Len() > mtu {
+	// A super-segment's wire segments were sized to the path by TCP
+	// (ip6_finish_output_gso): it goes whole, for the device to cut.
+	if skb.Len() > mtu && skb.GsoSize == 0 {
 		return n.ip6Fragment(dev, nexthop, skb, mtu)
 	}
 	return n.ip6FinishOutput2(dev, nexthop, skb)

@@ -43,7 +43,20 @@ const (
 	// skb.GsoSize set and a CHECKSUM_PARTIAL checksum and segments it
 	// itself, as a NIC with TCP segmentation offload does.
 	NETIF_F_TSO = 1 << 1
+	// NETIF_F_TSO6: the same for a TCP/IPv6 super-segment.
+	NETIF_F_TSO6 = 1 << 2
 )
+
+// GsoFeature is the feature a device needs to take the super-segment
+// skb whole (net_gso_ok over skb_shinfo(skb)->gso_type, which TCP sets
+// from the family: SKB_GSO_TCPV4 or SKB_GSO_TCPV6). Only TCP builds
+// super-segments here, so the frame's EtherType says which.
+func GsoFeature(skb *SkBuff) uint64 {
+	if eth, ok := ParseEthhdr(skb.Data()); ok && eth.Proto() == ETH_P_IPV6 {
+		return NETIF_F_TSO6
+	}
+	return NETIF_F_TSO
+}
 
 // GsoMaxSize is GSO_LEGACY_MAX_SIZE: the largest super-segment, the IPv4
 // total length field's limit.
@@ -93,7 +106,8 @@ type Net struct {
 }
 
 // GsoSegmentFunc is a packet_offload's gso_segment (inet_gso_segment →
-// tcp4_gso_segment for IPv4): cut the super-segment skb (from its link
+// tcp4_gso_segment for IPv4, ipv6_gso_segment → tcp6_gso_segment for
+// IPv6): cut the super-segment skb (from its link
 // header on, skb.GsoSize set) into wire-sized frames with their headers
 // and checksums complete, handing each to xmit, which does not keep it.
 type GsoSegmentFunc func(skb *SkBuff, xmit func(*SkBuff) error) error
@@ -206,7 +220,7 @@ func (dev *NetDevice) DevQueueXmit(skb *SkBuff) error {
 		return ErrDeviceDown
 	}
 	skb.Dev = dev
-	if skb.GsoSize > 0 && dev.Features&NETIF_F_TSO == 0 {
+	if skb.GsoSize > 0 && dev.Features&GsoFeature(skb) == 0 {
 		return dev.gsoXmit(skb)
 	}
 	return dev.xmitOne(skb)
@@ -225,7 +239,7 @@ func (dev *NetDevice) xmitOne(skb *SkBuff) error {
 }
 
 // gsoXmit is validate_xmit_skb's software GSO (skb_gso_segment) for a
-// device lacking NETIF_F_TSO: the super-segment goes out as the wire
+// device lacking NETIF_F_TSO (NETIF_F_TSO6 for IPv6): the super-segment goes out as the wire
 // frames a device with TSO would have cut, so what sits below (netem, the
 // packet taps, the driver) sees each one.
 func (dev *NetDevice) gsoXmit(skb *SkBuff) error {

@@ -115,13 +115,14 @@ func newStack(cfg *config) (_ *stack, err error) {
 		Flags:         netdev.IFF_BROADCAST | netdev.IFF_MULTICAST,
 	}
 	if cfg.offload {
-		// TCP builds super-segments for the TAP. The tun driver takes
-		// them whole (NETIF_F_TSO) unless netem sits in front of it:
-		// then dev_queue_xmit cuts them first (software GSO), so the
-		// impairment acts per wire frame.
+		// TCP builds super-segments for the TAP, over IPv4 and IPv6.
+		// The tun driver takes them whole (NETIF_F_TSO, NETIF_F_TSO6)
+		// unless netem sits in front of it: then dev_queue_xmit cuts
+		// them first (software GSO), so the impairment acts per wire
+		// frame.
 		dev.Features = netdev.NETIF_F_GSO
 		if cfg.netem == nil {
-			dev.Features |= netdev.NETIF_F_TSO
+			dev.Features |= netdev.NETIF_F_TSO | netdev.NETIF_F_TSO6
 		}
 	}
 	drv := st.driver
@@ -151,7 +152,8 @@ func newStack(cfg *config) (_ *stack, err error) {
 
 // openTap opens the TAP: through water by default; with --offload through
 // tap.OpenOffload with a virtio-net header, the kernel allowed to skip
-// checksums (TUN_F_CSUM) and to hand over TSO super-frames (TUN_F_TSO4).
+// checksums (TUN_F_CSUM) and to hand over TSO super-frames (TUN_F_TSO4,
+// TUN_F_TSO6).
 // With --netem it is allowed neither, so the kernel finishes and cuts every
 // frame to wire size before it crosses (dev_queue_xmit's software GSO and
 // checksum for a device lacking the features) and the impairment acts per
@@ -160,7 +162,7 @@ func openTap(cfg *config) (*tap.Device, error) {
 	if !cfg.offload {
 		return tap.Open(cfg.tap, cfg.mtu)
 	}
-	offloads := tap.OffloadCsum | tap.OffloadTSO4
+	offloads := tap.OffloadCsum | tap.OffloadTSO4 | tap.OffloadTSO6
 	if cfg.netem != nil {
 		offloads = 0
 	}

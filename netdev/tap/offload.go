@@ -22,6 +22,10 @@ const (
 	// MSS-sized segments (gso_type TCPV4, gso_size the MSS), as GRO would
 	// have built them.
 	OffloadTSO4 = unix.TUN_F_TSO4
+	// OffloadTSO6 (TUN_F_TSO6, needs OffloadCsum): the same for TCP/IPv6
+	// (gso_type TCPV6), the IPv6 payload length covering the whole
+	// super-frame.
+	OffloadTSO6 = unix.TUN_F_TSO6
 )
 
 // rxCopybreak is the largest received frame copied out of the 64 KiB
@@ -93,36 +97,17 @@ func OpenOffload(name string, mtu int, offloads int) (*Device, error) {
 func (d *Device) Offloads() int { return d.offloads }
 func (d *Device) Vnet() bool    { return d.vnet }
 
-// xmitVnet writes skb behind its virtio-net header (virtio_net_hdr_from_skb).
-// A frame that is one segment with its checksum done gets a zero header (no
-// offload asked for). A TCPv4 super-segment (skb.GsoSize set, which TCP
-// builds only while the device has NETIF_F_TSO) gets gso_type TCPV4,
-// gso_size, hdr_len and NEEDS_CSUM with csum_start/csum_offset on the TCP
-// checksum field, which holds the pseudo-header sum: the kernel's tun cuts
-// it into segments (tcp_gso_segment) or hands it to its TCP whole, as it
-// does with a TSO frame from a guest. The header goes into the skb's
-// headroom for the write and comes off again, since the caller keeps the
-// skb; an skb without the headroom (none is built so) is copied.
+// xmitVnet writes skb behind its virtio-net header (vnetHdrFromSkb). The
+// header goes into the skb's headroom for the write and comes off again,
+// since the caller keeps the skb; an skb without the headroom (none is
+// built so) is copied.
 func (d *Device) xmitVnet(skb *netdev.SkBuff) error {
 	if skb.Headroom() < netdev.VirtioNetHdrLen {
 		c := skb.Copy()
 		defer c.Free()
 		skb = c
 	}
-	var f netdev.VirtioNetFields
-	if skb.IPSummed == netdev.CHECKSUM_PARTIAL {
-		// TransportHeader is the TCP header's offset in the buffer, the
-		// frame starting at skb.Offset(); csum_offset is th->check's.
-		start := skb.TransportHeader - skb.Offset()
-		f.Flags = netdev.VIRTIO_NET_HDR_F_NEEDS_CSUM
-		f.CsumStart, f.CsumOffset = uint16(start), 16
-		if skb.GsoSize > 0 {
-			b := skb.Data()
-			f.GsoType = netdev.VIRTIO_NET_HDR_GSO_TCPV4
-			f.GsoSize = uint16(skb.GsoSize)
-			f.HdrLen = uint16(start + int(b[start+12]>>4)*4)
-		}
-	}
+	f := vnetHdrFromSkb(skb)
 	h := netdev.VirtioNetHdr(skb.Push(netdev.VirtioNetHdrLen))
 	h.Encode(f)
 	_, err := d.file.Write(skb.Data())
@@ -133,10 +118,44 @@ func (d *Device) xmitVnet(skb *netdev.SkBuff) error {
 	return nil
 }
 
+// vnetHdrFromSkb is virtio_net_hdr_from_skb: the header for the frame in
+// skb. A frame that is one segment with its checksum done gets a zero
+// header (no offload asked for). A TCP super-segment (skb.GsoSize set,
+// which TCP builds only while the device has NETIF_F_TSO or NETIF_F_TSO6)
+// gets gso_type TCPV4 or TCPV6 by its EtherType (the kernel reads
+// skb_shinfo's gso_type), gso_size, hdr_len and NEEDS_CSUM with
+// csum_start/csum_offset on the TCP checksum field, which holds the
+// pseudo-header sum: the kernel's tun cuts it into segments
+// (tcp_gso_segment) or hands it to its TCP whole, as it does with a TSO
+// frame from a guest. csum_start counts from the Ethernet header, so it
+// covers the network header, 20 bytes or more for IPv4, 40 for IPv6.
+func vnetHdrFromSkb(skb *netdev.SkBuff) netdev.VirtioNetFields {
+	var f netdev.VirtioNetFields
+	if skb.IPSummed != netdev.CHECKSUM_PARTIAL {
+		return f
+	}
+	// TransportHeader is the TCP header's offset in the buffer, the
+	// frame starting at skb.Offset(); csum_offset is th->check's.
+	start := skb.TransportHeader - skb.Offset()
+	f.Flags = netdev.VIRTIO_NET_HDR_F_NEEDS_CSUM
+	f.CsumStart, f.CsumOffset = uint16(start), 16
+	if skb.GsoSize > 0 {
+		b := skb.Data()
+		f.GsoType = netdev.VIRTIO_NET_HDR_GSO_TCPV4
+		if netdev.GsoFeature(skb) == netdev.NETIF_F_TSO6 {
+			f.GsoType = netdev.VIRTIO_NET_HDR_GSO_TCPV6
+		}
+		f.GsoSize = uint16(skb.GsoSize)
+		f.HdrLen = uint16(start + int(b[start+12]>>4)*4)
+	}
+	return f
+}
+
 // vnetRxBuf is the receive buffer's size with a virtio-net header: the
 // header, then an Ethernet frame of up to 64 KiB (a GSO super-frame's IP
-// datagram is at most 65535 bytes).
-const vnetRxBuf = netdev.VirtioNetHdrLen + netdev.EthHlen + 65535
+// datagram is at most 65535 bytes; an IPv6 one's payload length is, with
+// the 40-byte header in front).
+const vnetRxBuf = netdev.VirtioNetHdrLen + netdev.EthHlen + 40 + 65535
 
 // receiveVnet is Receive with a virtio-net header in front of each frame:
 // the header is taken off and turned into the skb's IPSummed and GsoSize
@@ -178,8 +197,9 @@ func (d *Device) receiveVnet(rx func(*netdev.SkBuff)) error {
 
 // vnetRx takes the virtio-net header off skb and applies it, reporting
 // whether the frame is one to take. As virtio_net_hdr_to_skb: NEEDS_CSUM
-// makes the checksum partial, DATA_VALID verified; a TCPv4 GSO frame keeps
-// its segment size; any other GSO type is one this TAP never allowed.
+// makes the checksum partial, DATA_VALID verified; a TCPv4 or TCPv6 GSO
+// frame keeps its segment size, which must not be 0; any other GSO type
+// (UDP) is one this TAP never allowed.
 func vnetRx(skb *netdev.SkBuff) bool {
 	h, ok := netdev.ParseVirtioNetHdr(skb.Pull(netdev.VirtioNetHdrLen))
 	if !ok {
@@ -193,7 +213,7 @@ func vnetRx(skb *netdev.SkBuff) bool {
 	}
 	switch h.GsoType() &^ netdev.VIRTIO_NET_HDR_GSO_ECN {
 	case netdev.VIRTIO_NET_HDR_GSO_NONE:
-	case netdev.VIRTIO_NET_HDR_GSO_TCPV4:
+	case netdev.VIRTIO_NET_HDR_GSO_TCPV4, netdev.VIRTIO_NET_HDR_GSO_TCPV6:
 		if h.GsoSize() == 0 {
 			return false
 		}

@@ -136,7 +136,7 @@ var opens = []struct {
 }{
 	{"plain", Open},
 	{"offload", func(name string, mtu int) (*Device, error) {
-		return OpenOffload(name, mtu, OffloadCsum|OffloadTSO4)
+		return OpenOffload(name, mtu, OffloadCsum|OffloadTSO4|OffloadTSO6)
 	}},
 }
 
@@ -379,7 +379,9 @@ func TestVnetRx(t *testing.T) {
 		{netdev.VirtioNetFields{Flags: netdev.VIRTIO_NET_HDR_F_NEEDS_CSUM, GsoType: netdev.VIRTIO_NET_HDR_GSO_TCPV4, GsoSize: 1448, HdrLen: 66, CsumStart: 34, CsumOffset: 16}, true, netdev.CHECKSUM_PARTIAL, 1448, "TSO4 super-frame"},
 		{netdev.VirtioNetFields{Flags: netdev.VIRTIO_NET_HDR_F_NEEDS_CSUM, GsoType: netdev.VIRTIO_NET_HDR_GSO_TCPV4 | netdev.VIRTIO_NET_HDR_GSO_ECN, GsoSize: 1448}, true, netdev.CHECKSUM_PARTIAL, 1448, "TSO4 with ECN"},
 		{netdev.VirtioNetFields{GsoType: netdev.VIRTIO_NET_HDR_GSO_TCPV4}, false, 0, 0, "TSO4 without a segment size"},
-		{netdev.VirtioNetFields{GsoType: netdev.VIRTIO_NET_HDR_GSO_TCPV6, GsoSize: 1428}, false, 0, 0, "TSO6, never enabled"},
+		{netdev.VirtioNetFields{Flags: netdev.VIRTIO_NET_HDR_F_NEEDS_CSUM, GsoType: netdev.VIRTIO_NET_HDR_GSO_TCPV6, GsoSize: 1428, HdrLen: 86, CsumStart: 54, CsumOffset: 16}, true, netdev.CHECKSUM_PARTIAL, 1428, "TSO6 super-frame"},
+		{netdev.VirtioNetFields{Flags: netdev.VIRTIO_NET_HDR_F_DATA_VALID, GsoType: netdev.VIRTIO_NET_HDR_GSO_TCPV6 | netdev.VIRTIO_NET_HDR_GSO_ECN, GsoSize: 1428}, true, netdev.CHECKSUM_UNNECESSARY, 1428, "TSO6 with ECN, verified"},
+		{netdev.VirtioNetFields{Flags: netdev.VIRTIO_NET_HDR_F_NEEDS_CSUM, GsoType: netdev.VIRTIO_NET_HDR_GSO_TCPV6}, false, 0, 0, "TSO6 without a segment size"},
 		{netdev.VirtioNetFields{GsoType: netdev.VIRTIO_NET_HDR_GSO_UDP, GsoSize: 1428}, false, 0, 0, "UFO, never enabled"},
 	}
 	for _, c := range cases {
