@@ -15,6 +15,15 @@ SOCKFSD=${SOCKFSD:-$ROOT/bin/sockfsd}
 # Addresses the daemon uses by default (docs/sockfsd.md: RFC 2544 test range).
 STACK_ADDR=198.18.0.2
 HOST_ADDR=198.18.0.1
+# The kernel's address the peer helpers (tcp_client, listening,
+# kernel_listen) use: HOST_ADDR unless a file sets it, e.g. to the
+# kernel's IPv6 address 2001:2::1 for the same tests over IPv6.
+KERNEL_ADDR=${KERNEL_ADDR:-$HOST_ADDR}
+
+# addr_port ADDR PORT prints ADDR:PORT, the address in brackets if IPv6.
+addr_port() {
+	if [[ $1 == *:* ]]; then echo "[$1]:$2"; else echo "$1:$2"; fi
+}
 
 # ---- guards -----------------------------------------------------------------
 
@@ -193,11 +202,13 @@ ctl() {
 	timeout 20 bash -c 'echo "$1" > "$2"' ctl "$*" "$M/$s/ctl"
 }
 
-# tcp_client PORT: a new TCP socket connected to the kernel's side of the TAP.
+# tcp_client PORT: a new TCP socket connected to the kernel's side of the
+# TAP (KERNEL_ADDR; an AF_INET6 socket when that is IPv6).
 tcp_client() {
-	local s
-	s=$(mk_socket AF_INET SOCK_STREAM 6) || return 1
-	ctl "$s" "connect $HOST_ADDR:$1" || return 1
+	local s family=AF_INET
+	[[ $KERNEL_ADDR == *:* ]] && family=AF_INET6
+	s=$(mk_socket "$family" SOCK_STREAM 6) || return 1
+	ctl "$s" "connect $(addr_port "$KERNEL_ADDR" "$1")" || return 1
 	echo "$s"
 }
 
@@ -220,22 +231,24 @@ test_port() {
 	echo $(( (${BATS_SUITE_TEST_NUMBER:-0} % 1000) * 20 + 20000 + ${1:-0} ))
 }
 
-# listening PORT: the kernel has a TCP listener on HOST_ADDR:PORT.
+# listening PORT: the kernel has a TCP listener on KERNEL_ADDR:PORT.
 listening() {
-	ss -Hltn "src $HOST_ADDR:$1" 2>/dev/null | grep -q .
+	ss -Hltn "src $(addr_port "$KERNEL_ADDR" "$1")" 2>/dev/null | grep -q .
 }
 
-# kernel_listen PORT OUT [IN] starts a kernel `nc -l` on HOST_ADDR:PORT that
-# writes what it receives to OUT; with IN it sends IN's bytes and then shuts
-# down its write side (FIN). It waits (at most 5 s) until the listener is up
-# and sets NC_PID. Run it directly, not in $(...), so NC_PID reaches the test.
+# kernel_listen PORT OUT [IN] starts a kernel `nc -l` (`nc -6 -l` for an
+# IPv6 KERNEL_ADDR) on KERNEL_ADDR:PORT that writes what it receives to
+# OUT; with IN it sends IN's bytes and then shuts down its write side (FIN).
+# It waits (at most 5 s) until the listener is up and sets NC_PID. Run it
+# directly, not in $(...), so NC_PID reaches the test.
 kernel_listen() {
 	local port=$1 out=$2 in=${3:-/dev/null} nflag=()
 	[[ $in != /dev/null ]] && nflag=(-N)
-	nc "${nflag[@]}" -l "$HOST_ADDR" "$port" <"$in" >"$out" 3>&- &
+	[[ $KERNEL_ADDR == *:* ]] && nflag+=(-6)
+	nc "${nflag[@]}" -l "$KERNEL_ADDR" "$port" <"$in" >"$out" 3>&- &
 	NC_PID=$!
 	if ! wait_until 5 listening "$port"; then
-		echo "kernel nc did not listen on $HOST_ADDR:$port" >&2
+		echo "kernel nc did not listen on $(addr_port "$KERNEL_ADDR" "$port")" >&2
 		return 1
 	fi
 }

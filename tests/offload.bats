@@ -7,45 +7,18 @@
 # whole chain.
 
 load helpers
+load lib/offload
 
-setup_file() {
-	export PCAP=$BATS_FILE_TMPDIR/offload.pcap
-	sockfsd_start sft-off --offload --pcap "$PCAP"
-	head -c $((20 << 20)) /dev/urandom >"$BATS_FILE_TMPDIR/payload"
-}
+setup_file() { offload_setup_file sft-off; }
 teardown_file() { sockfsd_stop; }
-teardown() {
-	[[ -n ${TRACE_PID:-} ]] && { kill "$TRACE_PID" 2>/dev/null; wait_exit "$TRACE_PID" 5 || true; }
-	TRACE_PID=
-	[[ -n ${TRACE_FD:-} ]] && exec {TRACE_FD}<&-
-	TRACE_FD=
-	common_teardown
-}
-
-trace_start() {
-	exec {TRACE_FD}<"$M/trace"
-	cat <&"$TRACE_FD" >"$1" 3>&- &
-	TRACE_PID=$!
-}
+teardown() { offload_teardown; }
 
 @test "offload: 20 MiB from sockfs to the kernel arrive intact" {
-	port=$(test_port)
-	kernel_listen "$port" "$BATS_TEST_TMPDIR/got"
-	s=$(tcp_client "$port")
-	timeout 60 dd if="$BATS_FILE_TMPDIR/payload" of="$M/$s/data" bs=128k status=none
-	ctl "$s" close
-	wait_exit "$NC_PID" 30
-	same_file "$BATS_FILE_TMPDIR/payload" "$BATS_TEST_TMPDIR/got"
+	send_intact "$(test_port)" 60
 }
 
 @test "offload: 20 MiB from the kernel to sockfs arrive intact, cat ending at FIN" {
-	port=$(test_port)
-	kernel_listen "$port" "$BATS_TEST_TMPDIR/nc.out" "$BATS_FILE_TMPDIR/payload"
-	s=$(tcp_client "$port")
-	timeout 60 cat "$M/$s/data" >"$BATS_TEST_TMPDIR/got"
-	ctl "$s" close
-	wait_exit "$NC_PID" 10
-	same_file "$BATS_FILE_TMPDIR/payload" "$BATS_TEST_TMPDIR/got"
+	receive_intact "$(test_port)" 60
 }
 
 @test "offload: the kernel's TSO super-frames reach tcp_v4_rcv whole" {
@@ -60,9 +33,7 @@ trace_start() {
 	# One segment at MTU 1500 carries at most 1460 bytes; a longer one at
 	# tcp_v4_rcv is a super-frame that went up as one skb.
 	wait_until 10 grep -q "tcp_v4_rcv $HOST_ADDR:$port -> " "$t"
-	run awk -v p="$HOST_ADDR:$port" '$0 ~ "tcp_v4_rcv " p " -> " {
-		for (i = 1; i <= NF; i++) if ($i ~ /^len=/) { l = substr($i, 5) + 0; if (l > max) max = l }
-	} END { print max + 0 }' "$t"
+	run trace_max "$t" "tcp_v4_rcv $HOST_ADDR:$port -> " len
 	echo "longest segment at tcp_v4_rcv: $output bytes"
 	((output > 1460))
 	ctl "$s" close
@@ -80,14 +51,12 @@ trace_start() {
 	wait_exit "$NC_PID" 20
 	same_file "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/got"
 	# The trace shows each skb as TCP built it, with its MSS count.
-	run awk '/ino='"$s"' tcp_transmit_skb / { for (i = 1; i <= NF; i++) if ($i ~ /^segs=/) { n = substr($i, 6) + 0; if (n > max) max = n } }
-		END { print max + 0 }' "$t"
+	run trace_max "$t" "ino=$s tcp_transmit_skb " segs
 	echo "most segments in one skb: $output"
 	((output > 1))
 	# The capture sits at the TAP: sockfs's frames cross it longer than
 	# the MTU, as tcpdump shows them on a Linux TSO device.
-	run bash -c "tcpdump -r '$PCAP' -nn -e 'src host $STACK_ADDR and tcp port $port' 2>/dev/null |
-		sed -n 's/.*, length \([0-9]*\): .*/\1/p' | sort -n | tail -1"
+	run capture_longest "src host $STACK_ADDR and tcp port $port"
 	echo "longest frame from sockfs: $output bytes"
 	[ -n "$output" ]
 	((output > 1514))
