@@ -12,62 +12,15 @@ import (
 
 	"sockfs/inet/header"
 	"sockfs/netdev"
+	"sockfs/netdev/netdevtest"
 	"sockfs/socket"
 )
 
-// tsoNic is a test NIC with TCP segmentation offload around a pair end: it
-// takes super-segments (the device has NETIF_F_TSO), records them, cuts
-// them itself with the stack's own segmenter and can lose chosen wire
-// segments, so a test sees what TCP built and decides which MSS units of
-// it the peer never gets.
-type tsoNic struct {
-	inner netdev.Driver
-
-	mu     sync.Mutex
-	supers []int          // protected by mu: lengths of super-segments handed over
-	wire   []sentWire     // protected by mu: data segments on the wire, first sends and resends
-	drop   map[int]bool   // protected by mu: the n-th data wire segment (first transmissions) is lost
-	seen   map[uint32]int // protected by mu: times each sequence number went out
-	nData  int            // protected by mu: data wire segments sent for the first time
+// parseSentData is TSONic's Parse for IPv4 frames.
+func parseSentData(f []byte) (uint32, int, bool) {
+	s, ok := parseSentSeg(f)
+	return s.seq, s.dataLen, ok
 }
-
-type sentWire struct {
-	seq uint32
-	n   int
-}
-
-func (d *tsoNic) Xmit(skb *netdev.SkBuff) error {
-	if skb.GsoSize == 0 {
-		return d.one(skb)
-	}
-	d.mu.Lock()
-	d.supers = append(d.supers, skb.Len())
-	d.mu.Unlock()
-	return inetGsoSegment(skb, d.one)
-}
-
-func (d *tsoNic) one(skb *netdev.SkBuff) error {
-	s, ok := parseSentSeg(skb.Data())
-	if !ok || s.dataLen == 0 {
-		return d.inner.Xmit(skb)
-	}
-	d.mu.Lock()
-	d.wire = append(d.wire, sentWire{s.seq, s.dataLen})
-	d.seen[s.seq]++
-	lose := false
-	if d.seen[s.seq] == 1 {
-		d.nData++
-		lose = d.drop[d.nData]
-	}
-	d.mu.Unlock()
-	if lose {
-		return nil
-	}
-	return d.inner.Xmit(skb)
-}
-
-func (d *tsoNic) Receive(rx func(*netdev.SkBuff)) error { return d.inner.Receive(rx) }
-func (d *tsoNic) Close() error                          { return d.inner.Close() }
 
 // sendOneWay writes data from a to b over a fresh connection and checks b
 // reads it all intact; it returns the sender once everything is acked.
@@ -139,48 +92,22 @@ func sendOneWay(t *testing.T, a, b *tcpHost, data []byte, sndbuf int, watch func
 // partial ACKs trim them, and only the lost MSS units go again: the
 // scoreboard counts per MSS, not per skb.
 func TestTCPTSOLossPerMSS(t *testing.T) {
-	nic := &tsoNic{drop: map[int]bool{30: true, 31: true, 77: true, 150: true}, seen: map[uint32]int{}}
+	nic := &netdevtest.TSONic{Segment: inetGsoSegment, Parse: parseSentData, Drop: map[int]bool{30: true, 31: true, 77: true, 150: true}}
 	a, b := newTCPPair(t, tcpPairOpts{feat: netdev.NETIF_F_TSO,
-		wrapA: func(d netdev.Driver) netdev.Driver { nic.inner = d; return nic }})
+		wrapA: func(d netdev.Driver) netdev.Driver { nic.Inner = d; return nic }})
 	tp := sendOneWay(t, a, b, testPayload(1<<20, 7), 0, nil)
 	mss := withSk(tp, func(tp *tcpSock) int { return tp.mssCache })
 
-	nic.mu.Lock()
-	defer nic.mu.Unlock()
-	big := 0
-	for _, n := range nic.supers {
-		if n > netdev.EthHlen+header.IPv4MinLen+header.TCPMinLen+tcpolenTSAligned+mss {
-			big++
-		}
+	if nic.Supers(netdev.EthHlen+header.IPv4MinLen+header.TCPMinLen+tcpolenTSAligned+mss) == 0 {
+		t.Fatal("no super-segments handed to the device")
 	}
-	if big == 0 {
-		t.Fatalf("no super-segments handed to the device (%d GSO skbs)", len(nic.supers))
-	}
-	var resent []sentWire
-	first := map[uint32]bool{}
-	firstLen := map[uint32]int{}
-	for _, w := range nic.wire {
-		if w.n > mss {
-			t.Fatalf("wire segment of %d bytes, MSS %d", w.n, mss)
-		}
-		if first[w.seq] {
-			resent = append(resent, w)
-		}
-		first[w.seq] = true
-		firstLen[w.seq] = w.n
-	}
-	if len(resent) != len(nic.drop) {
-		t.Fatalf("%d wire segments resent for %d lost: %+v", len(resent), len(nic.drop), resent)
-	}
-	for _, w := range resent {
-		if w.n != firstLen[w.seq] {
-			t.Fatalf("resent %d bytes at %d, not the %d-byte wire segment lost", w.n, w.seq, firstLen[w.seq])
-		}
+	if err := nic.CheckResends(mss); err != nil {
+		t.Fatal(err)
 	}
 	st := withSk(tp, func(tp *tcpSock) [5]uint32 {
 		return [5]uint32{tp.packetsOut, tp.sackedOut, tp.lostOut, tp.retransOut, tp.totalRetrans}
 	})
-	if st != [5]uint32{0, 0, 0, 0, uint32(len(nic.drop))} {
+	if st != [5]uint32{0, 0, 0, 0, uint32(len(nic.Drop))} {
 		t.Fatalf("packets_out sacked_out lost_out retrans_out total_retrans = %v", st)
 	}
 }
@@ -281,6 +208,12 @@ func TestTCPSoftwareGSOMatchesPlain(t *testing.T) {
 			t.Fatalf("segment %d: %+v with GSO, %+v without", i, soft[i], plain[i])
 		}
 	}
+}
+
+// sentWire is a data segment on the wire: its sequence number, its length.
+type sentWire struct {
+	seq uint32
+	n   int
 }
 
 // wireRec records every frame its stack sends.
