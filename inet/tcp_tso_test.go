@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
-	"sync"
 	"testing"
 	"time"
 
@@ -153,18 +152,16 @@ func TestTCPTSOScoreboardSums(t *testing.T) {
 func TestTCPSoftwareGSOMatchesPlain(t *testing.T) {
 	data := testPayload(300<<10, 5)
 	run := func(feat uint64) (segs []sentWire, supers int) {
-		rec := &wireRec{}
+		rec := &netdevtest.Recorder{}
 		a, b := newTCPPair(t, tcpPairOpts{feat: feat,
-			wrapA: func(d netdev.Driver) netdev.Driver { rec.inner = d; return rec }})
+			wrapA: func(d netdev.Driver) netdev.Driver { rec.Inner = d; return rec }})
 		r := a.sn.Trace.Subscribe(4 << 20)
 		tp := sendOneWay(t, a, b, data, 2*len(data), nil)
 		r.Close()
 		// The trace shows the skbs as TCP built them.
 		supers = len(regexp.MustCompile(`tcp_transmit_skb seq=\d+ ack=\d+ len=\d+ segs=([2-9]|\d\d+) `).FindAllString(drainTrace(r), -1))
 		iss := withSk(tp, func(tp *tcpSock) uint32 { return tp.iss })
-		rec.mu.Lock()
-		defer rec.mu.Unlock()
-		for _, f := range rec.frames {
+		for _, f := range rec.Frames() {
 			s, ok := parseSentSeg(f)
 			if !ok || s.dataLen == 0 {
 				continue
@@ -215,26 +212,6 @@ type sentWire struct {
 	seq uint32
 	n   int
 }
-
-// wireRec records every frame its stack sends.
-type wireRec struct {
-	inner  netdev.Driver
-	mu     sync.Mutex
-	frames [][]byte
-	supers int
-}
-
-func (r *wireRec) Xmit(skb *netdev.SkBuff) error {
-	r.mu.Lock()
-	r.frames = append(r.frames, append([]byte(nil), skb.Data()...))
-	if skb.GsoSize > 0 {
-		r.supers++
-	}
-	r.mu.Unlock()
-	return r.inner.Xmit(skb)
-}
-func (r *wireRec) Receive(rx func(*netdev.SkBuff)) error { return r.inner.Receive(rx) }
-func (r *wireRec) Close() error                          { return r.inner.Close() }
 
 // wireChecksumsOK verifies an Ethernet frame's IPv4 header checksum and
 // its TCP checksum with the pseudo-header.

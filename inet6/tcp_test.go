@@ -125,22 +125,7 @@ func TestTCPv6OverLossyLink(t *testing.T) {
 	if _, err := c.Ops.Getname(c, true); err != socket.ENOTCONN {
 		t.Fatalf("getpeername in SYN_SENT: %v, want ENOTCONN", err)
 	}
-	var s *socket.Socket
-	for i := 0; s == nil; i++ {
-		if i == 2000 {
-			t.Fatal("no connection after 10 s of clock")
-		}
-		step()
-		cs, err := socket.Accept(ctx, b.sb, ls, socket.O_NONBLOCK)
-		switch err {
-		case nil:
-			s = cs
-			t.Cleanup(func() { cs.Ops.Release(cs) })
-		case socket.EAGAIN:
-		default:
-			t.Fatalf("accept: %v", err)
-		}
-	}
+	s := accept6(t, b, ls, step)
 	local, _ := c.Ops.Getname(c, false)
 	if peer, _ := s.Ops.Getname(s, true); local.Addr() != a.addr || peer != local {
 		t.Fatalf("client local %v, server sees %v; want %v", local, peer, a.addr)

@@ -28,6 +28,12 @@ type udpHost struct {
 
 func newUDPHost(t *testing.T, drv netdev.Driver, clock ktime.Clock, last byte) *udpHost {
 	t.Helper()
+	return newFeatHost(t, drv, clock, last, 0)
+}
+
+// newFeatHost is newUDPHost with device features feat (NETIF_F_*).
+func newFeatHost(t *testing.T, drv netdev.Driver, clock ktime.Clock, last byte, feat uint64) *udpHost {
+	t.Helper()
 	h, err := inet.NewHost(clock)
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +45,7 @@ func newUDPHost(t *testing.T, drv netdev.Driver, clock ktime.Clock, last byte) *
 		t.Fatal(err)
 	}
 	dev := &netdev.NetDevice{Name: "eth0", MTU: 1500, HWAddr: [6]byte{0x02, 0, 0, 0, 0, last}, HardHeaderLen: netdev.EthHlen,
-		Flags: netdev.IFF_BROADCAST | netdev.IFF_MULTICAST}
+		Flags: netdev.IFF_BROADCAST | netdev.IFF_MULTICAST, Features: feat}
 	if err := h.AddDevice(dev, drv, netip.PrefixFrom(netip.AddrFrom4([4]byte{198, 18, 0, last}), 24)); err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package netdev
 import (
 	"bytes"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 )
@@ -146,5 +147,73 @@ func TestDevQueueXmit(t *testing.T) {
 	}
 	if dev.Stats.TxDropped.Load() != 1 {
 		t.Errorf("TxDropped = %d", dev.Stats.TxDropped.Load())
+	}
+}
+
+// gsoDriver records the length of each frame it is handed.
+type gsoDriver struct {
+	mu   sync.Mutex
+	lens []int
+	done chan struct{}
+}
+
+func (d *gsoDriver) Xmit(skb *SkBuff) error {
+	d.mu.Lock()
+	d.lens = append(d.lens, skb.Len())
+	d.mu.Unlock()
+	return nil
+}
+func (d *gsoDriver) Receive(func(*SkBuff)) error { <-d.done; return nil }
+func (d *gsoDriver) Close() error                { close(d.done); return nil }
+
+// dev_queue_xmit hands a super-segment to the driver whole when the device
+// has TSO for its family (NETIF_F_TSO for IPv4, NETIF_F_TSO6 for IPv6) and
+// runs that family's software GSO otherwise.
+func TestDevQueueXmitGsoPerFamily(t *testing.T) {
+	for _, c := range []struct {
+		feat       uint64
+		v4Whole    bool
+		v6Whole    bool
+		describing string
+	}{
+		{NETIF_F_GSO, false, false, "software GSO only"},
+		{NETIF_F_GSO | NETIF_F_TSO, true, false, "TSO for IPv4 only"},
+		{NETIF_F_GSO | NETIF_F_TSO | NETIF_F_TSO6, true, true, "TSO both"},
+	} {
+		n := NewNet()
+		drv := &gsoDriver{done: make(chan struct{})}
+		dev := &NetDevice{Name: "gso0", MTU: 1500, HWAddr: macB, HardHeaderLen: EthHlen, Features: c.feat}
+		n.RegisterNetdevice(dev, drv)
+		cut := map[uint16]int{}
+		for _, et := range []uint16{ETH_P_IP, ETH_P_IPV6} {
+			n.DevAddOffload(et, func(skb *SkBuff, xmit func(*SkBuff) error) error {
+				cut[et]++
+				return nil
+			})
+		}
+		dev.DevOpen()
+		for _, et := range []uint16{ETH_P_IP, ETH_P_IPV6} {
+			skb := AllocSkb(3000)
+			skb.Put(3000)
+			EthHeaderPush(skb, macA, macB, et)
+			skb.GsoSize = 1000
+			if err := dev.DevQueueXmit(skb); err != nil {
+				t.Fatal(err)
+			}
+			skb.Free()
+		}
+		dev.DevClose()
+		if got := [2]bool{cut[ETH_P_IP] == 0, cut[ETH_P_IPV6] == 0}; got != [2]bool{c.v4Whole, c.v6Whole} {
+			t.Errorf("%s: sent whole (IPv4, IPv6) %v, want %v", c.describing, got, [2]bool{c.v4Whole, c.v6Whole})
+		}
+		whole := 0
+		for _, w := range []bool{c.v4Whole, c.v6Whole} {
+			if w {
+				whole++
+			}
+		}
+		if len(drv.lens) != whole {
+			t.Errorf("%s: the driver got %v", c.describing, drv.lens)
+		}
 	}
 }

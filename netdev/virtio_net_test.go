@@ -15,30 +15,46 @@ import (
 // (Ethernet + IPv4 + TCP with 12 bytes of options).
 var vnetTSO4 = []byte{0x01, 0x01, 0x42, 0x00, 0xa8, 0x05, 0x22, 0x00, 0x10, 0x00}
 
+// vnetTSO6 is the same for TCP/IPv6 with TUN_F_TSO6: csum_start 54 =
+// Ethernet + IPv6, gso_type TCPV6, gso_size 1428 (the IPv6 MSS with
+// timestamps), headers 86 bytes.
+var vnetTSO6 = []byte{0x01, 0x04, 0x56, 0x00, 0x94, 0x05, 0x36, 0x00, 0x10, 0x00}
+
 func TestVirtioNetHdrParse(t *testing.T) {
-	h, ok := netdev.ParseVirtioNetHdr(append(vnetTSO4, 0xee))
-	if !ok {
-		t.Fatal("ParseVirtioNetHdr rejected a header")
-	}
-	if len(h) != netdev.VirtioNetHdrLen {
-		t.Fatalf("view of %d bytes", len(h))
-	}
-	if h.Flags() != netdev.VIRTIO_NET_HDR_F_NEEDS_CSUM || h.GsoType() != netdev.VIRTIO_NET_HDR_GSO_TCPV4 ||
-		h.HdrLen() != 66 || h.GsoSize() != 1448 || h.CsumStart() != 34 || h.CsumOffset() != 16 {
-		t.Fatalf("fields %+v", h.Fields())
-	}
-	if _, ok := netdev.ParseVirtioNetHdr(vnetTSO4[:9]); ok {
-		t.Fatal("9 bytes parsed")
-	}
-	out := make([]byte, netdev.VirtioNetHdrLen)
-	netdev.VirtioNetHdr(out).Encode(h.Fields())
-	if !bytes.Equal(out, vnetTSO4) {
-		t.Fatalf("Encode\n got % x\nwant % x", out, vnetTSO4)
+	for _, c := range []struct {
+		name string
+		b    []byte
+		want netdev.VirtioNetFields
+	}{
+		{"TSO4", vnetTSO4, netdev.VirtioNetFields{Flags: netdev.VIRTIO_NET_HDR_F_NEEDS_CSUM, GsoType: netdev.VIRTIO_NET_HDR_GSO_TCPV4,
+			HdrLen: 66, GsoSize: 1448, CsumStart: 34, CsumOffset: 16}},
+		{"TSO6", vnetTSO6, netdev.VirtioNetFields{Flags: netdev.VIRTIO_NET_HDR_F_NEEDS_CSUM, GsoType: netdev.VIRTIO_NET_HDR_GSO_TCPV6,
+			HdrLen: 86, GsoSize: 1428, CsumStart: 54, CsumOffset: 16}},
+	} {
+		h, ok := netdev.ParseVirtioNetHdr(append(c.b, 0xee))
+		if !ok {
+			t.Fatalf("%s: ParseVirtioNetHdr rejected a header", c.name)
+		}
+		if len(h) != netdev.VirtioNetHdrLen {
+			t.Fatalf("%s: view of %d bytes", c.name, len(h))
+		}
+		if h.Fields() != c.want {
+			t.Fatalf("%s: fields %+v, want %+v", c.name, h.Fields(), c.want)
+		}
+		if _, ok := netdev.ParseVirtioNetHdr(c.b[:9]); ok {
+			t.Fatalf("%s: 9 bytes parsed", c.name)
+		}
+		out := make([]byte, netdev.VirtioNetHdrLen)
+		netdev.VirtioNetHdr(out).Encode(c.want)
+		if !bytes.Equal(out, c.b) {
+			t.Fatalf("%s: Encode\n got % x\nwant % x", c.name, out, c.b)
+		}
 	}
 }
 
 func FuzzVirtioNetHdr(f *testing.F) {
 	f.Add(vnetTSO4)
+	f.Add(vnetTSO6)
 	f.Add(make([]byte, netdev.VirtioNetHdrLen))
 	f.Add([]byte{netdev.VIRTIO_NET_HDR_F_DATA_VALID, 0, 0, 0, 0, 0, 0, 0, 0, 0})
 	f.Add(vnetTSO4[:5])

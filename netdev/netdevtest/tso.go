@@ -3,6 +3,7 @@ package netdevtest
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"sockfs/netdev"
 )
@@ -118,4 +119,40 @@ func (d *TSONic) CheckResends(mss int) error {
 		}
 	}
 	return nil
+}
+
+// Recorder records a copy of every frame its device sends, and drops them
+// all while Mute is on (an injected segment's sender is no real peer, so
+// the receiver's answers, and the exchanges they would start, are kept off
+// the wire).
+type Recorder struct {
+	Inner netdev.Driver
+	Mute  atomic.Bool
+
+	mu     sync.Mutex
+	frames [][]byte // protected by mu
+}
+
+var _ netdev.Driver = (*Recorder)(nil)
+
+// Xmit records skb's frame and sends it, unless muted; muted, it neither
+// records nor sends, so it allocates nothing.
+func (r *Recorder) Xmit(skb *netdev.SkBuff) error {
+	if r.Mute.Load() {
+		return nil
+	}
+	r.mu.Lock()
+	r.frames = append(r.frames, append([]byte(nil), skb.Data()...))
+	r.mu.Unlock()
+	return r.Inner.Xmit(skb)
+}
+
+func (r *Recorder) Receive(rx func(*netdev.SkBuff)) error { return r.Inner.Receive(rx) }
+func (r *Recorder) Close() error                          { return r.Inner.Close() }
+
+// Frames returns the frames sent so far.
+func (r *Recorder) Frames() [][]byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([][]byte(nil), r.frames...)
 }

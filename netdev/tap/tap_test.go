@@ -1,6 +1,7 @@
 package tap
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -403,4 +404,37 @@ func TestVnetRx(t *testing.T) {
 		t.Error("vnetRx took 9 bytes")
 	}
 	short.Free()
+}
+
+// vnetHdrFromSkb: a frame with its checksum done crosses with a zero
+// header; a single segment left partial asks for the checksum from the TCP
+// header on; a super-segment is TSO4 or TSO6 by its EtherType, csum_start
+// and hdr_len past the family's network header.
+func TestVnetHdrFromSkb(t *testing.T) {
+	frame := func(proto uint16, nhlen int, summed uint8, gsoSize int) *netdev.SkBuff {
+		skb := netdev.AllocSkb(netdev.EthHlen + nhlen + 32 + 4000)
+		b := skb.Put(netdev.EthHlen + nhlen + 32 + 4000)
+		binary.BigEndian.PutUint16(b[12:], proto)
+		b[netdev.EthHlen+nhlen+12] = 8 << 4 // doff: 32 bytes of TCP header
+		skb.TransportHeader = skb.Offset() + netdev.EthHlen + nhlen
+		skb.IPSummed, skb.GsoSize = summed, gsoSize
+		return skb
+	}
+	for _, c := range []struct {
+		skb      *netdev.SkBuff
+		want     netdev.VirtioNetFields
+		describe string
+	}{
+		{frame(netdev.ETH_P_IP, 20, netdev.CHECKSUM_NONE, 0), netdev.VirtioNetFields{}, "checksummed"},
+		{frame(netdev.ETH_P_IPV6, 40, netdev.CHECKSUM_PARTIAL, 0), netdev.VirtioNetFields{Flags: netdev.VIRTIO_NET_HDR_F_NEEDS_CSUM, CsumStart: 54, CsumOffset: 16}, "partial, one segment"},
+		{frame(netdev.ETH_P_IP, 20, netdev.CHECKSUM_PARTIAL, 1448), netdev.VirtioNetFields{Flags: netdev.VIRTIO_NET_HDR_F_NEEDS_CSUM, GsoType: netdev.VIRTIO_NET_HDR_GSO_TCPV4,
+			HdrLen: 66, GsoSize: 1448, CsumStart: 34, CsumOffset: 16}, "TSO4"},
+		{frame(netdev.ETH_P_IPV6, 40, netdev.CHECKSUM_PARTIAL, 1428), netdev.VirtioNetFields{Flags: netdev.VIRTIO_NET_HDR_F_NEEDS_CSUM, GsoType: netdev.VIRTIO_NET_HDR_GSO_TCPV6,
+			HdrLen: 86, GsoSize: 1428, CsumStart: 54, CsumOffset: 16}, "TSO6"},
+	} {
+		if got := vnetHdrFromSkb(c.skb); got != c.want {
+			t.Errorf("%s: %+v, want %+v", c.describe, got, c.want)
+		}
+		c.skb.Free()
+	}
 }
