@@ -3,7 +3,9 @@
 // addrconf.c), routes and source address selection (route.go, as route.c
 // and addrconf.c's ipv6_dev_get_saddr), ipv6_rcv and the extension headers
 // (ip6_input.go, exthdrs.go), fragment reassembly (reassembly.go, as
-// reassembly.c), ip6_output and fragmentation (ip6_output.go), ICMPv6
+// reassembly.c), ip6_output and fragmentation (ip6_output.go), software
+// GSO for TCP super-segments (ip6_offload.go, as ip6_offload.c and
+// tcpv6_offload.c over the TCP part inet shares), ICMPv6
 // (icmp.go), neighbour discovery (ndisc.go, nd_tbl on inet's neighbour
 // core), the MIB counters (snmp.go) and the net/ tables (proc.go:
 // if_inet6, ipv6_route, snmp6).

@@ -18,6 +18,8 @@
 // itself through golang.org/x/sys/unix, because water cannot set
 // IFF_VNET_HDR, and sets the TUN_F_* offloads (TUNSETOFFLOAD). Each frame
 // then crosses behind a virtio_net_hdr (netdev.VirtioNetHdr): on receive it
-// becomes the skb's IPSummed and GsoSize (virtio_net_hdr_to_skb), a TSO
-// super-frame staying one skb; on transmit it is all zero.
+// becomes the skb's IPSummed and GsoSize (virtio_net_hdr_to_skb), a TSO4
+// or TSO6 super-frame staying one skb; on transmit it asks the kernel to
+// finish a TCP super-segment of either family (virtio_net_hdr_from_skb),
+// and is all zero for a frame already finished.
 package tap
