@@ -48,6 +48,10 @@ type inetConnectionSockAfOps struct {
 	// MSS it encodes from the family's table (cookie_v4_init_sequence;
 	// Linux keeps it in tcp_request_sock_ipv4_ops).
 	cookieInitSeq func(t *tcpNet, k tcpHashKey, seq uint32, mss uint16, now time.Duration) (uint32, uint16)
+	// mtu_reduced: a router said one of our segments was too big for its
+	// next hop of mtu bytes (tcp_v4_mtu_reduced, tcp_v6_mtu_reduced).
+	// Mu held.
+	mtuReduced func(tp *tcpSock, mtu int)
 	// net_header_len: the network header every segment carries, which the
 	// MSS leaves room for (sizeof(struct iphdr)).
 	netHeaderLen int

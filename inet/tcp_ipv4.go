@@ -189,6 +189,7 @@ var ipv4Specific = inetConnectionSockAfOps{
 	connRequest:   tcpV4ConnRequest,
 	synRecvSock:   tcpV4SynRecvSock,
 	cookieInitSeq: (*tcpNet).cookieV4InitSequence,
+	mtuReduced:    (*tcpSock).v4MtuReduced,
 	netHeaderLen:  header.IPv4MinLen,
 	addr2sockaddr: inetCskAddr2sockaddr,
 	dstMTU:        ipv4Mtu,
@@ -407,10 +408,9 @@ func (child *tcpSock) v4SendSynack() {
 	child.eventNewDataSent(skb)
 }
 
-// tcpV4Err is tcp_v4_err: an ICMP error about a segment we sent. During
-// the handshake it is fatal (the connect fails with its errno); on an
-// established connection it is a soft error that only explains a later
-// timeout (RFC 1122 §4.2.3.9). skb's data starts at our IP header.
+// tcpV4Err is tcp_v4_err: an ICMP error about a segment we sent, read
+// from the quote (skb's data starts at our IP header) and handed to the
+// half both families share (tcpErr).
 func (in *Net) tcpV4Err(skb *netdev.SkBuff, typ, code uint8, info uint32) {
 	b := skb.Data()
 	if len(b) < header.IPv4MinLen {
@@ -426,53 +426,95 @@ func (in *Net) tcpV4Err(skb *netdev.SkBuff, typ, code uint8, info uint32) {
 		laddr: iph.Src(), raddr: iph.Dst(),
 		lport: binary.BigEndian.Uint16(th[0:]), rport: binary.BigEndian.Uint16(th[2:]),
 	}
-	seq := binary.BigEndian.Uint32(th[4:])
+	var e tcpIcmpErr
+	if typ == header.ICMP_DEST_UNREACH && code == header.ICMP_FRAG_NEEDED {
+		e.tooBig, e.mtu = true, int(info) // path MTU discovery (RFC 1191): not an error
+	} else if e.errno, e.fatal = icmpErrno(typ, code); e.errno == 0 {
+		return // source quench, and what tcp_v4_err does not know
+	}
+	if !in.tcpErr(key, binary.BigEndian.Uint32(th[4:]), e) {
+		in.mib.Icmp.InErrors.Add(1)
+	}
+}
+
+// tcpIcmpErr is what an ICMP or ICMPv6 error says to TCP, as the
+// family's err handler read it: a segment too big for a next hop's MTU
+// (fragmentation needed, packet too big), or an errno and whether it is
+// fatal to a request (icmp_err_convert, icmpv6_err_convert).
+type tcpIcmpErr struct {
+	tooBig bool
+	mtu    int
+	errno  socket.Errno
+	fatal  bool
+}
+
+// tcpErr is the half tcp_v4_err and tcp_v6_err share once the family has
+// read the quoted segment: the sock on key (false when there is none,
+// which the family counts as its ICMP InErrors), the quoted sequence
+// number checked against what is in flight (RFC 5927 §4.1: a blind
+// attacker must guess it), then the family's mtu_reduced for a smaller
+// path MTU; during the handshake an error is fatal (the connect fails
+// with its errno); on a synchronized connection it is a soft error that
+// only explains a later timeout (RFC 1122 §4.2.3.9). A request sock (a
+// listener's child in SYN_RECV) goes to tcp_req_err instead.
+func (in *Net) tcpErr(key tcpHashKey, seq uint32, e tcpIcmpErr) bool {
 	in.tcp.mu.RLock()
 	tp := in.tcp.ehash[key]
 	tw := in.tcp.twhash[key]
 	in.tcp.mu.RUnlock()
 	if tp == nil {
-		if tw == nil {
-			in.mib.Icmp.InErrors.Add(1)
-		}
-		return // a timewait entry ignores ICMP
-	}
-	errno, _ := icmpErrno(typ, code)
-	if errno == 0 {
-		return
+		return tw != nil // a timewait entry ignores ICMP
 	}
 	tp.Mu.Lock()
 	defer tp.Mu.Unlock()
-	if tp.destroyed {
-		return
+	if tp.destroyed || tp.State == TCP_CLOSE {
+		return true
 	}
-	// RFC 5927 §4.1: the quoted sequence number must be in flight.
-	if seqBefore(seq, tp.sndUna) || seqAfter(seq, tp.sndNxt) {
-		return
+	if tp.State == TCP_SYN_RECV && tp.parent != nil {
+		tp.reqErr(seq, e.fatal && !e.tooBig)
+		return true
 	}
-	if typ == header.ICMP_DEST_UNREACH && code == header.ICMP_FRAG_NEEDED {
-		// Path MTU discovery (RFC 1191): not an error, a smaller MSS.
-		tp.v4MtuReduced(int(info))
-		return
+	if tp.State != TCP_LISTEN && (seqBefore(seq, tp.sndUna) || seqAfter(seq, tp.sndNxt)) {
+		in.mib.Ext[LINUX_MIB_OUTOFWINDOWICMPS].Add(1)
+		return true
+	}
+	if e.tooBig {
+		if tp.State != TCP_LISTEN {
+			tp.afOps.mtuReduced(tp, e.mtu)
+		}
+		return true
 	}
 	switch tp.State {
 	case TCP_SYN_SENT, TCP_SYN_RECV:
-		tp.Err = errno
+		tp.Err = e.errno
 		tp.ErrorReport(&tp.Sock)
 		tp.tcpDone()
-	case TCP_CLOSE, TCP_LISTEN, TCP_TIME_WAIT:
+	case TCP_LISTEN:
 	default:
-		tp.ErrSoft = errno
+		tp.ErrSoft = e.errno
+	}
+	return true
+}
+
+// reqErr is tcp_req_err: an ICMP error about a request sock's SYN-ACK.
+// It must quote the SYN-ACK itself (its ISN); a fatal one drops the
+// request without a word (inet_csk_reqsk_queue_drop): there is no way
+// to pass the error to a socket nobody has accepted, and POSIX wants no
+// network errors from accept. Mu held.
+func (tp *tcpSock) reqErr(seq uint32, abort bool) {
+	switch {
+	case seq != tp.iss:
+		tp.in.mib.Ext[LINUX_MIB_OUTOFWINDOWICMPS].Add(1)
+	case abort:
+		tp.in.mib.Ext[LINUX_MIB_LISTENDROPS].Add(1)
+		tp.tcpDone()
 	}
 }
 
 // v4MtuReduced is tcp_v4_mtu_reduced: a router could not forward one of
 // our segments whole and said its next hop's MTU is mtu. The route learns
 // the path MTU (inet_csk_update_pmtu), then, unless the socket ignores
-// it, the MSS comes down to it (tcp_sync_mss) and the segments in flight
-// that no longer fit are resent cut to size (tcp_simple_retransmit).
-// tcp_v6_mtu_reduced will do the same with its route, through the same
-// two family-neutral steps. Mu held.
+// it, the MSS comes down to it (mtuReducedSync). Mu held.
 func (tp *tcpSock) v4MtuReduced(mtu int) {
 	if (1<<tp.State)&(TCPF_LISTEN|TCPF_CLOSE) != 0 {
 		return
@@ -493,13 +535,25 @@ func (tp *tcpSock) v4MtuReduced(mtu int) {
 	if mtu < pmtu && in.ipDontFragment(isk, rt, tp.Daddr) {
 		tp.ErrSoft = socket.EMSGSIZE
 	}
-	if isk.Pmtudisc != socket.IP_PMTUDISC_DONT && ipSkAcceptPmtu(isk) && tp.pmtuCookie > pmtu {
-		if in.traceOn() {
-			in.traceSk(tp, "tcp_v4_mtu_reduced mtu=%d -> tcp_sync_mss -> tcp_simple_retransmit", pmtu)
-		}
-		tp.syncMss(pmtu)
-		tp.simpleRetransmit()
+	if isk.Pmtudisc != socket.IP_PMTUDISC_DONT && ipSkAcceptPmtu(isk) {
+		tp.mtuReducedSync(pmtu, "tcp_v4_mtu_reduced")
 	}
+}
+
+// mtuReducedSync is the step tcp_v4_mtu_reduced and tcp_v6_mtu_reduced
+// end with: when the path MTU fell below the one the MSS was made for,
+// the MSS comes down to it (tcp_sync_mss) and the segments in flight
+// that no longer fit are resent cut to size (tcp_simple_retransmit).
+// name is the family's function, for the trace. Mu held.
+func (tp *tcpSock) mtuReducedSync(pmtu int, name string) {
+	if tp.pmtuCookie <= pmtu {
+		return
+	}
+	if tp.in.traceOn() {
+		tp.in.traceSk(tp, "%s mtu=%d -> tcp_sync_mss -> tcp_simple_retransmit", name, pmtu)
+	}
+	tp.syncMss(pmtu)
+	tp.simpleRetransmit()
 }
 
 // tcpV4Connect is tcp_v4_connect (Mu held): route, choose the source

@@ -35,6 +35,11 @@ type TCPv6Ops struct {
 	// SendResponse is tcp_v6_send_response's sending half: checksum and
 	// send the TCP header in skb from saddr to daddr without a sock.
 	SendResponse func(skb *netdev.SkBuff, saddr, daddr netip.Addr)
+	// UpdatePmtu is ip6_sk_accept_pmtu then inet6_csk_update_pmtu: the
+	// sock's route learns a path MTU of mtu, and the path MTU it has
+	// now comes back; false when the sock ignores what routers say
+	// (IPV6_PMTUDISC_INTERFACE, OMIT).
+	UpdatePmtu func(isk *InetSock, mtu int) (int, bool)
 }
 
 // TCPv6Prot builds tcpv6_prot and ipv6_specific over ops (tcpv6_init).
@@ -55,6 +60,7 @@ func (in *Net) TCPv6Prot(ops TCPv6Ops) *socket.Proto {
 		addr2sockaddr: func(tp *tcpSock) netip.AddrPort { return netip.AddrPortFrom(tp.Daddr, tp.Dport) },
 		dstMTU:        func(tp *tcpSock) int { return tp.in.tcp.v6.DstMTU(&tp.InetSock) },
 		gsoFeatures:   netdev.NETIF_F_GSO | netdev.NETIF_F_TSO6,
+		mtuReduced:    (*tcpSock).v6MtuReduced,
 		sendReset:     (*Net).tcpV6SendReset,
 		sendAck:       (*Net).tcpV6SendAck,
 	}
@@ -104,6 +110,45 @@ func (in *Net) TCPInCsumError() {
 func ipv6Addrs(skb *netdev.SkBuff) (saddr, daddr netip.Addr) {
 	b := skb.At(skb.NetworkHeader)
 	return netip.AddrFrom16([16]byte(b[8:24])), netip.AddrFrom16([16]byte(b[24:40]))
+}
+
+// ipv6MinMtu is IPV6_MIN_MTU (RFC 8200 §5): no link is narrower.
+const ipv6MinMtu = 1280
+
+// TCPv6Err is tcp_v6_err once inet6 has read the ICMPv6 message: th is
+// the quoted TCP header (its first 8 bytes at least) of a segment we sent
+// from saddr to daddr; tooBig says it is a packet too big, with the next
+// hop's MTU in info, else errno and fatal are icmpv6_err_convert's. It
+// returns false when no sock sent it (ICMP6_MIB_INERRORS is inet6's).
+func (in *Net) TCPv6Err(saddr, daddr netip.Addr, th []byte, tooBig bool, info uint32, errno socket.Errno, fatal bool) bool {
+	if len(th) < 8 {
+		return true
+	}
+	key := tcpHashKey{
+		laddr: saddr, raddr: daddr,
+		lport: binary.BigEndian.Uint16(th[0:]), rport: binary.BigEndian.Uint16(th[2:]),
+	}
+	e := tcpIcmpErr{tooBig: tooBig, mtu: int(min(info, 1<<20)), errno: errno, fatal: fatal}
+	return in.tcpErr(key, binary.BigEndian.Uint32(th[4:]), e)
+}
+
+// v6MtuReduced is tcp_v6_mtu_reduced with tcp_v6_err's packet too big
+// checks: an MTU below IPv6's minimum, or one that would not lower the
+// MSS (a forged "bigger" path, which __ip6_rt_update_pmtu would refuse
+// too late), is ignored; otherwise the route's exception learns it
+// (inet6_csk_update_pmtu) and the MSS follows (mtuReducedSync). Mu held.
+func (tp *tcpSock) v6MtuReduced(mtu int) {
+	if (1<<tp.State)&(TCPF_LISTEN|TCPF_CLOSE) != 0 || mtu < ipv6MinMtu {
+		return
+	}
+	if tp.mtuToMss(mtu) >= tp.mssCache {
+		return
+	}
+	pmtu, ok := tp.in.tcp.v6.UpdatePmtu(&tp.InetSock, mtu)
+	if !ok {
+		return
+	}
+	tp.mtuReducedSync(pmtu, "tcp_v6_mtu_reduced")
 }
 
 // tcpV6SendReset is tcp_v6_send_reset: the RST of RFC 9293 §3.10.7.1 to

@@ -126,11 +126,11 @@ func (n *Net) icmpv6Rcv(skb *netdev.SkBuff, off int) {
 
 // icmpv6Notify is icmpv6_notify: the error quotes a packet we sent; hand
 // it to the raw sockets of its protocol (raw6_icmp_error) and to its upper
-// layer (udpv6_err, icmpv6_err). info is the
-// message's fourth word, a packet too big's MTU. Only a quote whose next
-// header is UDP right away is followed: this stack sends no extension
-// headers but the fragment header, and a fragment's error quotes the
-// first fragment, whose UDP header follows the fragment header.
+// layer (udpv6_err, tcp_v6_err, icmpv6_err). info is the message's fourth
+// word, a packet too big's MTU. Only a quote whose upper-layer header
+// comes right away is followed: this stack sends no extension headers but
+// the fragment header, and a fragment's error quotes the first fragment,
+// whose upper-layer header follows the fragment header.
 func (n *Net) icmpv6Notify(msg header.Icmp6hdr, typ, code uint8, info uint32) {
 	if len(msg) < header.ICMP6Len+header.IPv6Len || n.in == nil {
 		return
@@ -149,6 +149,8 @@ func (n *Net) icmpv6Notify(msg header.Icmp6hdr, typ, code uint8, info uint32) {
 	switch nh {
 	case header.NEXTHDR_UDP:
 		n.udpv6Err(inner.Src(), inner.Dst(), rest, typ, code, info)
+	case header.NEXTHDR_TCP:
+		n.tcpV6Err(inner.Src(), inner.Dst(), rest, typ, code, info)
 	case header.NEXTHDR_ICMP:
 		// icmpv6_err: a packet too big about an ICMPv6 message lowers
 		// the path MTU whichever socket (if any) sent it.

@@ -25,7 +25,29 @@ func (n *Net) tcpv6Init() {
 		Route:        n.tcpV6Route,
 		DstMTU:       n.ip6Mtu,
 		SendResponse: n.tcpV6SendResponse,
+		UpdatePmtu:   n.inet6CskUpdatePmtu,
 	})
+}
+
+// tcpV6Err is tcp_v6_err's ICMPv6 half: the quote's TCP header b, from
+// src to dst, goes to inet's shared half with the message converted
+// (icmpv6_err_convert); a quote no sock sent counts as Icmp6InErrors.
+func (n *Net) tcpV6Err(src, dst netip.Addr, b []byte, typ, code uint8, info uint32) {
+	err, fatal := icmpv6ErrConvert(typ, code)
+	if !n.in.TCPv6Err(src, dst, b, typ == header.ICMPV6_PKT_TOOBIG, info, err, fatal) {
+		n.mib.icmpInc(icmp6InErrors)
+	}
+}
+
+// inet6CskUpdatePmtu is ip6_sk_accept_pmtu and inet6_csk_update_pmtu: the
+// path MTU to the sock's peer learns mtu (ip6_update_pmtu's exception),
+// and the route's MTU is read again.
+func (n *Net) inet6CskUpdatePmtu(isk *inet.InetSock, mtu int) (int, bool) {
+	if np := isk.Pinet6; np != nil && !ip6SkAcceptPmtu(np) {
+		return 0, false
+	}
+	n.ip6UpdatePmtu(isk.Daddr, mtu)
+	return n.ip6Mtu(isk), true
 }
 
 // tcpV6Route is ip6_dst_lookup_flow for TCP: the route to daddr and the
