@@ -16,7 +16,8 @@
 #
 # The same over IPv6 (RFC 8201), where the router never fragments and
 # answers with packet too big: sockfs 2001:2::2 -- router 2001:2::1 --
-# far 2001:2:1::2 (1280) and reference 2001:2:3::2 (1500).
+# far 2001:2:1::2 and ::3 (1280, announcing a 1440-byte MSS) and
+# reference 2001:2:3::2 (1500).
 
 load helpers
 
@@ -29,6 +30,7 @@ FAR=198.19.0.2
 FAR2=198.19.0.3 # a second destination, whose path MTU no other test taught
 REF=198.18.1.2
 FAR6=2001:2:1::2
+FAR6_2=2001:2:1::3 # the TCP test's, so the UDP test's path MTU starts at 1500
 
 setup_file() {
 	sockfsd_start sft-pmtu --gateway "$HOST_ADDR" --gateway6 2001:2::1
@@ -54,7 +56,8 @@ setup_file() {
 	ip addr add 2001:2:1::1/64 dev sft-pmtu-r0 nodad
 	ip addr add 2001:2:3::1/64 dev sft-pmtu-r1 nodad
 	ip -n "$FAR_NS" addr add "$FAR6/64" dev eth0 nodad
-	ip -n "$FAR_NS" -6 route add default via 2001:2:1::1
+	ip -n "$FAR_NS" addr add "$FAR6_2/64" dev eth0 nodad
+	ip -n "$FAR_NS" -6 route add default via 2001:2:1::1 advmss 1440
 	ip -n "$REF_NS" addr add 2001:2:3::2/64 dev eth0 nodad
 	ip -n "$REF_NS" -6 route add default via 2001:2:3::1
 	sysctl -qw net.ipv4.ip_forward=1
@@ -104,7 +107,8 @@ getopt() {
 	echo "$v"
 }
 
-mtu_is() { [[ $(getopt "$1" IP_MTU) == "$2" ]]; }
+# mtu_is INO MTU [OPT]: the path MTU option (IP_MTU unless OPT) reads MTU.
+mtu_is() { [[ $(getopt "$1" "${3:-IP_MTU}") == "$2" ]]; }
 
 # send_n INO N writes one N-byte datagram and prints OK or the errno's name.
 send_n() {
@@ -120,50 +124,87 @@ send_n() {
 	fi
 }
 
-@test "TCP: 20 MiB to a peer behind a 1280-byte hop arrive intact after fragmentation needed; IP_MTU reads 1280 (as the kernel)" {
+# tcp_pmtu FAMILY FAR OPT OPTNUM LEVEL: 20 MiB from a sockfs socket of
+# FAMILY to nc on FAR in the far namespace arrive intact, with the socket
+# option OPT (the path MTU) read before and after; then the same from a
+# kernel socket in the reference namespace (OPTNUM at LEVEL, as python
+# names them), whose readings must be sockfs's.
+tcp_pmtu() {
+	local family=$1 far=$2 opt=$3 optnum=$4 level=$5 port s before after kernel dest nc6=
 	port=$(test_port)
-	ip netns exec "$FAR_NS" nc -l "$FAR" "$port" >"$BATS_TEST_TMPDIR/got" 3>&- &
+	dest="$far:$port"
+	if [[ $family == AF_INET6 ]]; then
+		nc6=-6
+		dest="[$far]:$port"
+	fi
+	ip netns exec "$FAR_NS" nc $nc6 -l "$far" "$port" >"$BATS_TEST_TMPDIR/got" 3>&- &
 	PEER_PID=$!
 	wait_until 5 far_listening t "$port"
-	s=$(mk_socket AF_INET SOCK_STREAM 6)
-	ctl "$s" "connect $FAR:$port"
-	before=$(getopt "$s" IP_MTU)
+	s=$(mk_socket "$family" SOCK_STREAM 6)
+	ctl "$s" "connect $dest"
+	before=$(getopt "$s" "$opt")
 	timeout 60 dd if="$BATS_FILE_TMPDIR/payload" of="$M/$s/data" bs=128k status=none
-	after=$(getopt "$s" IP_MTU)
+	after=$(getopt "$s" "$opt")
 	ctl "$s" close
 	wait_exit "$PEER_PID" 30
 	PEER_PID=
 	same_file "$BATS_FILE_TMPDIR/payload" "$BATS_TEST_TMPDIR/got"
-	[ "$before $after" = "1500 1280" ] || { echo "sockfs IP_MTU before/after: $before $after" >&2; false; }
+	[ "$before $after" = "1500 1280" ] || { echo "sockfs $opt before/after: $before $after" >&2; false; }
 
 	# The kernel, from the reference namespace: the same transfer.
-	ip netns exec "$FAR_NS" nc -l "$FAR" "$((port + 1))" >"$BATS_TEST_TMPDIR/kgot" 3>&- &
+	ip netns exec "$FAR_NS" nc $nc6 -l "$far" "$((port + 1))" >"$BATS_TEST_TMPDIR/kgot" 3>&- &
 	PEER_PID=$!
 	wait_until 5 far_listening t "$((port + 1))"
 	kernel=$(ip netns exec "$REF_NS" timeout 60 python3 -c '
 import socket, sys
 s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=30)
-before = s.getsockopt(socket.IPPROTO_IP, 14)  # IP_MTU
+level, opt = getattr(socket, sys.argv[5]), int(sys.argv[4])
+before = s.getsockopt(level, opt)
 s.sendall(open(sys.argv[3], "rb").read())
-print(before, s.getsockopt(socket.IPPROTO_IP, 14))
+print(before, s.getsockopt(level, opt))
 s.close()
-' "$FAR" "$((port + 1))" "$BATS_FILE_TMPDIR/payload" 3>&-)
+' "$far" "$((port + 1))" "$BATS_FILE_TMPDIR/payload" "$optnum" "$level" 3>&-)
 	wait_exit "$PEER_PID" 30
 	PEER_PID=
 	same_file "$BATS_FILE_TMPDIR/payload" "$BATS_TEST_TMPDIR/kgot"
-	[ "$kernel" = "$before $after" ] || { echo "kernel IP_MTU before/after: $kernel; sockfs: $before $after" >&2; false; }
+	[ "$kernel" = "$before $after" ] || { echo "kernel $opt before/after: $kernel; sockfs: $before $after" >&2; false; }
 }
 
-@test "UDP with IP_MTU_DISCOVER 2: frag needed, then EMSGSIZE over the path MTU and once from sk_err (as the kernel)" {
-	port=$(test_port)
-	ip netns exec "$FAR_NS" socat -u "UDP4-RECV:$port,bind=$FAR2" /dev/null 3>&- &
+@test "TCP: 20 MiB to a peer behind a 1280-byte hop arrive intact after fragmentation needed; IP_MTU reads 1280 (as the kernel)" {
+	tcp_pmtu AF_INET "$FAR" IP_MTU 14 IPPROTO_IP
+}
+
+@test "TCP over IPv6: 20 MiB to a peer behind a 1280-byte hop arrive intact after packet too big; IPV6_MTU reads 1280 (as the kernel)" {
+	tcp_pmtu AF_INET6 "$FAR6_2" IPV6_MTU 24 IPPROTO_IPV6
+}
+
+# udp_pmtu_do FAMILY ADDR PORT SOCAT OPT: a connected UDP socket under
+# IP(V6)_PMTUDISC_DO sends 1400 bytes to ADDR:PORT in the far namespace
+# (where socat's address SOCAT receives), waits for the path MTU option
+# OPT to read 1280 after the router's error, then sends 1400 (EMSGSIZE),
+# 100 (the pending EMSGSIZE), 100, the largest that fits and one byte
+# more; sockfs and a kernel socket in the reference namespace must agree,
+# and the kernel must say what RFC 1191/8201 want.
+udp_pmtu_do() {
+	local family=$1 addr=$2 port=$3 recv=$4 opt=$5 s kernel out
+	ip netns exec "$FAR_NS" socat -u "$recv" /dev/null 3>&- &
 	PEER_PID=$!
 	wait_until 5 far_listening u "$port"
+	# The largest datagram a 1280-byte path takes whole.
+	local dest=$addr:$port fits=1252
+	if [[ $family == AF_INET6 ]]; then
+		dest=[$addr]:$port
+		fits=1232
+	fi
 
 	kernel=$(ip netns exec "$REF_NS" timeout 20 python3 -c '
 import socket, errno, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.setsockopt(socket.IPPROTO_IP, 10, 2)  # IP_MTU_DISCOVER, IP_PMTUDISC_DO
+v6 = sys.argv[3] == "AF_INET6"
+fam, level = (socket.AF_INET6, socket.IPPROTO_IPV6) if v6 else (socket.AF_INET, socket.IPPROTO_IP)
+discover, mtuopt = (23, 24) if v6 else (10, 14)  # IP(V6)_MTU_DISCOVER, IP(V6)_MTU
+fits = int(sys.argv[4])
+s = socket.socket(fam, socket.SOCK_DGRAM)
+s.setsockopt(level, discover, 2)  # IP(V6)_PMTUDISC_DO
 s.connect((sys.argv[1], int(sys.argv[2])))
 def send(n):
     try:
@@ -171,26 +212,31 @@ def send(n):
     except OSError as e:
         return errno.errorcode[e.errno]
 def mtu():
-    return s.getsockopt(socket.IPPROTO_IP, 14)  # IP_MTU
+    return s.getsockopt(level, mtuopt)
 out = [str(mtu()), send(1400)]
 deadline = time.time() + 10
 while mtu() != 1280 and time.time() < deadline:
     time.sleep(0.02)
-out += [str(mtu()), send(1400), send(100), send(100), send(1252), send(1253)]
+out += [str(mtu()), send(1400), send(100), send(100), send(fits), send(fits + 1)]
 print(" ".join(out))
-' "$FAR2" "$port" 3>&-)
+' "$addr" "$port" "$family" "$fits" 3>&-)
 
-	s=$(mk_socket AF_INET SOCK_DGRAM 17)
-	ctl "$s" "setsockopt IP_MTU_DISCOVER IP_PMTUDISC_DO"
-	[ "$(getopt "$s" IP_MTU_DISCOVER)" = 2 ]
-	ctl "$s" "connect $FAR2:$port"
-	out=("$(getopt "$s" IP_MTU)" "$(send_n "$s" 1400)")
-	wait_until 10 mtu_is "$s" 1280 || true
-	out+=("$(getopt "$s" IP_MTU)" "$(send_n "$s" 1400)" "$(send_n "$s" 100)" "$(send_n "$s" 100)" \
-		"$(send_n "$s" 1252)" "$(send_n "$s" 1253)")
+	s=$(mk_socket "$family" SOCK_DGRAM 17)
+	ctl "$s" "setsockopt ${opt}_DISCOVER ${opt%_MTU}_PMTUDISC_DO"
+	[ "$(getopt "$s" "${opt}_DISCOVER")" = 2 ]
+	ctl "$s" "connect $dest"
+	out=("$(getopt "$s" "$opt")" "$(send_n "$s" 1400)")
+	wait_until 10 mtu_is "$s" 1280 "$opt" || true
+	out+=("$(getopt "$s" "$opt")" "$(send_n "$s" 1400)" "$(send_n "$s" 100)" "$(send_n "$s" 100)" \
+		"$(send_n "$s" "$fits")" "$(send_n "$s" $((fits + 1)))")
 	ctl "$s" close
 	[ "${out[*]}" = "$kernel" ] || { echo "sockfs: ${out[*]}; kernel: $kernel" >&2; false; }
 	[ "$kernel" = "1500 OK 1280 EMSGSIZE EMSGSIZE OK OK EMSGSIZE" ] || { echo "kernel: $kernel" >&2; false; }
+}
+
+@test "UDP with IP_MTU_DISCOVER 2: frag needed, then EMSGSIZE over the path MTU and once from sk_err (as the kernel)" {
+	port=$(test_port)
+	udp_pmtu_do AF_INET "$FAR2" "$port" "UDP4-RECV:$port,bind=$FAR2" IP_MTU
 }
 
 @test "IP_MTU: ENOTCONN on an unconnected socket, as the kernel; IP_MTU_DISCOVER takes names and numbers, EINVAL beyond 5" {
@@ -220,43 +266,7 @@ except OSError as e:
 	ctl "$s" close
 }
 
-mtu6_is() { [[ $(getopt "$1" IPV6_MTU) == "$2" ]]; }
-
 @test "UDP over IPv6 with IPV6_MTU_DISCOVER DO: packet too big, IPV6_MTU 1280, then EMSGSIZE over it and once pending (as the kernel)" {
 	port=$(test_port)
-	ip netns exec "$FAR_NS" socat -u "UDP6-RECV:$port,bind=[$FAR6]" /dev/null 3>&- &
-	PEER_PID=$!
-	wait_until 5 far_listening u "$port"
-
-	kernel=$(ip netns exec "$REF_NS" timeout 20 python3 -c '
-import socket, errno, sys, time
-s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-s.setsockopt(socket.IPPROTO_IPV6, 23, 2)  # IPV6_MTU_DISCOVER, IPV6_PMTUDISC_DO
-s.connect((sys.argv[1], int(sys.argv[2])))
-def send(n):
-    try:
-        s.send(bytes(n)); return "OK"
-    except OSError as e:
-        return errno.errorcode[e.errno]
-def mtu():
-    return s.getsockopt(socket.IPPROTO_IPV6, 24)  # IPV6_MTU
-out = [str(mtu()), send(1400)]
-deadline = time.time() + 10
-while mtu() != 1280 and time.time() < deadline:
-    time.sleep(0.02)
-out += [str(mtu()), send(1400), send(100), send(100), send(1232), send(1233)]
-print(" ".join(out))
-' "$FAR6" "$port" 3>&-)
-
-	s=$(mk_socket AF_INET6 SOCK_DGRAM 17)
-	ctl "$s" "setsockopt IPV6_MTU_DISCOVER IPV6_PMTUDISC_DO"
-	[ "$(getopt "$s" IPV6_MTU_DISCOVER)" = 2 ]
-	ctl "$s" "connect [$FAR6]:$port"
-	out=("$(getopt "$s" IPV6_MTU)" "$(send_n "$s" 1400)")
-	wait_until 10 mtu6_is "$s" 1280 || true
-	out+=("$(getopt "$s" IPV6_MTU)" "$(send_n "$s" 1400)" "$(send_n "$s" 100)" "$(send_n "$s" 100)" \
-		"$(send_n "$s" 1232)" "$(send_n "$s" 1233)")
-	ctl "$s" close
-	[ "${out[*]}" = "$kernel" ] || { echo "sockfs: ${out[*]}; kernel: $kernel" >&2; false; }
-	[ "$kernel" = "1500 OK 1280 EMSGSIZE EMSGSIZE OK OK EMSGSIZE" ] || { echo "kernel: $kernel" >&2; false; }
+	udp_pmtu_do AF_INET6 "$FAR6" "$port" "UDP6-RECV:$port,bind=[$FAR6]" IPV6_MTU
 }
