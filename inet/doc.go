@@ -35,10 +35,11 @@
 // queue_xmit (ip_queue_xmit), send_check (tcp_v4_send_check, the
 // pseudo-header checksum), conn_request (tcp_v4_conn_request),
 // syn_recv_sock (tcp_v4_syn_recv_sock: the child and its route),
-// cookie_init_seq (cookie_v4_init_sequence), net_header_len (20, which
-// the MSS leaves room for), addr2sockaddr, and the answers sent without a
-// full sock (tcp_v4_send_reset, tcp_v4_send_ack, which the listener and
-// the timewait code reach through the table). tcp_v4_init_sock sets it; a
+// cookie_init_seq (cookie_v4_init_sequence), mtu_reduced
+// (tcp_v4_mtu_reduced), net_header_len (20, which the MSS leaves room
+// for), addr2sockaddr, and the answers sent without a full sock
+// (tcp_v4_send_reset, tcp_v4_send_ack, which the listener and the
+// timewait code reach through the table). tcp_v4_init_sock sets it; a
 // listener's children inherit it. Addresses in the core are netip.Addr,
 // so the hash keys and the RFC 6528/6056 and SYN cookie hashes take
 // either family's. tcp_family_test.go fails on an IPv4-only name in a

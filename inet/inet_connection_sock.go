@@ -45,9 +45,12 @@ type inetConnectionSockAfOps struct {
 	// (tcp_v4_syn_recv_sock); nil when there is no route.
 	synRecvSock func(lp *tcpSock, laddr, raddr netip.Addr, rport uint16) *tcpSock
 	// cookie_init_seq: a SYN cookie for a SYN on the 4-tuple k, and the
-	// MSS it encodes from the family's table (cookie_v4_init_sequence;
-	// Linux keeps it in tcp_request_sock_ipv4_ops).
+	// MSS it encodes from the family's table (cookie_v4_init_sequence,
+	// cookie_v6_init_sequence; Linux keeps it in
+	// tcp_request_sock_ipv4_ops and tcp_request_sock_ipv6_ops).
 	cookieInitSeq func(t *tcpNet, k tcpHashKey, seq uint32, mss uint16, now time.Duration) (uint32, uint16)
+	// cookieInitSeqName names it for the trace.
+	cookieInitSeqName string
 	// mtu_reduced: a router said one of our segments was too big for its
 	// next hop of mtu bytes (tcp_v4_mtu_reduced, tcp_v6_mtu_reduced).
 	// Mu held.

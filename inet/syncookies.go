@@ -1,7 +1,8 @@
 package inet
 
-// SYN cookies (net/ipv4/syncookies.c, tcp_conn_request and
-// tcp_syn_flood_action in tcp_input.c, tcp_v4_cookie_check in tcp_ipv4.c).
+// SYN cookies (net/ipv4/syncookies.c and net/ipv6/syncookies.c,
+// tcp_conn_request and tcp_syn_flood_action in tcp_input.c,
+// tcp_v4_cookie_check and tcp_v6_cookie_check).
 //
 // When a listener's SYN queue is full, a SYN is answered statelessly: the
 // SYN-ACK's sequence number (the "cookie") carries a keyed hash of the
@@ -14,8 +15,12 @@ package inet
 // costs). A forged or stale ACK fails the check and is answered as any ACK
 // to a listener is, with a RST.
 //
-// net.ipv4.tcp_syncookies: 0 never, 1 (the default) when the SYN queue
-// overflows, 2 always.
+// Both families share the cookie's math and the check; what differs is
+// the MSS table (msstab, msstab6) and the 4-tuple's addresses, which the
+// family's afOps (cookie_init_seq) and receive path (cookie_check) give.
+//
+// net.ipv4.tcp_syncookies (which net/ipv6 reads too): 0 never, 1 (the
+// default) when the SYN queue overflows, 2 always.
 
 import (
 	"crypto/rand"
@@ -55,7 +60,11 @@ const (
 // msstab is syncookies.c's table of the MSS values a cookie can encode in
 // two bits: the peer's MSS is rounded down to the nearest (IPv4: 536 is
 // the RFC 9293 default, 1300/1440/1460 the common Ethernet and tunnel ones).
-var msstab = [...]uint16{536, 1300, 1440, 1460}
+var msstab = []uint16{536, 1300, 1440, 1460}
+
+// msstab6 is net/ipv6/syncookies.c's: the MTUs 1280 (IPv6's minimum),
+// 1480 (a tunnel), 1500 and 9000 less the IPv6 and TCP headers.
+var msstab6 = []uint16{1280 - 60, 1480 - 60, 1500 - 60, 9000 - 60}
 
 // syncookieNet is the namespace's SYN cookie state: the sysctl and the two
 // secrets (syncookie_secret), made on first use as net_get_random_once
@@ -123,32 +132,46 @@ func (t *tcpNet) checkTCPSynCookie(cookie uint32, saddr, daddr netip.Addr, sport
 	return (cookie - t.cookieHash(saddr, daddr, sport, dport, count-diff, 1)) & cookieMask
 }
 
-// cookieMssIndex is the search of __cookie_v4_init_sequence: the largest
-// msstab entry not above mss.
-func cookieMssIndex(mss uint16) int {
-	i := len(msstab) - 1
+// cookieMssIndex is the search of __cookie_v4_init_sequence and
+// __cookie_v6_init_sequence: the largest entry of the family's table tab
+// not above mss.
+func cookieMssIndex(tab []uint16, mss uint16) int {
+	i := len(tab) - 1
 	for ; i > 0; i-- {
-		if mss >= msstab[i] {
+		if mss >= tab[i] {
 			break
 		}
 	}
 	return i
 }
 
-// cookieV4InitSequence is __cookie_v4_init_sequence: the cookie for a SYN
-// from raddr:rport to laddr:lport with sequence number seq and MSS mss,
-// and the MSS the connection will use.
-func (t *tcpNet) cookieV4InitSequence(k tcpHashKey, seq uint32, mss uint16, now time.Duration) (uint32, uint16) {
-	i := cookieMssIndex(mss)
-	return t.secureTCPSynCookie(k.raddr, k.laddr, k.rport, k.lport, seq, uint32(i), now), msstab[i]
+// cookieInitSequence is the body both __cookie_v4_init_sequence and
+// __cookie_v6_init_sequence have: the cookie for a SYN from raddr:rport
+// to laddr:lport with sequence number seq and MSS mss, and the MSS the
+// connection will use, from the family's table tab.
+func (t *tcpNet) cookieInitSequence(tab []uint16, k tcpHashKey, seq uint32, mss uint16, now time.Duration) (uint32, uint16) {
+	i := cookieMssIndex(tab, mss)
+	return t.secureTCPSynCookie(k.raddr, k.laddr, k.rport, k.lport, seq, uint32(i), now), tab[i]
 }
 
-// cookieV4CheckSeq is __cookie_v4_check: the MSS the ACK's cookie
-// (SEG.ACK - 1, for SEG.SEQ - 1) encodes, or 0 if it is not one of ours.
-func (t *tcpNet) cookieV4CheckSeq(k tcpHashKey, seq, ack uint32, now time.Duration) uint16 {
+// cookieV4InitSequence is __cookie_v4_init_sequence.
+func (t *tcpNet) cookieV4InitSequence(k tcpHashKey, seq uint32, mss uint16, now time.Duration) (uint32, uint16) {
+	return t.cookieInitSequence(msstab, k, seq, mss, now)
+}
+
+// cookieV6InitSequence is __cookie_v6_init_sequence: the same over the
+// IPv6 4-tuple, with msstab6.
+func (t *tcpNet) cookieV6InitSequence(k tcpHashKey, seq uint32, mss uint16, now time.Duration) (uint32, uint16) {
+	return t.cookieInitSequence(msstab6, k, seq, mss, now)
+}
+
+// cookieCheckSeq is __cookie_v4_check and __cookie_v6_check: the MSS of
+// the family's table tab that the ACK's cookie (SEG.ACK - 1, for
+// SEG.SEQ - 1) encodes, or 0 if it is not one of ours.
+func (t *tcpNet) cookieCheckSeq(tab []uint16, k tcpHashKey, seq, ack uint32, now time.Duration) uint16 {
 	i := t.checkTCPSynCookie(ack-1, k.raddr, k.laddr, k.rport, k.lport, seq-1, now)
-	if i < uint32(len(msstab)) {
-		return msstab[i]
+	if i < uint32(len(tab)) {
+		return tab[i]
 	}
 	return 0
 }
@@ -234,7 +257,8 @@ func (lp *tcpSock) synFloodAction() bool {
 	if !lp.cookie.warned && mode != 2 {
 		lp.cookie.warned = true
 		if in.netRatelimit() {
-			in.logf("request_sock_TCP: Possible SYN flooding on port %v:%d. %s.", addrOr0(lp.RcvSaddr), lp.Num, msg)
+			in.logf("request_sock_%s: Possible SYN flooding on port %v. %s.", lp.Prot.Name,
+				netip.AddrPortFrom(addrOr0(lp.RcvSaddr), lp.Num), msg)
 		}
 	}
 	return mode != 0
@@ -292,12 +316,29 @@ func (lp *tcpSock) sendSynackCookie(seg *tcpSegment, key tcpHashKey) {
 	req.destroyed = true // reqsk_free: it was never hashed and has no timer
 	req.Prot.InUse.Add(-1)
 	if in.traceOn() {
-		in.traceSk(lp, "tcp_v4_conn_request %v:%d -> cookie_v4_init_sequence", req.Daddr, req.Dport)
+		in.traceSk(lp, "tcp_conn_request %v -> %s", netip.AddrPortFrom(req.Daddr, req.Dport), lp.afOps.cookieInitSeqName)
 	}
 }
 
-// cookieV4Check is tcp_v4_cookie_check / cookie_v4_check for a segment that
-// found a listener (whose Mu is held). A segment that is no cookie's ACK,
+// cookieV4Check is tcp_v4_cookie_check / cookie_v4_check: cookieCheck
+// over the IPv4 header's addresses and msstab.
+func (lp *tcpSock) cookieV4Check(iph header.Iphdr, seg *tcpSegment) (child *tcpSock, handled bool) {
+	key := tcpHashKey{laddr: iph.Dst(), raddr: iph.Src(), lport: seg.dport, rport: seg.sport}
+	return lp.cookieCheck(msstab, key, seg, "cookie_v4_check")
+}
+
+// cookieV6Check is tcp_v6_cookie_check / cookie_v6_check: cookieCheck
+// over the IPv6 header's addresses and msstab6.
+func (lp *tcpSock) cookieV6Check(skb *netdev.SkBuff, seg *tcpSegment) (child *tcpSock, handled bool) {
+	saddr, daddr := ipv6Addrs(skb)
+	key := tcpHashKey{laddr: daddr, raddr: saddr, lport: seg.dport, rport: seg.sport}
+	return lp.cookieCheck(msstab6, key, seg, "cookie_v6_check")
+}
+
+// cookieCheck is what cookie_v4_check and cookie_v6_check share
+// (cookie_tcp_check and after), for a segment on the 4-tuple key that
+// found a listener (whose Mu is held); tab is the family's MSS table and
+// name its check, for the trace. A segment that is no cookie's ACK,
 // or any segment while no cookie was sent recently, is the listener's
 // (handled false). A valid cookie makes the child, hashed and returned with
 // its Mu held, for cookieChildRcv to complete the handshake with the
@@ -306,7 +347,7 @@ func (lp *tcpSock) sendSynackCookie(seg *tcpSegment, key tcpHashKey) {
 // dropped (handled, no child).
 // Locking: the listener's Mu held; takes the child's Mu inside it and
 // returns with it held.
-func (lp *tcpSock) cookieV4Check(iph header.Iphdr, seg *tcpSegment) (child *tcpSock, handled bool) {
+func (lp *tcpSock) cookieCheck(tab []uint16, key tcpHashKey, seg *tcpSegment, name string) (child *tcpSock, handled bool) {
 	in := lp.in
 	t := &in.tcp
 	if t.syncookies.Load() == 0 || seg.flags&(tcpFlagSYN|tcpFlagRST|tcpFlagACK) != tcpFlagACK {
@@ -316,8 +357,7 @@ func (lp *tcpSock) cookieV4Check(iph header.Iphdr, seg *tcpSegment) (child *tcpS
 		return nil, false
 	}
 	now := in.clock.Now()
-	key := tcpHashKey{laddr: iph.Dst(), raddr: iph.Src(), lport: seg.dport, rport: seg.sport}
-	mss := t.cookieV4CheckSeq(key, seg.seq, seg.ack, now)
+	mss := t.cookieCheckSeq(tab, key, seg.seq, seg.ack, now)
 	if mss == 0 {
 		in.mib.Ext[LINUX_MIB_SYNCOOKIESFAILED].Add(1)
 		return nil, false
@@ -363,7 +403,7 @@ func (lp *tcpSock) cookieV4Check(iph header.Iphdr, seg *tcpSegment) (child *tcpS
 	c.sndNxt, c.writeSeq = iss+1, iss+1
 	c.lastRcv = now
 	if in.traceOn() {
-		in.traceSk(lp, "cookie_v4_check %v:%d mss=%d", c.Daddr, c.Dport, mss)
+		in.traceSk(lp, "%s %v mss=%d", name, netip.AddrPortFrom(c.Daddr, c.Dport), mss)
 	}
 	return c, true
 }

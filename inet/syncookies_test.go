@@ -25,72 +25,102 @@ var cookieKey = tcpHashKey{
 	lport: 80, rport: 40000,
 }
 
+var cookieKey6 = tcpHashKey{
+	laddr: netip.MustParseAddr("2001:2::2"), raddr: netip.MustParseAddr("2001:2::7:9"),
+	lport: 80, rport: 40000,
+}
+
+// Each family rounds the peer's MSS down to its table: IPv4's for 576-
+// and 1500-byte paths and tunnels, IPv6's for 1280, 1480, 1500 and 9000.
 func TestSyncookieMssTable(t *testing.T) {
-	for _, c := range []struct{ mss, want uint16 }{
-		{0, 536}, {535, 536}, {536, 536}, {1299, 536}, {1300, 1300}, {1439, 1300},
-		{1440, 1440}, {1459, 1440}, {1460, 1460}, {8960, 1460}, {65535, 1460},
+	for _, c := range []struct {
+		tab       []uint16
+		mss, want uint16
+	}{
+		{msstab, 0, 536}, {msstab, 535, 536}, {msstab, 536, 536}, {msstab, 1299, 536}, {msstab, 1300, 1300},
+		{msstab, 1439, 1300}, {msstab, 1440, 1440}, {msstab, 1459, 1440}, {msstab, 1460, 1460},
+		{msstab, 8960, 1460}, {msstab, 65535, 1460},
+		{msstab6, 0, 1220}, {msstab6, 1220, 1220}, {msstab6, 1419, 1220}, {msstab6, 1420, 1420},
+		{msstab6, 1440, 1440}, {msstab6, 8939, 1440}, {msstab6, 8940, 8940}, {msstab6, 65535, 8940},
 	} {
-		if got := msstab[cookieMssIndex(c.mss)]; got != c.want {
-			t.Errorf("MSS %d encodes as %d, want %d", c.mss, got, c.want)
+		if got := c.tab[cookieMssIndex(c.tab, c.mss)]; got != c.want {
+			t.Errorf("MSS %d encodes as %d in %v, want %d", c.mss, got, c.tab, c.want)
 		}
 	}
 }
 
 // A cookie decodes to the MSS it was made with for two minute-counter
-// values, then is stale; any other tuple or ISN does not decode.
+// values, then is stale; any other tuple or ISN does not decode. The
+// same for both families, each with its table.
 func TestSyncookieEncodeDecode(t *testing.T) {
+	for _, fam := range []struct {
+		key  tcpHashKey
+		tab  []uint16
+		init func(*tcpNet, tcpHashKey, uint32, uint16, time.Duration) (uint32, uint16)
+	}{
+		{cookieKey, msstab, (*tcpNet).cookieV4InitSequence},
+		{cookieKey6, msstab6, (*tcpNet).cookieV6InitSequence},
+	} {
+		t.Run(fam.key.laddr.String(), func(t *testing.T) { testCookieEncodeDecode(t, fam.key, fam.tab, fam.init) })
+	}
+}
+
+func testCookieEncodeDecode(t *testing.T, key tcpHashKey, tab []uint16, initSeq func(*tcpNet, tcpHashKey, uint32, uint16, time.Duration) (uint32, uint16)) {
 	tn := cookieTestNet()
 	const seq = 0x12345678
-	for _, mss := range []uint16{536, 1300, 1440, 1460, 9000} {
+	check := func(tn *tcpNet, k tcpHashKey, seq, ack uint32, now time.Duration) uint16 {
+		return tn.cookieCheckSeq(tab, k, seq, ack, now)
+	}
+	for _, mss := range []uint16{536, 1220, 1300, 1440, 1460, 9000} {
 		for _, made := range []time.Duration{0, 59 * time.Second, 61 * time.Second, 1000 * time.Hour} {
-			cookie, enc := tn.cookieV4InitSequence(cookieKey, seq, mss, made)
-			if enc != msstab[cookieMssIndex(mss)] {
+			cookie, enc := initSeq(tn, key, seq, mss, made)
+			if enc != tab[cookieMssIndex(tab, mss)] {
 				t.Fatalf("MSS %d: encoded %d", mss, enc)
 			}
 			minute := made.Truncate(time.Minute)
 			for _, at := range []time.Duration{made, minute + 60*time.Second, minute + 119*time.Second} {
-				if got := tn.cookieV4CheckSeq(cookieKey, seq+1, cookie+1, at); got != enc {
+				if got := check(tn, key, seq+1, cookie+1, at); got != enc {
 					t.Errorf("MSS %d made %v checked %v: %d, want %d", mss, made, at, got, enc)
 				}
 			}
 			// MAX_SYNCOOKIE_AGE: two minutes on, it is stale.
-			if got := tn.cookieV4CheckSeq(cookieKey, seq+1, cookie+1, minute+120*time.Second); got != 0 {
+			if got := check(tn, key, seq+1, cookie+1, minute+120*time.Second); got != 0 {
 				t.Errorf("stale cookie accepted (MSS %d)", got)
 			}
 			// From a minute counter the clock has not reached: refused.
 			if made >= time.Minute {
-				if got := tn.cookieV4CheckSeq(cookieKey, seq+1, cookie+1, made-time.Minute); got != 0 {
+				if got := check(tn, key, seq+1, cookie+1, made-time.Minute); got != 0 {
 					t.Errorf("cookie from the future accepted (MSS %d)", got)
 				}
 			}
 		}
 	}
 	now := 5 * time.Minute
-	cookie, _ := tn.cookieV4InitSequence(cookieKey, seq, 1460, now)
-	other := cookieKey
+	cookie, _ := initSeq(tn, key, seq, 1460, now)
+	other := key
 	other.rport++
-	if got := tn.cookieV4CheckSeq(other, seq+1, cookie+1, now); got != 0 {
+	if got := check(tn, other, seq+1, cookie+1, now); got != 0 {
 		t.Errorf("cookie valid for another port: %d", got)
 	}
-	other = cookieKey
+	other = key
 	other.raddr = other.raddr.Next()
-	if got := tn.cookieV4CheckSeq(other, seq+1, cookie+1, now); got != 0 {
+	if got := check(tn, other, seq+1, cookie+1, now); got != 0 {
 		t.Errorf("cookie valid for another address: %d", got)
 	}
 	// The peer's ISN is added in, so another ISN shifts the encoded data:
-	// by 4 or more it falls outside msstab (as in Linux, a cookie's low two
-	// bits are data, not check).
-	if got := tn.cookieV4CheckSeq(cookieKey, seq+1+1<<10, cookie+1, now); got != 0 {
+	// by 4 or more it falls outside the table (as in Linux, a cookie's
+	// low two bits are data, not check).
+	if got := check(tn, key, seq+1+1<<10, cookie+1, now); got != 0 {
 		t.Errorf("cookie valid for another ISN: %d", got)
 	}
 	// Forgeries: every change of a bit above the data fails.
 	for bit := 2; bit < 32; bit++ {
-		if got := tn.cookieV4CheckSeq(cookieKey, seq+1, cookie^1<<bit+1, now); got != 0 {
+		if got := check(tn, key, seq+1, cookie^1<<bit+1, now); got != 0 {
 			t.Errorf("cookie with bit %d flipped accepted: %d", bit, got)
 		}
 	}
 	// Another namespace (other secrets) rejects it.
-	if got := cookieTestNet().cookieV4CheckSeq(cookieKey, seq+1, cookie+1, now); got != 0 {
+	if got := check(cookieTestNet(), key, seq+1, cookie+1, now); got != 0 {
 		t.Errorf("another stack's secret accepts the cookie: %d", got)
 	}
 }

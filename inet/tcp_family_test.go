@@ -20,8 +20,8 @@ import (
 // tcp_input.c, tcp_output.c, tcp_timer.c, tcp_cong.c, inet_timewait_sock.c,
 // inet_connection_sock.c and inet_hashtables.c, serve every family: what
 // the network layer does for them goes through the sock's afOps
-// (inet_connection_sock_af_ops). syncookies.go is not one: like
-// net/ipv4/syncookies.c it is IPv4's (cookie_v4_check reads the IP header).
+// (inet_connection_sock_af_ops). syncookies.go is not one: it holds
+// cookie_v4_check and cookie_v6_check beside the math they share.
 var tcpCoreFiles = []string{
 	"tcp.go", "tcp_input.go", "tcp_output.go", "tcp_timer.go", "tcp_cong.go",
 	"tcp_oow.go", "tcp_states.go", "inet_timewait_sock.go",

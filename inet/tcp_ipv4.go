@@ -184,18 +184,19 @@ var ipv4Specific = inetConnectionSockAfOps{
 	queueXmit: func(tp *tcpSock, skb *netdev.SkBuff) error {
 		return tp.in.ipQueueXmit(&tp.InetSock, skb)
 	},
-	queueXmitName: "ip_queue_xmit",
-	sendCheck:     tcpV4SendCheck,
-	connRequest:   tcpV4ConnRequest,
-	synRecvSock:   tcpV4SynRecvSock,
-	cookieInitSeq: (*tcpNet).cookieV4InitSequence,
-	mtuReduced:    (*tcpSock).v4MtuReduced,
-	netHeaderLen:  header.IPv4MinLen,
-	addr2sockaddr: inetCskAddr2sockaddr,
-	dstMTU:        ipv4Mtu,
-	gsoFeatures:   netdev.NETIF_F_GSO | netdev.NETIF_F_TSO,
-	sendReset:     (*Net).tcpV4SendReset,
-	sendAck:       (*Net).tcpV4SendAck,
+	queueXmitName:     "ip_queue_xmit",
+	sendCheck:         tcpV4SendCheck,
+	connRequest:       tcpV4ConnRequest,
+	synRecvSock:       tcpV4SynRecvSock,
+	cookieInitSeq:     (*tcpNet).cookieV4InitSequence,
+	cookieInitSeqName: "cookie_v4_init_sequence",
+	mtuReduced:        (*tcpSock).v4MtuReduced,
+	netHeaderLen:      header.IPv4MinLen,
+	addr2sockaddr:     inetCskAddr2sockaddr,
+	dstMTU:            ipv4Mtu,
+	gsoFeatures:       netdev.NETIF_F_GSO | netdev.NETIF_F_TSO,
+	sendReset:         (*Net).tcpV4SendReset,
+	sendAck:           (*Net).tcpV4SendAck,
 }
 
 // newTCPProt builds this namespace's tcp_prot; the proto's functions close

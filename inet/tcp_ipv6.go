@@ -14,9 +14,8 @@ import (
 // exports to ipv6): tcpv6_prot is tcp_prot with the IPv6 init and connect,
 // and ipv6_specific fills the sock's inet_connection_sock_af_ops with the
 // network layer inet6 gives here. The hash tables are the one set both
-// families share, keyed by netip.Addr. SYN cookies are IPv4's only
-// (syncookies.go reads the IPv4 header): a listener of tcpv6_prot never
-// answers with one.
+// families share, keyed by netip.Addr, and so are SYN cookies
+// (syncookies.go), over the IPv6 4-tuple and net/ipv6's MSS table.
 
 // TCPv6Ops is what package inet6 gives tcpv6_prot and ipv6_specific.
 type TCPv6Ops struct {
@@ -54,17 +53,25 @@ func (in *Net) TCPv6Prot(ops TCPv6Ops) *socket.Proto {
 		sendCheck: func(tp *tcpSock, skb *netdev.SkBuff) {
 			tp.in.tcp.v6.SendCheck(skb, tp.Saddr, tp.Daddr)
 		},
-		connRequest:   tcpV6ConnRequest,
-		synRecvSock:   tcpV6SynRecvSock,
-		netHeaderLen:  ipv6HdrLen,
-		addr2sockaddr: func(tp *tcpSock) netip.AddrPort { return netip.AddrPortFrom(tp.Daddr, tp.Dport) },
-		dstMTU:        func(tp *tcpSock) int { return tp.in.tcp.v6.DstMTU(&tp.InetSock) },
-		gsoFeatures:   netdev.NETIF_F_GSO | netdev.NETIF_F_TSO6,
-		mtuReduced:    (*tcpSock).v6MtuReduced,
-		sendReset:     (*Net).tcpV6SendReset,
-		sendAck:       (*Net).tcpV6SendAck,
+		connRequest:       tcpV6ConnRequest,
+		synRecvSock:       tcpV6SynRecvSock,
+		cookieInitSeq:     (*tcpNet).cookieV6InitSequence,
+		cookieInitSeqName: "cookie_v6_init_sequence",
+		netHeaderLen:      ipv6HdrLen,
+		addr2sockaddr:     func(tp *tcpSock) netip.AddrPort { return netip.AddrPortFrom(tp.Daddr, tp.Dport) },
+		dstMTU:            func(tp *tcpSock) int { return tp.in.tcp.v6.DstMTU(&tp.InetSock) },
+		gsoFeatures:       netdev.NETIF_F_GSO | netdev.NETIF_F_TSO6,
+		mtuReduced:        (*tcpSock).v6MtuReduced,
+		sendReset:         (*Net).tcpV6SendReset,
+		sendAck:           (*Net).tcpV6SendAck,
 	}
-	t.v6Rcv = tcpRcvOps{name: "tcp_v6_rcv", sendReset: (*Net).tcpV6SendReset}
+	t.v6Rcv = tcpRcvOps{
+		name: "tcp_v6_rcv",
+		cookieCheck: func(lp *tcpSock, skb *netdev.SkBuff, seg tcpSegment) (*tcpSock, bool) {
+			return lp.cookieV6Check(skb, &seg)
+		},
+		sendReset: (*Net).tcpV6SendReset,
+	}
 	return newTCPProtFamily("TCPv6", tcpV6InitSock, tcpV6Connect)
 }
 

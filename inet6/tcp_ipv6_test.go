@@ -6,7 +6,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -79,6 +81,27 @@ func statusField(t *testing.T, sock *socket.Socket, key string) string {
 	return ""
 }
 
+// gatedHosts is a (2001:2::1) and b (::2) on one wire on the manual clock,
+// knowing each other's link addresses, with a gate round a's device
+// (gateA) or b's.
+func gatedHosts(t *testing.T, gateA bool) (a, b *udpHost, pa, pb *netdev.PairEnd, g *gate, clk *ktime.Manual) {
+	pa, pb = netdev.NewPair(1024)
+	clk = ktime.NewManual()
+	var da, db netdev.Driver = pa, pb
+	if gateA {
+		g = &gate{inner: pa}
+		da = g
+	} else {
+		g = &gate{inner: pb}
+		db = g
+	}
+	a = newUDPHost(t, da, clk, 1)
+	b = newUDPHost(t, db, clk, 2)
+	registerQueues(t, pa, pb)
+	neighbours(a, b)
+	return a, b, pa, pb, g, clk
+}
+
 // neighbours has a and b know each other's link address, so that what a
 // gate drops is only what a test means it to.
 func neighbours(a, b *udpHost) {
@@ -111,16 +134,22 @@ func snmp6Field(t *testing.T, u *udpHost, name string) string {
 // a's socket c connected to b's s, accepted from a listener on port.
 func tcpv6Pair(t *testing.T, a, b *udpHost, port uint16, step func()) (c, s *socket.Socket) {
 	t.Helper()
-	ctx := context.Background()
 	ls := b.stream(t)
-	if err := socket.Bind(ctx, ls, netip.AddrPortFrom(netip.IPv6Unspecified(), port)); err != nil {
+	if err := socket.Bind(context.Background(), ls, netip.AddrPortFrom(netip.IPv6Unspecified(), port)); err != nil {
 		t.Fatal(err)
 	}
 	if err := socket.Listen(ls, 8); err != nil {
 		t.Fatal(err)
 	}
+	return tcpv6Connect(t, a, b, ls, port, step)
+}
+
+// tcpv6Connect connects a new socket of a to b's listener ls on port
+// and accepts it there.
+func tcpv6Connect(t *testing.T, a, b *udpHost, ls *socket.Socket, port uint16, step func()) (c, s *socket.Socket) {
+	t.Helper()
 	c = a.stream(t)
-	if err := socket.Connect(ctx, c, netip.AddrPortFrom(b.addr, port), socket.O_NONBLOCK); err != socket.EINPROGRESS {
+	if err := socket.Connect(context.Background(), c, netip.AddrPortFrom(b.addr, port), socket.O_NONBLOCK); err != socket.EINPROGRESS {
 		t.Fatalf("nonblocking connect: %v, want EINPROGRESS", err)
 	}
 	return c, accept6(t, b, ls, step)
@@ -264,13 +293,7 @@ func icmp6Error(from netip.Addr, typ, code uint8, pkt header.Ipv6hdr) []byte {
 // ETIMEDOUT); an error for a 4-tuple nobody uses counts as
 // Icmp6InErrors. A packet too big that would raise the MSS is ignored.
 func TestTCPv6Err(t *testing.T) {
-	pa, pb := netdev.NewPair(1024)
-	clk := ktime.NewManual()
-	g := &gate{inner: pa}
-	a := newUDPHost(t, g, clk, 1)
-	b := newUDPHost(t, pb, clk, 2)
-	registerQueues(t, pa)
-	neighbours(a, b)
+	a, b, _, pb, g, clk := gatedHosts(t, true)
 	for _, h := range []*udpHost{a, b} {
 		h.h.Inet.SetTCPTimers(20*time.Millisecond, 0)
 	}
@@ -353,13 +376,7 @@ func TestTCPv6Err(t *testing.T) {
 // is ignored, a fatal one quoting its ISN drops the request without a
 // reset (ListenDrops).
 func TestTCPv6ReqErr(t *testing.T) {
-	pa, pb := netdev.NewPair(1024)
-	clk := ktime.NewManual()
-	g := &gate{inner: pb}
-	a := newUDPHost(t, pa, clk, 1)
-	b := newUDPHost(t, g, clk, 2)
-	registerQueues(t, pa)
-	neighbours(a, b)
+	a, b, pa, _, g, _ := gatedHosts(t, false)
 	ctx := context.Background()
 	ls := b.stream(t)
 	if err := socket.Bind(ctx, ls, netip.MustParseAddrPort("[::]:82")); err != nil {
@@ -408,5 +425,127 @@ func TestTCPv6ReqErr(t *testing.T) {
 	}
 	if now := procField(t, b, "netstat", "TcpExt:", "ListenDrops"); now == drops {
 		t.Fatalf("ListenDrops stayed %s", now)
+	}
+}
+
+// tcp6Packet is an IPv6 packet from src to dst holding the TCP segment
+// f describes, its checksum set.
+func tcp6Packet(src, dst netip.Addr, f inethdr.TCPFields) []byte {
+	seg := make([]byte, inethdr.TCPMinLen+len(f.Options))
+	inethdr.Tcphdr(seg).Encode(f)
+	inethdr.Tcphdr(seg).SetCheck(header.Fold(header.Checksum(seg, header.PseudoHeaderSum(src.As16(), dst.As16(), header.NEXTHDR_TCP, len(seg)))))
+	return ip6Packet(src, dst, header.NEXTHDR_TCP, 64, seg)
+}
+
+// tcp6Syn is a SYN from src:sport to dst:dport with sequence number seq
+// and an MSS option of mss, as a flooder (or a client) sends it.
+func tcp6Syn(src, dst netip.Addr, sport, dport uint16, seq uint32, mss uint16) []byte {
+	opts := []byte{inethdr.TCPOPT_MSS, 4, 0, 0}
+	binary.BigEndian.PutUint16(opts[2:], mss)
+	return tcp6Packet(src, dst, inethdr.TCPFields{Source: sport, Dest: dport, Seq: seq, Flags: 0x02, Window: 65535, Options: opts})
+}
+
+// SYN cookies over IPv6 (net/ipv6/syncookies.c): with the listener's SYN
+// queue full of spoofed requests, a real client's SYN is answered with a
+// cookie (SyncookiesSent, TCPReqQFullDoCookies, the flood logged once as
+// request_sock_TCPv6's), its ACK makes the connection (SyncookiesRecv),
+// whose MSS is the client's rounded down to net/ipv6's table (1440 of
+// 1500-60 stays 1440; 1400 becomes 1220), and data crosses it both ways.
+// A forged ACK fails the check (SyncookiesFailed) and is reset.
+func TestTCPv6Syncookies(t *testing.T) {
+	a, b, pa, _, g, clk := gatedHosts(t, false)
+	var logMu sync.Mutex
+	var logged []string
+	b.h.Inet.SetLogf(func(format string, args ...any) {
+		logMu.Lock()
+		logged = append(logged, fmt.Sprintf(format, args...))
+		logMu.Unlock()
+	})
+	step := func() { stackIdle(t); clk.Advance(5 * time.Millisecond) }
+	ls := b.stream(t)
+	if err := socket.Bind(t.Context(), ls, netip.MustParseAddrPort("[::]:90")); err != nil {
+		t.Fatal(err)
+	}
+	if err := socket.Listen(ls, 2); err != nil {
+		t.Fatal(err)
+	}
+	// The flood: SYNs from on-link sources whose link addresses are no
+	// host's, so b's SYN-ACKs go unanswered and the requests stay.
+	for i := range 8 {
+		src := netip.AddrFrom16([16]byte{0x20, 0x01, 0, 2, 13: 9, 14: byte(i >> 8), 15: byte(i)})
+		b.n.ndTbl.NeighUpdate(b.dev, src, [6]byte{0x02, 0, 0, 0, 9, byte(i)}, true)
+		inject(t, pa, [6]byte{0x02, 0, 0, 0, 9, byte(i)}, b.dev.HWAddr, tcp6Syn(src, b.addr, uint16(20000+i), 90, uint32(i)<<20, 1440))
+	}
+	ext := func(name string) int {
+		v, _ := strconv.Atoi(procField(t, b, "netstat", "TcpExt:", name))
+		return v
+	}
+	if n := ext("SyncookiesSent"); n == 0 {
+		t.Fatal("SyncookiesSent 0 after a SYN flood past the backlog")
+	}
+	sent := ext("SyncookiesSent")
+	c, s := tcpv6Connect(t, a, b, ls, 90, step)
+	if n := ext("SyncookiesSent"); n != sent+1 {
+		t.Fatalf("SyncookiesSent %d, want %d: the client's SYN got no cookie", n, sent+1)
+	}
+	if n := ext("SyncookiesRecv"); n != 1 {
+		t.Fatalf("SyncookiesRecv %d, want 1", n)
+	}
+	if n := ext("TCPReqQFullDoCookies"); n < sent+1 {
+		t.Fatalf("TCPReqQFullDoCookies %d, want at least %d", n, sent+1)
+	}
+	logMu.Lock()
+	if len(logged) != 1 || logged[0] != "request_sock_TCPv6: Possible SYN flooding on port [::]:90. Sending cookies." {
+		t.Errorf("logged %q", logged)
+	}
+	logMu.Unlock()
+	if mss := statusField(t, s, "mss"); mss != "1428" {
+		t.Fatalf("server's mss %s, want 1440 from msstab6 less the timestamps", mss)
+	}
+	up, down := bytes.Repeat([]byte("cookie "), 20000), bytes.Repeat([]byte("monster "), 10000)
+	var cIn, sIn []byte
+	cOut, sOut := up, down
+	for i := 0; len(sIn) < len(up) || len(cIn) < len(down); i++ {
+		if i == 10000 {
+			t.Fatalf("server got %d of %d, client %d of %d", len(sIn), len(up), len(cIn), len(down))
+		}
+		pump(t, c, &cOut, &cIn)
+		pump(t, s, &sOut, &sIn)
+		step()
+	}
+	if !bytes.Equal(sIn, up) || !bytes.Equal(cIn, down) {
+		t.Fatal("data differs")
+	}
+	// A handshake by hand from a peer of MSS 1400: the cookie encodes
+	// 1220 (IPv6's table has nothing between 1220 and 1420; IPv4's would
+	// give 1300), and its ACK alone makes the connection.
+	peer, peerMAC := netip.MustParseAddr("2001:2::9:55"), [6]byte{0x02, 0, 0, 0, 9, 0x55}
+	b.n.ndTbl.NeighUpdate(b.dev, peer, peerMAC, true)
+	inject(t, pa, peerMAC, b.dev.HWAddr, tcp6Syn(peer, b.addr, 30001, 90, 5000, 1400))
+	synack := inethdr.Tcphdr(g.lastTCP().Payload())
+	if synack.Flags() != 0x12 || synack.AckSeq() != 5001 {
+		t.Fatalf("no SYN-ACK to the hand-made SYN (flags %#x)", synack.Flags())
+	}
+	inject(t, pa, peerMAC, b.dev.HWAddr, tcp6Packet(peer, b.addr,
+		inethdr.TCPFields{Source: 30001, Dest: 90, Seq: 5001, AckSeq: synack.Seq() + 1, Flags: 0x10, Window: 1000}))
+	hs := acceptStepping(t, b, ls, step)
+	if mss := statusField(t, hs, "mss"); mss != "1220" {
+		t.Fatalf("mss %s from a cookie for a peer of MSS 1400, want msstab6's 1220", mss)
+	}
+	if n := ext("SyncookiesRecv"); n != 2 {
+		t.Fatalf("SyncookiesRecv %d, want 2", n)
+	}
+
+	// A forged handshake ACK: no cookie of ours.
+	failed := ext("SyncookiesFailed")
+	src := netip.MustParseAddr("2001:2::9:77")
+	b.n.ndTbl.NeighUpdate(b.dev, src, [6]byte{0x02, 0, 0, 0, 9, 0x77}, true)
+	inject(t, pa, [6]byte{0x02, 0, 0, 0, 9, 0x77}, b.dev.HWAddr, tcp6Packet(src, b.addr,
+		inethdr.TCPFields{Source: 30000, Dest: 90, Seq: 1000, AckSeq: 0xdeadbeef, Flags: 0x10, Window: 100}))
+	if n := ext("SyncookiesFailed"); n != failed+1 {
+		t.Fatalf("SyncookiesFailed %d after a forged ACK, want %d", n, failed+1)
+	}
+	if rst := inethdr.Tcphdr(g.lastTCP().Payload()); rst.Flags()&0x04 == 0 || rst.Seq() != 0xdeadbeef {
+		t.Fatalf("the forged ACK got flags %#x seq %#x, want a RST at its ACK", rst.Flags(), rst.Seq())
 	}
 }
