@@ -15,12 +15,21 @@ func (in *Net) arpInit() {
 		Solicit:     in.arpSolicit,
 		ErrorReport: in.arpErrorReport,
 		Xmit:        in.devQueueXmit,
+		Overflow:    func() { in.neighOverflow("arp_cache") },
 	}, in.clock)
 }
 
 // neighOutput is IPv4's way out to the link: arp_tbl's neigh_output.
 func (in *Net) neighOutput(dev *netdev.NetDevice, nexthop netip.Addr, skb *netdev.SkBuff) error {
 	return in.arp.NeighOutput(dev, nexthop, skb)
+}
+
+// neighOverflow is neigh_alloc's line when the table named id (tbl->id)
+// is full, rate limited as net_info_ratelimited.
+func (in *Net) neighOverflow(id string) {
+	if in.netRatelimit() {
+		in.logf("%s: neighbor table overflow!", id)
+	}
 }
 
 // neighUpdate is neigh_update on arp_tbl.

@@ -69,6 +69,10 @@ type NeighOps struct {
 	ErrorReport func(skb *netdev.SkBuff)
 	// Xmit is dev_queue_xmit as the family calls it (with its trace line).
 	Xmit func(dev *netdev.NetDevice, skb *netdev.SkBuff) error
+	// Overflow says, rate limited, that a new entry was refused at
+	// gc_thresh3 (neigh_alloc's "neighbor table overflow!"); nil says
+	// nothing. Called with the table's lock held.
+	Overflow func()
 }
 
 // neighbour is struct neighbour: what we know of one next hop's hardware
@@ -336,6 +340,9 @@ func (t *NeighTable) neighAlloc(key netip.Addr, dev *netdev.NetDevice) *neighbou
 		(entries >= sysctlNeighGcThresh2 && (!t.gc.flushed || now-t.gc.lastFlush > neighForcedGcGrace)) {
 		if t.neighForcedGC(now) == 0 && entries >= sysctlNeighGcThresh3 {
 			t.gc.tableFulls++
+			if t.ops.Overflow != nil {
+				t.ops.Overflow()
+			}
 			return nil
 		}
 	}

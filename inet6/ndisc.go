@@ -16,7 +16,15 @@ func (n *Net) ndiscInit() {
 		Solicit:     n.ndiscSolicit,
 		ErrorReport: n.ndiscErrorReport,
 		Xmit:        n.devQueueXmit,
+		Overflow:    n.ndiscOverflow,
 	}, n.clock)
+}
+
+// ndiscOverflow is neigh_alloc's "neighbor table overflow!" for nd_tbl.
+func (n *Net) ndiscOverflow() {
+	if n.netRatelimit() {
+		n.logf("ndisc_cache: neighbor table overflow!")
+	}
 }
 
 // ndiscConstructor is ndisc_constructor's NUD_NOARP case: a group's

@@ -92,7 +92,7 @@ func newFlagSet(cfg *config, raw *rawFlags) *flag.FlagSet {
 	fs.DurationVar(&cfg.finTimeout, "tcp-fin-timeout", 60*time.Second, "how long an orphaned TCP connection waits in FIN_WAIT2 for the peer's FIN (`DURATION`; net.ipv4.tcp_fin_timeout; 1s to 10m)")
 	fs.IntVar(&cfg.synRetries, "tcp-syn-retries", 6, "SYN retransmissions after the linear ones before connect gives up (`N`; net.ipv4.tcp_syn_retries; 1 to 127)")
 	fs.IntVar(&cfg.synLinear, "tcp-syn-linear-timeouts", 4, "SYN retransmissions at the initial 1 s RTO before backing off (`N`; net.ipv4.tcp_syn_linear_timeouts; 0 to 127)")
-	fs.IntVar(&cfg.syncookies, "tcp-syncookies", 1, "SYN cookies: 0 never, 1 when a listener's SYN queue overflows, 2 always (`N`; net.ipv4.tcp_syncookies)")
+	fs.IntVar(&cfg.syncookies, "tcp-syncookies", 1, "SYN cookies for TCP over IPv4 and IPv6: 0 never, 1 when a listener's SYN queue overflows, 2 always (`N`; net.ipv4.tcp_syncookies)")
 	fs.BoolVar(&raw.version, "version", false, "print the version and exit")
 	return fs
 }
