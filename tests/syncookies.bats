@@ -59,41 +59,53 @@ serve_client() {
 	echo "$c"
 }
 
-@test "20k spoofed SYNs: the kernel client is served on its first SYN, cookies are counted, ARP stays bounded" {
-	port=$(test_port)
-	s=$(mk_socket AF_INET SOCK_STREAM 6)
-	ctl "$s" "bind 0.0.0.0:$port"
-	ctl "$s" "listen 16"
-	timeout 10 ping -n -c 1 -W 2 "$STACK_ADDR" >/dev/null
-	mac=$(ip neigh show "$STACK_ADDR" dev "$TAP" | awk '{ print $3 }')
-	[[ $mac == *:*:*:*:*:* ]]
+# flood_serve LISTENER ADDR SRC_NET PORT: 20k SYNs from spoofed sources in
+# SRC_NET to the sockfs LISTENER on ADDR:PORT; once its SYN queue has
+# overflowed often, a kernel client is served (serve_client; its inode
+# left in C); while the flood lasts, MAXROWS keeps the most rows net/arp
+# showed. The flood sends all of its SYNs, and the kernel never resends its
+# SYN: the discriminator is a count.
+flood_serve() {
+	local v6= mac retrans0 segs0 full0 retrans1 segs1 sent rows
+	[[ $2 == *:* ]] && v6=-6
+	timeout 10 ping $v6 -n -c 1 -W 2 "$2" >/dev/null
+	mac=$(ip $v6 neigh show "$2" dev "$TAP" | awk '{ print $3 }')
+	[[ $mac == *:*:*:*:*:* ]] || return 1
 	retrans0=$(netstat_field /proc/net/netstat TcpExt TCPSynRetrans)
 	segs0=$(netstat_field /proc/net/snmp Tcp RetransSegs)
+	full0=$(($(netstat_field "$M/net/netstat" TcpExt TCPReqQFullDoCookies) + $(netstat_field "$M/net/netstat" TcpExt TCPReqQFullDrop)))
 
-	timeout 90 python3 "$ROOT/tests/synflood.py" "$TAP" "$mac" "$STACK_ADDR" "$port" 20000 4000 198.18 \
+	timeout 90 python3 "$ROOT/tests/synflood.py" "$TAP" "$mac" "$2" "$4" 20000 4000 "$3" \
 		>"$BATS_TEST_TMPDIR/flood.out" 3>&- &
 	FLOOD_PID=$!
 	# The SYN queue (16) overflowed long ago: now the client.
-	wait_until 30 synq_overflowed_over 100
-	c=$(serve_client "$s" "$STACK_ADDR" "$port")
-	# Sample the neighbour table while the flood lasts.
-	maxrows=0
+	wait_until 30 synq_overflowed_over $((full0 + 100)) || return 1
+	C=$(serve_client "$1" "$2" "$4") || return 1
+	MAXROWS=0
 	while kill -0 "$FLOOD_PID" 2>/dev/null; do
 		rows=$(($(wc -l <"$M/net/arp") - 1))
-		((rows > maxrows)) && maxrows=$rows
+		((rows > MAXROWS)) && MAXROWS=$rows
 		sleep 0.05
 	done
 	wait "$FLOOD_PID"
 	FLOOD_PID=
 	sent=$(<"$BATS_TEST_TMPDIR/flood.out")
 	echo "flood: $sent SYNs"
-	((sent == 20000))
+	((sent == 20000)) || return 1
 
-	# The discriminator is a count: the kernel never resent its SYN.
 	retrans1=$(netstat_field /proc/net/netstat TcpExt TCPSynRetrans)
 	segs1=$(netstat_field /proc/net/snmp Tcp RetransSegs)
 	echo "kernel TCPSynRetrans $retrans0 -> $retrans1, RetransSegs $segs0 -> $segs1"
 	((retrans1 == retrans0 && segs1 == segs0))
+}
+
+@test "20k spoofed SYNs: the kernel client is served on its first SYN, cookies are counted, ARP stays bounded" {
+	port=$(test_port)
+	s=$(mk_socket AF_INET SOCK_STREAM 6)
+	ctl "$s" "bind 0.0.0.0:$port"
+	ctl "$s" "listen 16"
+	flood_serve "$s" "$STACK_ADDR" 198.18 "$port"
+	c=$C maxrows=$MAXROWS
 
 	grep -E '^(TcpExt|IpExt):' "$M/net/netstat" | head -n 2 | cut -c1-400
 	cs=$(netstat_field "$M/net/netstat" TcpExt SyncookiesSent)
@@ -121,30 +133,10 @@ serve_client() {
 	s=$(mk_socket AF_INET6 SOCK_STREAM 6)
 	ctl "$s" "bind [::]:$port"
 	ctl "$s" "listen 16"
-	timeout 10 ping -6 -n -c 1 -W 2 "$STACK6" >/dev/null
-	mac=$(ip -6 neigh show "$STACK6" dev "$TAP" | awk '{ print $3 }')
-	[[ $mac == *:*:*:*:*:* ]]
-	retrans0=$(netstat_field /proc/net/netstat TcpExt TCPSynRetrans)
-	segs0=$(netstat_field /proc/net/snmp Tcp RetransSegs)
 	cs0=$(netstat_field "$M/net/netstat" TcpExt SyncookiesSent)
 	cr0=$(netstat_field "$M/net/netstat" TcpExt SyncookiesRecv)
-	full0=$(($(netstat_field "$M/net/netstat" TcpExt TCPReqQFullDoCookies) + $(netstat_field "$M/net/netstat" TcpExt TCPReqQFullDrop)))
-
-	timeout 90 python3 "$ROOT/tests/synflood.py" "$TAP" "$mac" "$STACK6" "$port" 20000 4000 2001:2:: \
-		>"$BATS_TEST_TMPDIR/flood.out" 3>&- &
-	FLOOD_PID=$!
-	wait_until 30 synq_overflowed_over $((full0 + 100))
-	c=$(serve_client "$s" "$STACK6" "$port")
-	wait "$FLOOD_PID"
-	FLOOD_PID=
-	sent=$(<"$BATS_TEST_TMPDIR/flood.out")
-	echo "flood: $sent SYNs"
-	((sent == 20000))
-
-	retrans1=$(netstat_field /proc/net/netstat TcpExt TCPSynRetrans)
-	segs1=$(netstat_field /proc/net/snmp Tcp RetransSegs)
-	echo "kernel TCPSynRetrans $retrans0 -> $retrans1, RetransSegs $segs0 -> $segs1"
-	((retrans1 == retrans0 && segs1 == segs0))
+	flood_serve "$s" "$STACK6" 2001:2:: "$port"
+	c=$C
 
 	cs=$(($(netstat_field "$M/net/netstat" TcpExt SyncookiesSent) - cs0))
 	cr=$(($(netstat_field "$M/net/netstat" TcpExt SyncookiesRecv) - cr0))
