@@ -262,26 +262,51 @@ func (t *NeighTable) neighTimerHandler(key netip.Addr) {
 
 // NeighUpdate is neigh_update: learn ha for addr and send what waited.
 // create says whether to add an entry we had not asked about (a request
-// for us tells us its sender's address, as arp_process and
-// ndisc_recv_ns use it).
+// for us tells us its sender's address, as arp_process uses it).
 func (t *NeighTable) NeighUpdate(dev *netdev.NetDevice, addr netip.Addr, ha [6]byte, create bool) {
+	t.neighUpdate(dev, addr, ha, NUD_REACHABLE, create)
+}
+
+// NeighEventNs is neigh_event_ns as ndisc_recv_ns calls it: a node that
+// asked for one of our addresses told us its link address, which is not
+// proof that it is reachable (RFC 4861 §7.2.3): the entry it makes or
+// changes is STALE, and one we hold with that same address keeps its
+// state (neigh_update with NUD_STALE, OVERRIDE and WEAK_OVERRIDE). It
+// returns false when the table had no room for the entry.
+func (t *NeighTable) NeighEventNs(dev *netdev.NetDevice, addr netip.Addr, ha [6]byte) bool {
+	return t.neighUpdate(dev, addr, ha, NUD_STALE, true)
+}
+
+// neighUpdate is __neigh_update with the override flags both callers
+// pass: the entry for addr (made when create) takes ha and the state
+// nud; NUD_STALE leaves a valid entry whose address is unchanged as it
+// is. What waited for the address is sent once it is valid. It returns
+// whether there is an entry for addr.
+func (t *NeighTable) neighUpdate(dev *netdev.NetDevice, addr netip.Addr, ha [6]byte, nud int, create bool) bool {
 	t.mu.Lock()
 	n := t.m[addr]
 	if n == nil {
 		if !create {
 			t.mu.Unlock()
-			return
+			return false
 		}
 		if n = t.neighAlloc(addr, dev); n == nil {
 			t.mu.Unlock()
-			return
+			return false
 		}
 	}
+	if nud == NUD_STALE && n.nudState&NUD_VALID != 0 && n.ha == ha {
+		t.mu.Unlock()
+		return true
+	}
+	now := t.clock.Now()
 	n.ha = ha
 	n.dev = dev
-	n.nudState = NUD_REACHABLE
-	n.confirmed = t.clock.Now()
-	n.updated = n.confirmed
+	n.nudState = nud
+	if nud == NUD_REACHABLE {
+		n.confirmed = now
+	}
+	n.updated = now
 	n.probes = 0
 	if n.timer != nil {
 		n.timer.Stop()
@@ -297,6 +322,7 @@ func (t *NeighTable) NeighUpdate(dev *netdev.NetDevice, addr netip.Addr, ha [6]b
 		t.NeighOutput(dev, addr, skb)
 		skb.Free()
 	}
+	return true
 }
 
 // neighEntry is one row of a neighbour table as its /proc file shows it.

@@ -5,13 +5,20 @@ import (
 	"sockfs/netdev"
 )
 
+// sysctlMaxOptsNumber is net.ipv6.max_dst_opts_number and
+// max_hbh_opts_number (IP6_DEFAULT_MAX_DST_OPTS_CNT and _HBH_): the
+// options other than padding one header may carry.
+const sysctlMaxOptsNumber = 8
+
 // ip6ParseTlv is ipv6_parse_hopopts / ipv6_destopt_rcv with ip6_parse_tlv:
 // the options header at off is walked; padding must be padding (at most 7
-// bytes in a row, PadN's bytes zero), known options are skipped (Router
-// Alert in hop-by-hop), and an unknown one is handled by its type's two
-// high bits (RFC 8200 §4.2, ip6_tlvopt_unknown). It returns the next
-// header and the header's length, or false when the packet was dropped
-// (skb still the caller's to free).
+// bytes in a row, PadN's bytes zero), at most max_hbh_opts_number or
+// max_dst_opts_number options other than padding are taken (so a header
+// of thousands of tiny options costs no more than eight), known options
+// are skipped (Router Alert in hop-by-hop), and an unknown one is handled
+// by its type's two high bits (RFC 8200 §4.2, ip6_tlvopt_unknown). It
+// returns the next header and the header's length, or false when the
+// packet was dropped (skb still the caller's to free).
 func (n *Net) ip6ParseTlv(skb *netdev.SkBuff, off int, hopByHop bool) (uint8, int, bool) {
 	pkt := skb.Data()
 	h, ok := header.ParseIpv6OptHdr(pkt[off:])
@@ -20,7 +27,7 @@ func (n *Net) ip6ParseTlv(skb *netdev.SkBuff, off int, hopByHop bool) (uint8, in
 		return 0, 0, false
 	}
 	dst := header.Ipv6hdr(pkt).Dst()
-	padlen := 0
+	padlen, tlvCount := 0, 0
 	for it := h.Opts(); ; {
 		o, ok := it.Next()
 		if !ok {
@@ -45,6 +52,10 @@ func (n *Net) ip6ParseTlv(skb *netdev.SkBuff, off int, hopByHop bool) (uint8, in
 			continue
 		}
 		padlen = 0
+		if tlvCount++; tlvCount > sysctlMaxOptsNumber {
+			n.mib.inc(ip6InHdrErrors)
+			return 0, 0, false
+		}
 		if hopByHop && o.Type == header.IPV6_TLV_ROUTERALERT && len(o.Data) == 2 {
 			continue
 		}

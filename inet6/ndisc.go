@@ -196,8 +196,8 @@ func (n *Net) ndiscRecvNs(dev *netdev.NetDevice, src, dst netip.Addr, m header.N
 		n.ndiscSendNa(netip.MustParseAddr("ff02::1"), target, dev, false)
 		return
 	}
-	if hasLL {
-		n.ndTbl.NeighUpdate(dev, src, lladdr, true) // neigh_event_ns
+	if hasLL && !n.ndTbl.NeighEventNs(dev, src, lladdr) {
+		return // no room in nd_tbl: no entry, no NA (ndisc_recv_ns)
 	}
 	n.ndiscSendNa(src, target, dev, true)
 }
