@@ -9,12 +9,13 @@ test suite runs it, inside tests/run's network namespace; every send is
 bounded by an explicit count.
 
 As a module: Link(dev) to send and receive, and the builders ether(), arp(),
-ipv4(), tcp(), icmp_echo(), plus parse(). As a command:
+ipv4(), tcp(), icmp_echo(), and for IPv6 ipv6(), icmp6(), dest_opts(),
+ns6(), ra6(), plus parse(). As a command:
 
   frames.py DEV STACK_IP COMMAND [ARGS...]
 
-resolves the stack's MAC with an ARP request from the kernel's address and
-runs COMMAND (see --help), printing one line per answer it was asked to
+resolves the stack's MAC with an ARP request from the kernel's address (a
+neighbour solicitation when STACK_IP is IPv6) and runs COMMAND (see --help), printing one line per answer it was asked to
 wait for, or "none" if the wait (bounded, --timeout) ran out. With DEV lo
 the same frames go to the kernel's own stack, the reference the tests
 compare sockfsd with (STACK_IP then an address the test added to lo, not
@@ -34,7 +35,11 @@ import time
 ETH_P_ALL = 0x0003
 ETH_P_IP = 0x0800
 ETH_P_ARP = 0x0806
+ETH_P_IPV6 = 0x86DD
 PACKET_OUTGOING = 4
+SOL_PACKET = 263
+PACKET_IGNORE_OUTGOING = 23
+SO_RCVBUFFORCE = 33
 
 TCP_FLAGS = {"F": 0x01, "S": 0x02, "R": 0x04, "P": 0x08, "A": 0x10, "U": 0x20}
 
@@ -83,6 +88,60 @@ def tcp(src, dst, sport, dport, seq, ack=0, flags="S", window=65535, payload=b""
     return hdr[:16] + struct.pack("!H", c) + hdr[18:] + payload
 
 
+def ipv6(src, dst, nh, payload, hlim=64):
+    return struct.pack("!IHBB16s16s", 6 << 28, len(payload), nh, hlim,
+                       socket.inet_pton(socket.AF_INET6, src), socket.inet_pton(socket.AF_INET6, dst)) + payload
+
+
+def icmp6(src, dst, typ, code, body):
+    """An ICMPv6 message with its checksum over RFC 8200 §8.1's pseudo-header."""
+    msg = struct.pack("!BBH", typ, code, 0) + body
+    pseudo = (socket.inet_pton(socket.AF_INET6, src) + socket.inet_pton(socket.AF_INET6, dst) +
+              struct.pack("!I3xB", len(msg), 58))
+    return msg[:2] + struct.pack("!H", csum(pseudo + msg)) + msg[4:]
+
+
+def dest_opts(nh, options=1):
+    """A destination options header (RFC 8200 §4.6) holding `options`
+    skippable options of type 0x1e and no data, padded to 8 bytes."""
+    body = bytes([nh, 0]) + b"\x1e\x00" * options
+    pad = -len(body) % 8
+    if pad == 1:
+        body += b"\x00"  # Pad1
+    elif pad:
+        body += bytes([1, pad - 2]) + b"\x00" * (pad - 2)  # PadN
+    return bytes([nh, len(body) // 8 - 1]) + body[2:]
+
+
+def solicited_node(addr):
+    a = socket.inet_pton(socket.AF_INET6, addr)
+    return socket.inet_ntop(socket.AF_INET6, bytes.fromhex("ff0200000000000000000001ff") + a[13:])
+
+
+def mcast_mac(addr):
+    return b"\x33\x33" + socket.inet_pton(socket.AF_INET6, addr)[12:]
+
+
+def ns6(src, target, mac):
+    """A neighbour solicitation from src (link address mac) for target,
+    to its solicited-node group, as a packet (RFC 4861 §4.3)."""
+    dst = solicited_node(target)
+    body = struct.pack("!4x16sBB6s", socket.inet_pton(socket.AF_INET6, target), 1, 1, mac)
+    return dst, ipv6(src, dst, 58, icmp6(src, dst, 135, 0, body), hlim=255)
+
+
+def ra6(src, mac, prefix):
+    """A router advertisement from src (link address mac) to all nodes:
+    a default router for 1800 s and the on-link, autonomous prefix/64
+    (RFC 4861 §4.2, §4.6.2)."""
+    dst = "ff02::1"
+    body = struct.pack("!BBHII", 64, 0, 1800, 0, 0)
+    body += struct.pack("!BB6s", 1, 1, mac)
+    body += struct.pack("!BBBBII4x16s", 3, 4, 64, 0xC0, 0xFFFFFFFF, 0xFFFFFFFF,
+                        socket.inet_pton(socket.AF_INET6, prefix))
+    return dst, ipv6(src, dst, 58, icmp6(src, dst, 134, 0, body), hlim=255)
+
+
 def icmp_echo(ident, seq, payload=b"frames.py"):
     hdr = struct.pack("!BBHHH", 8, 0, 0, ident, seq)
     c = csum(hdr + payload)
@@ -109,6 +168,14 @@ def parse(frame):
                      flags="".join(c for c, b in TCP_FLAGS.items() if fl & b))
         elif d["proto"] == 1 and len(t) >= 8:
             d.update(icmp_type=t[0], icmp_code=t[1], icmp_rest=t[4:8])
+    elif d["type"] == ETH_P_IPV6 and len(p) >= 40:
+        d.update(nh=p[6], hlim=p[7], saddr=socket.inet_ntop(socket.AF_INET6, p[8:24]),
+                 daddr=socket.inet_ntop(socket.AF_INET6, p[24:40]))
+        t = p[40:]
+        if d["nh"] == 58 and len(t) >= 8:
+            d.update(icmp6_type=t[0], icmp6_code=t[1], icmp_rest=t[4:8])
+            if t[0] in (135, 136) and len(t) >= 24:
+                d.update(target=socket.inet_ntop(socket.AF_INET6, t[8:24]))
     return d
 
 
@@ -151,7 +218,15 @@ class Link:
         return got
 
     def resolve(self, ip, my_ip, timeout=5):
-        """The MAC of ip, asked with an ARP request from my_ip."""
+        """The MAC of ip, asked with an ARP request from my_ip (a
+        neighbour solicitation when ip is IPv6)."""
+        if ":" in ip:
+            dst, pkt = ns6(my_ip, ip, self.mac)
+            self.send(ether(mcast_mac(dst), self.mac, ETH_P_IPV6, pkt))
+            r = self.expect(lambda d: d.get("icmp6_type") == 136 and d.get("target") == ip, timeout)
+            if not r:
+                raise SystemExit("frames.py: no neighbour advertisement from %s" % ip)
+            return mac_bytes(r[0]["src"])
         bcast = b"\xff" * 6
         self.send(ether(bcast, self.mac, ETH_P_ARP, arp(1, self.mac, my_ip, b"\0" * 6, ip)))
         r = self.expect(lambda d: d.get("op") == 2 and d.get("sip") == ip, timeout)
@@ -188,6 +263,24 @@ def main():
     p.add_argument("--src", required=True)
     p.add_argument("--ip-options", default="", help="hex bytes, padded to 4")
 
+    e = sub.add_parser("echo6", help="send one ICMPv6 echo request to STACK_IP; print the first answer")
+    e.add_argument("--src", required=True)
+    e.add_argument("--dest-opts", type=int, default=0, metavar="N",
+                   help="behind a chain of N destination options headers (bounded at 1000)")
+    e.add_argument("--opts", type=int, default=1, help="options in each destination options header")
+
+    n = sub.add_parser("ns6", help="send neighbour solicitations for STACK_IP; print how many NAs came back")
+    n.add_argument("--src", required=True, help="the solicitor's address, or a /64 prefix with --count > 1")
+    n.add_argument("--mac", required=True, help="its link address (the last 3 bytes vary with --count)")
+    n.add_argument("--count", type=int, default=1, help="that many sources (bounded at 10000)")
+    n.add_argument("--probe", action="store_true",
+                   help="then wait for a unicast NS re-checking the (one) solicitor: print probed or none")
+
+    r = sub.add_parser("ra6", help="send a router advertisement to all nodes")
+    r.add_argument("--src", required=True, help="the router's link-local address")
+    r.add_argument("--mac", required=True)
+    r.add_argument("--prefix", required=True, help="the /64 it offers")
+
     a = sub.add_parser("arp", help="send an ARP frame, then a marker request; wait for the marker's reply")
     a.add_argument("--op", choices=["request", "reply"], required=True)
     a.add_argument("--sha", required=True)
@@ -198,6 +291,8 @@ def main():
     args = ap.parse_args()
     if args.cmd == "tcp" and not 1 <= args.count <= 100000:
         raise SystemExit("frames.py: --count must be 1..100000")
+    if args.cmd == "ns6" and not 1 <= args.count <= 10000 or args.cmd == "echo6" and not 0 <= args.dest_opts <= 1000:
+        raise SystemExit("frames.py: --count must be 1..10000, --dest-opts 0..1000")
     link = Link(args.dev)
     # The kernel's own lo (the reference runs) has no ARP and no MAC.
     smac = link.mac if link.mac == b"\0" * 6 else link.resolve(args.stack_ip, args.arp_from, args.timeout)
@@ -236,6 +331,46 @@ def main():
             print("icmp type=%d code=%d%s" % (d["icmp_type"], d["icmp_code"], ptr))
         if not got:
             print("none")
+    elif args.cmd == "echo6":
+        ident = os.getpid() & 0xFFFF
+        msg = icmp6(args.src, args.stack_ip, 128, 0, struct.pack("!HH", ident, 1) + b"frames.py")
+        nh = 58
+        for _ in range(args.dest_opts):
+            msg = dest_opts(nh, args.opts) + msg
+            nh = 60
+        link.send(ether(smac, link.mac, ETH_P_IPV6, ipv6(args.src, args.stack_ip, nh, msg)))
+        got = link.expect(lambda d: d.get("saddr") == args.stack_ip and d.get("icmp6_type") in (1, 2, 3, 4, 129),
+                          args.timeout)
+        for d in got:
+            print("icmp6 type=%d code=%d" % (d["icmp6_type"], d["icmp6_code"]))
+        if not got:
+            print("none")
+    elif args.cmd == "ns6":
+        mac = mac_bytes(args.mac)
+        prefix = socket.inet_pton(socket.AF_INET6, args.src)
+        # Room for every answer while the flood goes out: no copies of
+        # our own frames (PACKET_IGNORE_OUTGOING), a large buffer.
+        link.sock.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
+        link.sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 32 << 20)
+        for i in range(args.count):
+            src = args.src
+            if args.count > 1:
+                src = socket.inet_ntop(socket.AF_INET6, prefix[:8] + struct.pack("!4xI", 0x10000 + i))
+            m = mac if args.count == 1 else mac[:3] + struct.pack("!I", i)[1:]
+            dst, pkt = ns6(src, args.stack_ip, m)
+            link.send(ether(mcast_mac(dst), m, ETH_P_IPV6, pkt))
+        got = link.expect(lambda d: d.get("icmp6_type") == 136 and d.get("target") == args.stack_ip,
+                          args.timeout, args.count)
+        print("%d advertisements" % len(got))
+        if args.probe:
+            got = link.expect(lambda d: d.get("icmp6_type") == 135 and d.get("target") == src and
+                              d["daddr"] == src, args.timeout)
+            print("probed" if got else "none")
+    elif args.cmd == "ra6":
+        mac = mac_bytes(args.mac)
+        dst, pkt = ra6(args.src, mac, args.prefix)
+        link.send(ether(mcast_mac(dst), mac, ETH_P_IPV6, pkt))
+        print("sent")
     elif args.cmd == "arp":
         op = 1 if args.op == "request" else 2
         sha = mac_bytes(args.sha)
