@@ -126,7 +126,9 @@ const ipv6MinMtu = 1280
 // the quoted TCP header (its first 8 bytes at least) of a segment we sent
 // from saddr to daddr; tooBig says it is a packet too big, with the next
 // hop's MTU in info, else errno and fatal are icmpv6_err_convert's. It
-// returns false when no sock sent it (ICMP6_MIB_INERRORS is inet6's).
+// returns false when no sock sent it (ICMP6_MIB_INERRORS is inet6's); a
+// quote too short to name one is dropped uncounted, as icmpv6_notify
+// drops it before the protocol sees it.
 func (in *Net) TCPv6Err(saddr, daddr netip.Addr, th []byte, tooBig bool, info uint32, errno socket.Errno, fatal bool) bool {
 	if len(th) < 8 {
 		return true
