@@ -12,10 +12,10 @@ import (
 
 // TCP over IPv6 (net/ipv6/tcp_ipv6.c) is glue over inet's TCP core:
 // tcpv6_prot and ipv6_specific are built there (inet.TCPv6Prot) from the
-// network layer this file gives, and tcp_v6_rcv checks the checksum here
-// and hands the segment to the receive path both families share.
-// SYN cookies are IPv4's only: an IPv6 listener whose queue is full drops
-// SYNs.
+// network layer this file gives; tcp_v6_rcv checks the checksum here and
+// hands the segment to the receive path both families share (SYN cookies
+// included), and tcp_v6_err hands ICMPv6 errors about our segments to the
+// error half both share.
 
 // tcpv6Init is tcpv6_init: tcpv6_prot over inet's TCP core.
 func (n *Net) tcpv6Init() {
