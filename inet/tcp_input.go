@@ -566,7 +566,12 @@ func (tp *tcpSock) rttEstimator(r time.Duration) {
 		tp.rttvar = tp.rttvar - tp.rttvar/4 + d/4
 		tp.srtt = tp.srtt - tp.srtt/8 + r/8
 	}
-	tp.rto = min(tp.srtt+max(4*tp.rttvar, tp.in.tcp.rtoMin), tcpRtoMax)
+	tp.rto = tp.setRto()
+}
+
+// setRto is __tcp_set_rto: the RTO the estimates give, before backoff.
+func (tp *tcpSock) setRto() time.Duration {
+	return min(tp.srtt+max(4*tp.rttvar, tp.in.tcp.rtoMin), tcpRtoMax)
 }
 
 // sackUpdate is tcp_sacktag_write_queue: mark the skbs each SACK block

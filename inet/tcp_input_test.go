@@ -207,7 +207,7 @@ func TestTCPTimeWaitReuse(t *testing.T) {
 }
 
 // ICMP errors: fatal during the handshake, soft afterwards (RFC 1122
-// §4.2.3.9).
+// §4.2.3.9), and a host unreachable reverts a backoff step (RFC 6069).
 func TestTCPV4Err(t *testing.T) {
 	clk := ktime.NewManual()
 	a, b := newTCPPair(t, tcpPairOpts{gate: true, clock: clk})
@@ -251,6 +251,18 @@ func TestTCPV4Err(t *testing.T) {
 	mustState(t, skOf(cs), TCP_ESTABLISHED)
 	if e := withSk(skOf(cs), func(tp *tcpSock) error { return tp.ErrSoft }); e != socket.EHOSTUNREACH {
 		t.Fatalf("soft error %v", e)
+	}
+	// Once the segment has been retransmitted with a backed-off RTO, a
+	// host unreachable about it undoes one backoff step (RFC 6069).
+	a.advanceUntil(clk, 10*time.Millisecond, "two retransmission timeouts", func() bool {
+		return withSk(skOf(cs), func(tp *tcpSock) int { return tp.backoff }) >= 2
+	})
+	rto := withSk(skOf(cs), func(tp *tcpSock) time.Duration { return tp.rto })
+	skb = icmpAbout(lastTCP())
+	a.in.tcpV4Err(skb, header.ICMP_DEST_UNREACH, header.ICMP_HOST_UNREACH, 0)
+	skb.Free()
+	if r, bo := withSk(skOf(cs), func(tp *tcpSock) time.Duration { return tp.rto }), withSk(skOf(cs), func(tp *tcpSock) int { return tp.backoff }); 2*r != rto || bo != 1 {
+		t.Fatalf("after host unreachable for SND.UNA: rto %v backoff %d, want %v and 1", r, bo, rto/2)
 	}
 }
 

@@ -433,6 +433,7 @@ func (in *Net) tcpV4Err(skb *netdev.SkBuff, typ, code uint8, info uint32) {
 	} else if e.errno, e.fatal = icmpErrno(typ, code); e.errno == 0 {
 		return // source quench, and what tcp_v4_err does not know
 	}
+	e.rtoRevert = typ == header.ICMP_DEST_UNREACH && (code == header.ICMP_NET_UNREACH || code == header.ICMP_HOST_UNREACH)
 	if !in.tcpErr(key, binary.BigEndian.Uint32(th[4:]), e) {
 		in.mib.Icmp.InErrors.Add(1)
 	}
@@ -441,12 +442,16 @@ func (in *Net) tcpV4Err(skb *netdev.SkBuff, typ, code uint8, info uint32) {
 // tcpIcmpErr is what an ICMP or ICMPv6 error says to TCP, as the
 // family's err handler read it: a segment too big for a next hop's MTU
 // (fragmentation needed, packet too big), or an errno and whether it is
-// fatal to a request (icmp_err_convert, icmpv6_err_convert).
+// fatal to a request (icmp_err_convert, icmpv6_err_convert); rtoRevert
+// marks the unreachables RFC 6069 takes as a sign of a connectivity
+// disruption rather than of congestion (net or host unreachable, no
+// route).
 type tcpIcmpErr struct {
-	tooBig bool
-	mtu    int
-	errno  socket.Errno
-	fatal  bool
+	tooBig    bool
+	mtu       int
+	errno     socket.Errno
+	fatal     bool
+	rtoRevert bool
 }
 
 // tcpErr is the half tcp_v4_err and tcp_v6_err share once the family has
@@ -492,9 +497,39 @@ func (in *Net) tcpErr(key tcpHashKey, seq uint32, e tcpIcmpErr) bool {
 		tp.tcpDone()
 	case TCP_LISTEN:
 	default:
+		if e.rtoRevert {
+			tp.ldRTORevert(seq)
+		}
 		tp.ErrSoft = e.errno
 	}
 	return true
+}
+
+// ldRTORevert is tcp_ld_RTO_revert (RFC 6069 §3): an unreachable about
+// the segment at SND.UNA, while it is being retransmitted with a
+// backed-off RTO, says the path is broken, not congested: one backoff
+// step is undone, and the retransmission is due when the reverted RTO
+// from its last send says (at once when that has passed), so that
+// the connection resumes sooner once the path is back. Mu held.
+func (tp *tcpSock) ldRTORevert(seq uint32) {
+	head := tp.writeQueue.Peek()
+	if seq != tp.sndUna || tp.retransmits == 0 || tp.backoff == 0 || head == nil || tp.packetsOut == 0 {
+		return
+	}
+	tp.backoff--
+	rto := tcpTimeoutInit
+	if tp.srtt != 0 {
+		rto = tp.setRto()
+	}
+	tp.rto = min(rto<<min(tp.backoff, 30), tcpRtoMax) // inet_csk_rto_backoff
+	if tp.in.traceOn() {
+		tp.in.traceSk(tp, "tcp_ld_RTO_revert rto=%dms backoff=%d", tp.rto.Milliseconds(), tp.backoff)
+	}
+	if remaining := tp.rto - (tp.in.clock.Now() - time.Duration(head.Cb.When)); remaining > 0 {
+		tp.resetXmitTimer(tcpTimeRetrans, remaining)
+		return
+	}
+	tp.retransmitTimer()
 }
 
 // reqErr is tcp_req_err: an ICMP error about a request sock's SYN-ACK.

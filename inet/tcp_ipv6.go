@@ -125,11 +125,13 @@ const ipv6MinMtu = 1280
 // TCPv6Err is tcp_v6_err once inet6 has read the ICMPv6 message: th is
 // the quoted TCP header (its first 8 bytes at least) of a segment we sent
 // from saddr to daddr; tooBig says it is a packet too big, with the next
-// hop's MTU in info, else errno and fatal are icmpv6_err_convert's. It
+// hop's MTU in info, else errno and fatal are icmpv6_err_convert's and
+// noRoute says it is destination unreachable, no route (which may revert
+// a backed-off RTO, RFC 6069). It
 // returns false when no sock sent it (ICMP6_MIB_INERRORS is inet6's); a
 // quote too short to name one is dropped uncounted, as icmpv6_notify
 // drops it before the protocol sees it.
-func (in *Net) TCPv6Err(saddr, daddr netip.Addr, th []byte, tooBig bool, info uint32, errno socket.Errno, fatal bool) bool {
+func (in *Net) TCPv6Err(saddr, daddr netip.Addr, th []byte, tooBig, noRoute bool, info uint32, errno socket.Errno, fatal bool) bool {
 	if len(th) < 8 {
 		return true
 	}
@@ -137,7 +139,7 @@ func (in *Net) TCPv6Err(saddr, daddr netip.Addr, th []byte, tooBig bool, info ui
 		laddr: saddr, raddr: daddr,
 		lport: binary.BigEndian.Uint16(th[0:]), rport: binary.BigEndian.Uint16(th[2:]),
 	}
-	e := tcpIcmpErr{tooBig: tooBig, mtu: int(min(info, 1<<20)), errno: errno, fatal: fatal}
+	e := tcpIcmpErr{tooBig: tooBig, mtu: int(min(info, 1<<20)), errno: errno, fatal: fatal, rtoRevert: noRoute}
 	return in.tcpErr(key, binary.BigEndian.Uint32(th[4:]), e)
 }
 

@@ -34,7 +34,8 @@ func (n *Net) tcpv6Init() {
 // (icmpv6_err_convert); a quote no sock sent counts as Icmp6InErrors.
 func (n *Net) tcpV6Err(src, dst netip.Addr, b []byte, typ, code uint8, info uint32) {
 	err, fatal := icmpv6ErrConvert(typ, code)
-	if !n.in.TCPv6Err(src, dst, b, typ == header.ICMPV6_PKT_TOOBIG, info, err, fatal) {
+	noRoute := typ == header.ICMPV6_DEST_UNREACH && code == header.ICMPV6_NOROUTE
+	if !n.in.TCPv6Err(src, dst, b, typ == header.ICMPV6_PKT_TOOBIG, noRoute, info, err, fatal) {
 		n.mib.icmpInc(icmp6InErrors)
 	}
 }

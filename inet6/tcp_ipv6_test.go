@@ -549,3 +549,48 @@ func TestTCPv6Syncookies(t *testing.T) {
 		t.Fatalf("the forged ACK got flags %#x seq %#x, want a RST at its ACK", rst.Flags(), rst.Seq())
 	}
 }
+
+// RFC 6069 (tcp_ld_RTO_revert): while the segment at SND.UNA is being
+// retransmitted with a backed-off RTO, destination unreachable, no route,
+// quoting it undoes one backoff step (the RTO halves); an unreachable of
+// another code, or one quoting another sequence number, leaves the RTO as
+// it is.
+func TestTCPv6RTORevert(t *testing.T) {
+	a, b, _, pb, g, clk := gatedHosts(t, true)
+	for _, h := range []*udpHost{a, b} {
+		h.h.Inet.SetTCPTimers(20*time.Millisecond, 0)
+	}
+	c, _ := tcpv6Pair(t, a, b, 83, func() { stackIdle(t); clk.Advance(5 * time.Millisecond) })
+	g.set(true)
+	if _, err := socket.Sendto(context.Background(), c, []byte("x"), socket.MSG_DONTWAIT, netip.AddrPort{}); err != nil {
+		t.Fatal(err)
+	}
+	field := func(key string) int {
+		v, _ := strconv.Atoi(statusField(t, c, key))
+		return v
+	}
+	rto := func() int { return field("rto_ms") }
+	for i := 0; field("retransmits") < 3; i++ {
+		if i == 10000 {
+			t.Fatal("no third retransmission")
+		}
+		stackIdle(t)
+		clk.Advance(10 * time.Millisecond)
+	}
+	stackIdle(t)
+	seg := g.lastTCP()
+	toA := func(pkt []byte) { inject(t, pb, b.dev.HWAddr, a.dev.HWAddr, pkt) }
+	backedOff := rto()
+	toA(icmp6Error(b.addr, header.ICMPV6_DEST_UNREACH, header.ICMPV6_ADM_PROHIBITED, seg))
+	other := append(header.Ipv6hdr(nil), seg...)
+	th := inethdr.Tcphdr(other.Payload())
+	binary.BigEndian.PutUint32(th[4:], th.Seq()+1) // SND.NXT: in flight, but not SND.UNA
+	toA(icmp6Error(b.addr, header.ICMPV6_DEST_UNREACH, header.ICMPV6_NOROUTE, other))
+	if r := rto(); r != backedOff {
+		t.Fatalf("rto %d ms after unreachables that allow no revert, want %d", r, backedOff)
+	}
+	toA(icmp6Error(b.addr, header.ICMPV6_DEST_UNREACH, header.ICMPV6_NOROUTE, seg))
+	if r := rto(); 2*r != backedOff {
+		t.Fatalf("rto %d ms after no route for SND.UNA, want half of %d", r, backedOff)
+	}
+}
