@@ -528,7 +528,7 @@ func TestTCPv6Syncookies(t *testing.T) {
 	}
 	inject(t, pa, peerMAC, b.dev.HWAddr, tcp6Packet(peer, b.addr,
 		inethdr.TCPFields{Source: 30001, Dest: 90, Seq: 5001, AckSeq: synack.Seq() + 1, Flags: 0x10, Window: 1000}))
-	hs := acceptStepping(t, b, ls, step)
+	hs := accept6(t, b, ls, step)
 	if mss := statusField(t, hs, "mss"); mss != "1220" {
 		t.Fatalf("mss %s from a cookie for a peer of MSS 1400, want msstab6's 1220", mss)
 	}
