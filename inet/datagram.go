@@ -32,12 +32,11 @@ type dgramNet struct {
 // a copy of the sock's fields kept under the table's lock, so that the
 // receive path can search without taking every sock's Mu.
 type dgKey struct {
-	num      uint16
-	rcvSaddr netip.Addr // invalid or unspecified: any
-	daddr    netip.Addr // invalid: not connected
-	dport    uint16
-	reuse    bool
-	v6       bool // an AF_INET6 sock: it takes IPv6 packets only
+	num   uint16
+	bound bindAddr   // the bound address, family and sk_ipv6only (inet_rcv_saddr.go)
+	daddr netip.Addr // invalid: not connected
+	dport uint16
+	reuse bool
 }
 
 // dgEntry is one sock's place in a dgTable; each datagram sock embeds one.
@@ -78,7 +77,7 @@ func dgSlot(num uint16) int { return int(num) & (dgHashSize - 1) }
 
 // keyOf snapshots the lookup key of a sock. Mu held.
 func keyOf(isk *InetSock) dgKey {
-	k := dgKey{num: isk.Num, rcvSaddr: isk.RcvSaddr, reuse: isk.Reuse, v6: isk.Family == socket.AF_INET6}
+	k := dgKey{num: isk.Num, bound: isk.bindAddr(), reuse: isk.Reuse}
 	if isk.State == TCP_ESTABLISHED {
 		k.daddr, k.dport = isk.Daddr, isk.Dport
 	}
@@ -86,9 +85,10 @@ func keyOf(isk *InetSock) dgKey {
 }
 
 // inuseLocked is udp_lib_lport_inuse: another sock holds num on an
-// overlapping address, and the two do not both allow sharing
-// (SO_REUSEADDR). t.mu held.
-func (t *dgTable) inuseLocked(self *dgEntry, num uint16, rcvSaddr netip.Addr, reuse bool) bool {
+// overlapping address (inet_rcv_saddr_equal, across the families unless
+// IPV6_V6ONLY), and the two do not both allow sharing (SO_REUSEADDR).
+// t.mu held.
+func (t *dgTable) inuseLocked(self *dgEntry, num uint16, bound bindAddr, reuse bool) bool {
 	for _, e := range t.slots[dgSlot(num)] {
 		if e == self || e.key.num != num {
 			continue
@@ -96,7 +96,7 @@ func (t *dgTable) inuseLocked(self *dgEntry, num uint16, rcvSaddr netip.Addr, re
 		if reuse && e.key.reuse {
 			continue
 		}
-		if !anyAddr(e.key.rcvSaddr) && !anyAddr(rcvSaddr) && e.key.rcvSaddr != rcvSaddr {
+		if !inetRcvSaddrEqual(bound, e.key.bound, true) {
 			continue
 		}
 		return true
@@ -121,7 +121,7 @@ func (t *dgTable) getPort(s socket.Sk, num uint16, low, high int) error {
 		found := false
 		for i := range n {
 			p := uint16(low + (start+i)%n)
-			if !t.inuseLocked(e, p, isk.RcvSaddr, isk.Reuse) {
+			if !t.inuseLocked(e, p, isk.bindAddr(), isk.Reuse) {
 				num, found = p, true
 				break
 			}
@@ -129,7 +129,7 @@ func (t *dgTable) getPort(s socket.Sk, num uint16, low, high int) error {
 		if !found {
 			return socket.EADDRINUSE
 		}
-	} else if t.inuseLocked(e, num, isk.RcvSaddr, isk.Reuse) {
+	} else if t.inuseLocked(e, num, isk.bindAddr(), isk.Reuse) {
 		return socket.EADDRINUSE
 	}
 	isk.Num = num
@@ -199,21 +199,21 @@ func (t *dgTable) unhashLocked(e *dgEntry) {
 	e.hashed = false
 }
 
-// score is compute_score (net/ipv4/udp.c): -1 when the sock cannot take a
-// packet from saddr:sport to daddr:num, else higher for a more specific
-// match, so a connected sock beats a bound one beats a wildcard.
-func (k *dgKey) score(num uint16, saddr netip.Addr, sport uint16, daddr netip.Addr) int {
-	if k.num != num || k.v6 != daddr.Is6() {
-		return -1 // compute_score's family check: no dual stack yet
+// score is compute_score (net/ipv4/udp.c, net/ipv6/udp.c): -1 when the
+// sock cannot take a packet from saddr:sport to daddr:num, else higher for
+// a more specific match, so a connected sock beats a bound one beats a
+// wildcard. dual lets an AF_INET6 sock that is not IPV6_V6ONLY take IPv4
+// (UDP); ping and raw socks only ever take their own family's packets
+// (ping_lookup checks sk_family; raw keeps a table per family).
+func (k *dgKey) score(num uint16, saddr netip.Addr, sport uint16, daddr netip.Addr, dual bool) int {
+	if k.num != num || !dual && k.bound.v6 != daddr.Is6() {
+		return -1
 	}
-	score := 2
-	if !anyAddr(k.rcvSaddr) {
-		if k.rcvSaddr != daddr {
-			return -1
-		}
-		score += 4
+	score := k.bound.lookupScore(daddr)
+	if score < 0 {
+		return -1
 	}
-	if k.daddr.IsValid() {
+	if k.daddr.IsValid() { // a v4-mapped connect holds an IPv4 peer, which no IPv6 saddr equals
 		if k.daddr != saddr {
 			return -1
 		}
@@ -239,7 +239,7 @@ func (t *dgTable) lookup(num uint16, saddr netip.Addr, sport uint16, daddr netip
 	var best socket.Sk
 	bestScore := -1
 	for _, e := range t.slots[dgSlot(num)] {
-		if sc := e.key.score(num, saddr, sport, daddr); sc > bestScore {
+		if sc := e.key.score(num, saddr, sport, daddr, !t.noPorts); sc > bestScore {
 			best, bestScore = e.s, sc
 		}
 	}
@@ -255,7 +255,7 @@ func (t *dgTable) lookupAll(out []socket.Sk, num uint16, saddr netip.Addr, sport
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	for _, e := range t.slots[dgSlot(num)] {
-		if e.key.score(num, saddr, sport, daddr) >= 0 {
+		if e.key.score(num, saddr, sport, daddr, !t.noPorts) >= 0 {
 			out = append(out, e.s)
 		}
 	}
@@ -469,10 +469,10 @@ func dgramDiag(s socket.Sk, emit func(key, value string)) {
 	sk := s.SK()
 	isk := inetSk(s)
 	emit("sk_state", tcpStateName(sk.State))
-	emit("local", netip.AddrPortFrom(isk.localAddr(), isk.Sport).String())
+	emit("local", isk.localAddrPort().String())
 	remote := netip.AddrPortFrom(netip.IPv4Unspecified(), 0)
 	if sk.State == TCP_ESTABLISHED {
-		remote = netip.AddrPortFrom(addrOr0(isk.Daddr), isk.Dport)
+		remote = netip.AddrPortFrom(isk.familyAddr(isk.Daddr), isk.Dport)
 	}
 	emit("remote", remote.String())
 	emit("rx_queue", strconv.Itoa(sk.RmemAlloc))

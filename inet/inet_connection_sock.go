@@ -48,7 +48,7 @@ type inetConnectionSockAfOps struct {
 	// MSS it encodes from the family's table (cookie_v4_init_sequence,
 	// cookie_v6_init_sequence; Linux keeps it in
 	// tcp_request_sock_ipv4_ops and tcp_request_sock_ipv6_ops).
-	cookieInitSeq func(t *tcpNet, k tcpHashKey, seq uint32, mss uint16, now time.Duration) (uint32, uint16)
+	cookieInitSeq cookieInitSeqFunc
 	// cookieInitSeqName names it for the trace.
 	cookieInitSeqName string
 	// mtu_reduced: a router said one of our segments was too big for its
@@ -75,6 +75,10 @@ type inetConnectionSockAfOps struct {
 	sendReset func(in *Net, skb *netdev.SkBuff, seg tcpSegment)
 	sendAck   func(in *Net, k tcpHashKey, seq, ack uint32, win uint16, ts bool, tsval, tsecr uint32, ttl, tos uint8)
 }
+
+// cookieInitSeqFunc is cookie_init_seq: the ISN of a SYN cookie for a
+// SYN on the 4-tuple k, and the MSS it encodes.
+type cookieInitSeqFunc func(t *tcpNet, k tcpHashKey, seq uint32, mss uint16, now time.Duration) (uint32, uint16)
 
 // inetCskListenStart is inet_csk_listen_start (Mu held): take a port if
 // the sock has none, re-check it, and enter the listening hash.
@@ -105,16 +109,18 @@ func (lp *tcpSock) synBacklog() int { return max(int(lp.maxBacklog.Load()), 1) }
 func (lp *tcpSock) acceptqFull() bool { return lp.acceptQlen.Load() > lp.maxBacklog.Load() }
 
 // listenRcv is tcp_rcv_state_process's LISTEN arm, RFC 9293 §3.10.7.2
-// (listener's Mu held): RST ignored, ACK answered with the family's RST (a
-// SYN cookie's ACK never gets here: tcp_v4_rcv checks it first,
-// syncookies.go), SYN+FIN discarded, a SYN goes to the family's
-// conn_request. skb holds the segment with its network header.
-func (lp *tcpSock) listenRcv(skb *netdev.SkBuff, seg *tcpSegment) {
+// (listener's Mu held): RST ignored, ACK answered with sendReset, the RST
+// of the segment's family (tcp_v4_do_rcv's or tcp_v6_do_rcv's: an IPv4
+// segment on a dual-stack listener gets an IPv4 one; a SYN cookie's ACK
+// never gets here: tcp_v4_rcv checks it first, syncookies.go), SYN+FIN
+// discarded, a SYN goes to the listener's conn_request. skb holds the
+// segment with its network header.
+func (lp *tcpSock) listenRcv(skb *netdev.SkBuff, seg *tcpSegment, sendReset func(in *Net, skb *netdev.SkBuff, seg tcpSegment)) {
 	switch {
 	case seg.flags&tcpFlagRST != 0:
 		return
 	case seg.flags&tcpFlagACK != 0:
-		lp.afOps.sendReset(lp.in, skb, *seg)
+		sendReset(lp.in, skb, *seg)
 		return
 	case seg.flags&tcpFlagSYN == 0:
 		return
@@ -131,14 +137,15 @@ func (lp *tcpSock) listenRcv(skb *netdev.SkBuff, seg *tcpSegment) {
 // in SYN_RECV, hashed in the established table, returned with its Mu held
 // for the caller to answer with a SYN-ACK. With the SYN queue full the SYN
 // is answered with a SYN cookie instead (tcp_syncookies 1; 2: always), or
-// dropped (0); with the accept queue full it is dropped and the peer
-// retries. A SYN that ended a timewait entry (twIsn) gets no cookie and
+// dropped (0), the cookie made by cookieInitSeq, the SYN's family's
+// (tcp_request_sock_ipv4_ops' for an IPv4 SYN on a dual-stack listener
+// too); with the accept queue full it is dropped and the peer retries. A SYN that ended a timewait entry (twIsn) gets no cookie and
 // is not held to the SYN queue, as Linux's isn != 0. nil when no child is
 // left to answer for.
 // Locking: the listener's Mu held; takes the new child's Mu inside it
 // (listener before child, the one order the two are nested in) and
 // returns with it held.
-func (lp *tcpSock) connRequest(laddr, raddr netip.Addr, seg *tcpSegment) *tcpSock {
+func (lp *tcpSock) connRequest(laddr, raddr netip.Addr, seg *tcpSegment, cookieInitSeq cookieInitSeqFunc) *tcpSock {
 	in := lp.in
 	wantCookie := in.tcp.syncookies.Load() == 2 && seg.twIsn == 0
 	if int(lp.synQlen.Load()) >= lp.synBacklog() && seg.twIsn == 0 {
@@ -154,7 +161,7 @@ func (lp *tcpSock) connRequest(laddr, raddr netip.Addr, seg *tcpSegment) *tcpSoc
 	}
 	key := tcpHashKey{laddr: laddr, raddr: raddr, lport: seg.dport, rport: seg.sport}
 	if wantCookie {
-		lp.sendSynackCookie(seg, key)
+		lp.sendSynackCookie(seg, key, cookieInitSeq)
 		return nil
 	}
 	iss := seg.twIsn // a SYN that ended a timewait entry continues its sequence space

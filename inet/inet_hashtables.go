@@ -27,9 +27,9 @@ type tcpHashKey struct {
 
 // tcpBindInfo is what the bind hash knows of a sock.
 type tcpBindInfo struct {
-	addr      netip.Addr // the bound local address; unspecified = any
-	reuse     bool       // sk_reuse when it took the port
-	byConnect bool       // connect chose the port (a bucket with fastreuse -1)
+	bindAddr       // the bound local address (invalid or unspecified: any), family and sk_ipv6only
+	reuse     bool // sk_reuse when it took the port
+	byConnect bool // connect chose the port (a bucket with fastreuse -1)
 }
 
 // lookup is __inet_lookup for a full sock: the established hash, then
@@ -60,32 +60,29 @@ func (t *tcpNet) lookupListener(k tcpHashKey) *tcpSock {
 	return t.lookupListenerLocked(k)
 }
 
+// lookupListenerLocked is compute_score's walk: the listener on the port
+// whose address fits best (bindAddr.lookupScore: an exact address before
+// the wildcard; for IPv4 an AF_INET listener before a dual-stack AF_INET6
+// one), the first of equals.
 func (t *tcpNet) lookupListenerLocked(k tcpHashKey) *tcpSock {
-	var wild *tcpSock
-	v6 := k.laddr.Is6()
+	var best *tcpSock
+	bestScore := -1
 	for _, l := range t.lhash[k.lport] {
-		if (l.Family == socket.AF_INET6) != v6 {
-			continue // an AF_INET6 listener is IPv6-only until dual stack
-		}
-		if l.bind.addr.IsUnspecified() || !l.bind.addr.IsValid() {
-			wild = l
-		} else if l.bind.addr == k.laddr {
-			return l
+		if sc := l.bind.lookupScore(k.laddr); sc > bestScore {
+			best, bestScore = l, sc
 		}
 	}
-	return wild
-}
-
-func addrsOverlap(a, b netip.Addr) bool {
-	return !a.IsValid() || !b.IsValid() || a.IsUnspecified() || b.IsUnspecified() || a == b
+	return best
 }
 
 // bindConflictLocked is inet_csk_bind_conflict: another sock on the port
-// with an overlapping address conflicts, unless both set SO_REUSEADDR and
-// the other does not listen (Linux's rule; TIME_WAIT socks count).
-func (t *tcpNet) bindConflictLocked(tp *tcpSock, port uint16, addr netip.Addr, reuse bool) bool {
+// whose address overlaps addr's (inet_rcv_saddr_equal: across the
+// families too, unless IPV6_V6ONLY) conflicts, unless both set
+// SO_REUSEADDR and the other does not listen (Linux's rule; TIME_WAIT
+// socks count).
+func (t *tcpNet) bindConflictLocked(tp *tcpSock, port uint16, addr bindAddr, reuse bool) bool {
 	for _, o := range t.bhash[port] {
-		if o == tp || !addrsOverlap(o.bind.addr, addr) {
+		if o == tp || !inetRcvSaddrEqual(addr, o.bind.bindAddr, true) {
 			continue
 		}
 		if reuse && o.bind.reuse && !o.lhashed {
@@ -95,7 +92,7 @@ func (t *tcpNet) bindConflictLocked(tp *tcpSock, port uint16, addr netip.Addr, r
 	}
 	// The port's timewait entries are owners too (tw_bind_node).
 	for _, tw := range t.twbhash[port] {
-		if addrsOverlap(tw.bind.addr, addr) && !(reuse && tw.bind.reuse) {
+		if inetRcvSaddrEqual(addr, tw.bind.bindAddr, true) && !(reuse && tw.bind.reuse) {
 			return true
 		}
 	}
@@ -113,7 +110,7 @@ func (t *tcpNet) portFreeLocked(port uint16) bool {
 func inetCskGetPort(s socket.Sk, port uint16) error {
 	tp := tcpSk(s)
 	t := &tp.in.tcp
-	addr := tp.RcvSaddr
+	addr := tp.bindAddr()
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if port == 0 {
@@ -205,15 +202,15 @@ func (t *tcpNet) findOpenPortLocked(reuse bool, ok func(uint16) bool) (uint16, b
 }
 
 // bindLocked is inet_bind_hash.
-func (t *tcpNet) bindLocked(tp *tcpSock, port uint16, addr netip.Addr) {
+func (t *tcpNet) bindLocked(tp *tcpSock, port uint16, addr bindAddr) {
 	if tp.bhashed {
 		if tp.Num == port {
-			tp.bind = tcpBindInfo{addr: addr, reuse: tp.Reuse}
+			tp.bind = tcpBindInfo{bindAddr: addr, reuse: tp.Reuse}
 			return
 		}
 		t.unbindLocked(tp)
 	}
-	tp.bind = tcpBindInfo{addr: addr, reuse: tp.Reuse}
+	tp.bind = tcpBindInfo{bindAddr: addr, reuse: tp.Reuse}
 	t.bhash[port] = append(t.bhash[port], tp)
 	tp.bhashed = true
 	tp.Num = port
@@ -322,7 +319,7 @@ func (tp *tcpSock) hashConnect() error {
 		// the ports are not contended.
 		i = max(i, t.randomN(8)*2)
 		t.perturb[index] += uint32(i + 2)
-		t.bindLocked(tp, p, tp.RcvSaddr)
+		t.bindLocked(tp, p, tp.bindAddr())
 		tp.bind.byConnect = true
 	}
 	key.lport = tp.Num
@@ -380,7 +377,7 @@ func (tp *tcpSock) hashChild(key tcpHashKey, reuse bool) bool {
 	if t.ehash[key] != nil || t.twhash[key] != nil {
 		return false
 	}
-	tp.bind = tcpBindInfo{addr: tp.RcvSaddr, reuse: reuse}
+	tp.bind = tcpBindInfo{bindAddr: tp.bindAddr(), reuse: reuse}
 	t.bhash[tp.Num] = append(t.bhash[tp.Num], tp)
 	tp.bhashed = true
 	tp.ehashKey = key
@@ -396,7 +393,7 @@ func (tp *tcpSock) listenHash() error {
 	t := &tp.in.tcp
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.bindConflictLocked(tp, tp.Num, tp.RcvSaddr, tp.Reuse) {
+	if t.bindConflictLocked(tp, tp.Num, tp.bindAddr(), tp.Reuse) {
 		return socket.EADDRINUSE
 	}
 	// A listener's own reuse no longer lets others in (inet_csk_bind_conflict

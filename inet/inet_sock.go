@@ -39,6 +39,11 @@ type Ipv6Pinfo struct {
 	HopLimit int   // IPV6_UNICAST_HOPS: -1 uses the route's default
 	Tclass   uint8 // IPV6_TCLASS
 	Pmtudisc int   // IPV6_MTU_DISCOVER: IPV6_PMTUDISC_WANT by default
+	// Ipv6only is sk_ipv6only (Linux keeps it in sock_common):
+	// IPV6_V6ONLY, 0 by default as net.ipv6.bindv6only; a bind to an
+	// IPv6 address other than :: sets it, as __inet6_bind. An IPv6-only
+	// sock takes no IPv4 peer (inet_rcv_saddr.go).
+	Ipv6only bool
 }
 
 // The sk_userlocks bits bind sets.

@@ -274,7 +274,7 @@ func (lp *tcpSock) listenDrop() {
 // tcp_v4_send_synack (listener's Mu held): the SYN-ACK is built by a
 // request that is never hashed nor kept; its ISN is the cookie and, with
 // timestamps, its TSval carries the options.
-func (lp *tcpSock) sendSynackCookie(seg *tcpSegment, key tcpHashKey) {
+func (lp *tcpSock) sendSynackCookie(seg *tcpSegment, key tcpHashKey, cookieInitSeq cookieInitSeqFunc) {
 	in := lp.in
 	t := &in.tcp
 	now := in.clock.Now()
@@ -289,7 +289,7 @@ func (lp *tcpSock) sendSynackCookie(seg *tcpSegment, key tcpHashKey) {
 	if lp.userMss > 0 {
 		mss = min(mss, uint16(lp.userMss))
 	}
-	isn, _ := lp.afOps.cookieInitSeq(t, key, seg.seq, mss, now)
+	isn, _ := cookieInitSeq(t, key, seg.seq, mss, now)
 	req := lp.openreqChild(key, seg.seq, isn, &opts, seg.window)
 	if req == nil {
 		lp.listenDrop()

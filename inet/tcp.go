@@ -792,7 +792,7 @@ func tcpDiag(s socket.Sk, emit func(key, value string)) {
 	u := func(v uint32) string { return strconv.FormatUint(uint64(v), 10) }
 	i := strconv.Itoa
 	emit("sk_state", tcpStateName(tp.State))
-	emit("local", netipAddrPort(tp.localAddr(), tp.Sport))
+	emit("local", tp.localAddrPort().String())
 	// A closed sock has no peer and nothing to send, whatever its fields
 	// still hold: remote and tx_queue agree with getpeername (ENOTCONN) and
 	// the purged write queue.

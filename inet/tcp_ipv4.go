@@ -60,9 +60,11 @@ type tcpNet struct {
 	prot *socket.Proto
 
 	// tcpv6_prot's (tcp_ipv6.go): inet6's network layer, ipv6_specific
-	// over it, and tcp_v6_rcv's part of the shared receive path.
+	// over it, ipv6_mapped for its socks that talk IPv4, and
+	// tcp_v6_rcv's part of the shared receive path.
 	v6           TCPv6Ops
 	ipv6Specific inetConnectionSockAfOps
+	ipv6Mapped   inetConnectionSockAfOps
 	v6Rcv        tcpRcvOps
 }
 
@@ -368,7 +370,7 @@ func (in *Net) tcpV4SendAck(k tcpHashKey, seq, ack uint32, win uint16, ts bool, 
 // connRequest returned held, once the SYN-ACK is out.
 func tcpV4ConnRequest(lp *tcpSock, skb *netdev.SkBuff, seg tcpSegment) {
 	iph := ipHdr(skb)
-	child := lp.connRequest(iph.Dst(), iph.Src(), &seg)
+	child := lp.connRequest(iph.Dst(), iph.Src(), &seg, (*tcpNet).cookieV4InitSequence)
 	if child == nil {
 		return
 	}
@@ -379,12 +381,14 @@ func tcpV4ConnRequest(lp *tcpSock, skb *netdev.SkBuff, seg tcpSegment) {
 	child.Mu.Unlock()
 }
 
-// tcpV4SynRecvSock is tcp_v4_syn_recv_sock: an AF_INET child of the
-// listener for the SYN from raddr:rport to laddr, with its route (nil
-// without one). Listener's Mu held.
+// tcpV4SynRecvSock is tcp_v4_syn_recv_sock: a child of the listener for
+// the IPv4 SYN from raddr:rport to laddr, with its route (nil without
+// one). It is of the listener's family, as inet_csk_clone_lock's copy:
+// AF_INET, or AF_INET6 for tcp_v6_syn_recv_sock's v4-mapped children.
+// Listener's Mu held.
 func tcpV4SynRecvSock(lp *tcpSock, laddr, raddr netip.Addr, rport uint16) *tcpSock {
 	in := lp.in
-	child := socket.SkAlloc(lp.Net, socket.AF_INET, lp.Prot).(*tcpSock)
+	child := socket.SkAlloc(lp.Net, lp.Family, lp.Prot).(*tcpSock)
 	child.in = in
 	socket.SockInitData(nil, child)
 	lp.createOpenreqChild(child, rport)

@@ -72,7 +72,21 @@ func (in *Net) TCPv6Prot(ops TCPv6Ops) *socket.Proto {
 		},
 		sendReset: (*Net).tcpV6SendReset,
 	}
+	// ipv6_mapped: an AF_INET6 sock whose peer is IPv4 (a dual-stack
+	// listener's child for an IPv4 SYN, or a connect to ::ffff:a.b.c.d)
+	// sends and checksums as IPv4 (its addresses are IPv4 ones) and shows
+	// its peer v4-mapped; a listener's own ops stay IPv6's.
+	t.ipv6Mapped = ipv4Specific
+	t.ipv6Mapped.connRequest = tcpV6ConnRequest
+	t.ipv6Mapped.synRecvSock = tcpV6SynRecvSock
+	t.ipv6Mapped.addr2sockaddr = inet6CskAddr2sockaddr
 	return newTCPProtFamily("TCPv6", tcpV6InitSock, tcpV6Connect)
+}
+
+// inet6CskAddr2sockaddr is inet6_csk_addr2sockaddr for an ipv6_mapped
+// sock: its IPv4 peer as sockaddr_in6 has it, ::ffff:a.b.c.d.
+func inet6CskAddr2sockaddr(tp *tcpSock) netip.AddrPort {
+	return netip.AddrPortFrom(V6Addr(tp.Daddr), tp.Dport)
 }
 
 // ipv6HdrLen is sizeof(struct ipv6hdr), the net_header_len of
@@ -212,10 +226,20 @@ func (in *Net) tcpV6SendAck(k tcpHashKey, seq, ack uint32, win uint16, ts bool, 
 
 // tcpV6ConnRequest is tcp_v6_conn_request: a SYN the listener admits,
 // addressed from its IPv6 header, becomes a child (tcp_conn_request) that
-// answers with its SYN-ACK (tcp_v6_send_synack). Listener's Mu held.
+// answers with its SYN-ACK (tcp_v6_send_synack). An IPv4 SYN, which only
+// a dual-stack listener is given, is tcp_v4_conn_request's; an IPv6 one
+// from a v4-mapped source is dropped (such a source is IPv4 in disguise;
+// RFC 4038 §4.2). Listener's Mu held.
 func tcpV6ConnRequest(lp *tcpSock, skb *netdev.SkBuff, seg tcpSegment) {
+	if skb.Protocol == netdev.ETH_P_IP {
+		tcpV4ConnRequest(lp, skb, seg)
+		return
+	}
 	saddr, daddr := ipv6Addrs(skb)
-	child := lp.connRequest(daddr, saddr, &seg)
+	if saddr.Is4In6() {
+		return
+	}
+	child := lp.connRequest(daddr, saddr, &seg, lp.in.tcp.ipv6Specific.cookieInitSeq)
 	if child == nil {
 		return
 	}
@@ -232,17 +256,24 @@ func (child *tcpSock) v6SendSynack() { child.v4SendSynack() }
 
 // tcpV6SynRecvSock is tcp_v6_syn_recv_sock: an AF_INET6 child of the
 // listener for the SYN from raddr:rport to laddr, with its route (nil
-// without one). Listener's Mu held.
+// without one). For an IPv4 SYN (a dual-stack listener's) the child is
+// tcp_v4_syn_recv_sock's, switched to ipv6_mapped: it talks IPv4 and
+// shows its addresses v4-mapped. Listener's Mu held.
 func tcpV6SynRecvSock(lp *tcpSock, laddr, raddr netip.Addr, rport uint16) *tcpSock {
 	in := lp.in
+	if raddr.Is4() {
+		child := tcpV4SynRecvSock(lp, laddr, raddr, rport)
+		if child != nil {
+			child.afOps = &in.tcp.ipv6Mapped
+			child.Pinet6 = lp.inheritPinet6()
+		}
+		return child
+	}
 	child := socket.SkAlloc(lp.Net, socket.AF_INET6, lp.Prot).(*tcpSock)
 	child.in = in
 	socket.SockInitData(nil, child)
 	lp.createOpenreqChild(child, rport)
-	child.Pinet6 = &Ipv6Pinfo{HopLimit: -1}
-	if np := lp.Pinet6; np != nil {
-		*child.Pinet6 = *np
-	}
+	child.Pinet6 = lp.inheritPinet6()
 	child.Saddr, child.RcvSaddr = laddr, laddr
 	child.Daddr = raddr
 	dst, _, err := in.tcp.v6.Route(&child.InetSock, raddr)
@@ -254,9 +285,22 @@ func tcpV6SynRecvSock(lp *tcpSock, laddr, raddr netip.Addr, rport uint16) *tcpSo
 	return child
 }
 
+// inheritPinet6 is the listener's ipv6_pinfo as a child copies it
+// (tcp_v6_syn_recv_sock's memcpy of newnp), sk_ipv6only with it.
+func (lp *tcpSock) inheritPinet6() *Ipv6Pinfo {
+	np := &Ipv6Pinfo{HopLimit: -1}
+	if lp.Pinet6 != nil {
+		*np = *lp.Pinet6
+	}
+	return np
+}
+
 // tcpV6Connect is tcp_v6_connect (Mu held): route, choose the source
 // address and port, pick the ISN (RFC 6528 over the IPv6 tuple), and send
-// the SYN. inet_stream_connect then waits for the handshake.
+// the SYN. inet_stream_connect then waits for the handshake. A v4-mapped
+// peer is TCP over IPv4: the sock switches to ipv6_mapped and
+// tcp_v4_connect runs (ENETUNREACH when IPV6_V6ONLY), back to
+// ipv6_specific if that fails.
 func tcpV6Connect(ctx context.Context, s socket.Sk, addr netip.AddrPort, flags int) error {
 	tp := tcpSk(s)
 	in := tp.in
@@ -264,14 +308,30 @@ func tcpV6Connect(ctx context.Context, s socket.Sk, addr netip.AddrPort, flags i
 	if !daddr.Is6() {
 		return socket.EAFNOSUPPORT
 	}
-	if daddr.Is4In6() {
-		return socket.ENETUNREACH // v4-mapped peers wait for dual stack
-	}
 	if daddr.IsUnspecified() {
-		daddr = netip.IPv6Loopback() // connect to [::] is to this host
+		// connect to [::] is to this host, over IPv4 for a sock bound
+		// the v4-mapped way.
+		daddr = netip.IPv6Loopback()
+		if tp.RcvSaddr.Is4() {
+			daddr = V6Addr(netip.AddrFrom4([4]byte{127, 0, 0, 1}))
+		}
 	}
 	if daddr.IsMulticast() {
 		return socket.ENETUNREACH
+	}
+	if daddr.Is4In6() {
+		if tp.ipv6Only() {
+			return socket.ENETUNREACH
+		}
+		tp.afOps = &in.tcp.ipv6Mapped
+		if in.traceOn() {
+			in.traceSk(tp, "tcp_v6_connect %v -> tcp_v4_connect", addr)
+		}
+		err := tcpV4Connect(ctx, s, netip.AddrPortFrom(daddr.Unmap(), addr.Port()), flags)
+		if err != nil {
+			tp.afOps = &in.tcp.ipv6Specific
+		}
+		return err
 	}
 	dst, saddr, err := in.tcp.v6.Route(&tp.InetSock, daddr)
 	if err != nil {

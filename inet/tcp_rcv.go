@@ -88,7 +88,7 @@ func (in *Net) tcpRcv(skb *netdev.SkBuff, key tcpHashKey, seg *tcpSegment, ops *
 				child, handled = ops.cookieCheck(tp, skb, *seg)
 			}
 			if !handled {
-				tp.listenRcv(skb, seg)
+				tp.listenRcv(skb, seg, ops.sendReset)
 			}
 			tp.Mu.Unlock()
 			if child != nil {

@@ -166,3 +166,28 @@ func PingQueueRcvSkb(s socket.Sk, skb *netdev.SkBuff) {
 		skb.Free()
 	}
 }
+
+// UDPSendmsg is udp_sendmsg, where udpv6_sendmsg hands a datagram for an
+// IPv4 peer (v4-mapped, or a sockaddr_in): msg.Name, when valid, is the
+// IPv4 destination.
+func UDPSendmsg(ctx context.Context, s socket.Sk, msg *socket.Msghdr, b []byte) (int, error) {
+	return udpSendmsg(ctx, s, msg, b)
+}
+
+// IP4DatagramConnect is __ip4_datagram_connect, which ip6_datagram_connect
+// runs for an IPv4 peer: the sock's addresses become IPv4 ones, which it
+// shows v4-mapped (V6Addr). Mu held.
+func IP4DatagramConnect(ctx context.Context, s socket.Sk, addr netip.AddrPort, flags int) error {
+	return ip4DatagramConnect(ctx, s, addr, flags)
+}
+
+// UDPInDatagram counts an IPv4 datagram udpv6_recvmsg returned
+// (UDP_MIB_INDATAGRAMS, IPv4's, as for is_udp4).
+func (in *Net) UDPInDatagram() { in.mib.Udp.InDatagrams.Add(1) }
+
+// InetAddrValidOrNonlocal is inet_addr_valid_or_nonlocal, which
+// __inet6_bind applies to a v4-mapped address as inet_bind would: any,
+// one of ours, a broadcast or a multicast address.
+func (in *Net) InetAddrValidOrNonlocal(a netip.Addr) bool {
+	return a.IsUnspecified() || in.inetAddrType(a) != RTN_UNICAST
+}

@@ -22,7 +22,7 @@ func (n *Net) pingv6Init() {
 	n.pingv6Prot = n.in.PingV6Prot(inet.UDPv6Ops{
 		Sendmsg: n.pingV6Sendmsg,
 		Recvmsg: n.pingRecvmsg,
-		Connect: n.ip6DatagramConnect,
+		Connect: n.ip6DatagramConnectV6Only,
 	})
 }
 

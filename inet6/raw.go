@@ -23,7 +23,7 @@ import (
 // rawv6Init is rawv6_init: rawv6_prot, for inetsw6's SOCK_RAW row.
 func (n *Net) rawv6Init() {
 	n.rawv6Prot = n.in.RawV6Prot(inet.RawV6Ops{
-		UDPv6Ops: inet.UDPv6Ops{Sendmsg: n.rawv6Sendmsg, Recvmsg: n.rawv6Recvmsg, Connect: n.ip6DatagramConnect},
+		UDPv6Ops: inet.UDPv6Ops{Sendmsg: n.rawv6Sendmsg, Recvmsg: n.rawv6Recvmsg, Connect: n.ip6DatagramConnectV6Only},
 		Bind:     n.rawv6Bind,
 	})
 }

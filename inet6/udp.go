@@ -38,21 +38,36 @@ func (n *Net) udpv6Init() {
 	})
 }
 
-// udpv6Recvmsg is udpv6_recvmsg: one datagram per call.
+// udpv6Recvmsg is udpv6_recvmsg: one datagram per call. An IPv4 one (a
+// dual-stack socket's) is counted in IPv4's UDP MIB, as is_udp4.
 func (n *Net) udpv6Recvmsg(ctx context.Context, s socket.Sk, msg *socket.Msghdr, b []byte, flags int) (int, error) {
-	k, got, err := inet.DgramRecvmsg(ctx, s, msg, b, flags, udpv6View)
+	isUDP4 := false
+	k, got, err := inet.DgramRecvmsg(ctx, s, msg, b, flags, func(skb *netdev.SkBuff) ([]byte, netip.AddrPort) {
+		isUDP4 = skb.Protocol == netdev.ETH_P_IP
+		return udpv6View(skb)
+	})
 	if got && flags&socket.MSG_PEEK == 0 {
-		n.mib.udpInc(udp6InDatagrams)
+		if isUDP4 {
+			n.in.UDPInDatagram()
+		} else {
+			n.mib.udpInc(udp6InDatagrams)
+		}
 	}
 	return k, err
 }
 
 // inet6Bind is inet6_bind / __inet6_bind: an IPv6 address of ours (not
-// tentative) or ::. IPv4 text is EINVAL (a sockaddr_in is shorter than
-// SIN6_LEN_RFC2133); a v4-mapped address is EINVAL too, as with
-// IPV6_V6ONLY set, since this stack's AF_INET6 sockets are IPv6-only. A
-// link-local address is EINVAL, as Linux without a scope id: binding one
-// with a zone is not supported.
+// tentative), ::, or for UDP and TCP a v4-mapped one. IPv4 text is EINVAL
+// (a sockaddr_in is shorter than SIN6_LEN_RFC2133). A link-local address
+// is EINVAL, as Linux without a scope id: binding one with a zone is not
+// supported.
+//
+// Dual stack: :: binds the port for IPv6 and, unless IPV6_V6ONLY, for
+// IPv4 (0.0.0.0) too; ::ffff:a.b.c.d binds it for IPv4 only, a.b.c.d
+// checked as inet_bind would (EINVAL on an IPV6_V6ONLY socket, and on a
+// ping socket, whose ping_check_bind_addr takes unicast IPv6 only); any
+// other IPv6 address makes the socket IPv6-only (sk_ipv6only = 1), as
+// Linux does.
 func (n *Net) inet6Bind(ctx context.Context, sock *socket.Socket, addr netip.AddrPort) (err error) {
 	if n.traceOn() {
 		defer func() { n.trace(sock, "__sys_bind -> inet6_bind", addr.String()+traceErr(err)) }()
@@ -61,10 +76,11 @@ func (n *Net) inet6Bind(ctx context.Context, sock *socket.Socket, addr netip.Add
 		return p.Bind(ctx, sock.Sk, addr)
 	}
 	a := addr.Addr()
-	if !a.Is6() || a.Is4In6() || a.IsLinkLocalUnicast() || a.Zone() != "" {
+	if !a.Is6() || a.IsLinkLocalUnicast() || a.Zone() != "" {
 		return socket.EINVAL
 	}
-	if !a.IsUnspecified() && !n.ipv6ChkAddr(a) {
+	mapped := a.Is4In6()
+	if !mapped && !a.IsUnspecified() && !n.ipv6ChkAddr(a) {
 		return socket.EADDRNOTAVAIL
 	}
 	port := addr.Port()
@@ -79,9 +95,25 @@ func (n *Net) inet6Bind(ctx context.Context, sock *socket.Socket, addr netip.Add
 	if sk.State != tcpClose || isk.Num != 0 {
 		return socket.EINVAL
 	}
+	np := isk.Pinet6
+	savedIpv6only := np.Ipv6only
+	if mapped {
+		if np.Ipv6only || sk.Protocol == socket.IPPROTO_ICMPV6 {
+			return socket.EINVAL
+		}
+		// The socket is bound the IPv4 way: its addresses are IPv4 ones
+		// (inet_rcv_saddr), shown v4-mapped.
+		a = a.Unmap()
+		if !n.in.InetAddrValidOrNonlocal(a) {
+			return socket.EADDRNOTAVAIL
+		}
+	} else if !a.IsUnspecified() {
+		np.Ipv6only = true
+	}
 	isk.RcvSaddr, isk.Saddr = a, a
 	if err := sk.Prot.GetPort(s, port); err != nil {
 		isk.RcvSaddr, isk.Saddr = netip.Addr{}, netip.Addr{}
+		np.Ipv6only = savedIpv6only
 		return err
 	}
 	inet.SetBound(s, a, port)
@@ -92,9 +124,8 @@ func (n *Net) inet6Bind(ctx context.Context, sock *socket.Socket, addr netip.Add
 const tcpClose = 7
 
 // inet6DgramConnect is inet_dgram_connect for an AF_INET6 socket: an
-// AF_UNSPEC address disconnects; else autobind and ip6_datagram_connect.
-// IPv4 text is EINVAL; a v4-mapped peer is ENETUNREACH, as
-// __ip6_datagram_connect answers an IPV6_V6ONLY socket.
+// AF_UNSPEC address disconnects; else autobind and the proto's connect
+// (ip6_datagram_connect). IPv4 text is EINVAL.
 func (n *Net) inet6DgramConnect(ctx context.Context, sock *socket.Socket, addr netip.AddrPort, flags int) error {
 	s := sock.Sk
 	sk := s.SK()
@@ -114,10 +145,28 @@ func (n *Net) inet6DgramConnect(ctx context.Context, sock *socket.Socket, addr n
 	return sk.Prot.Connect(ctx, s, addr, flags)
 }
 
-// ip6DatagramConnect is ip6_datagram_connect: route to the peer (:: is
+// ip6DatagramConnect is ip6_datagram_connect, UDP's: a v4-mapped peer is
+// reached over IPv4 (__ip4_datagram_connect; ENETUNREACH when
+// IPV6_V6ONLY), any other as ip6DatagramConnectV6Only. Mu held.
+func (n *Net) ip6DatagramConnect(ctx context.Context, s socket.Sk, addr netip.AddrPort, flags int) error {
+	if daddr := addr.Addr(); daddr.Is4In6() {
+		if inet.InetSk(s).Pinet6.Ipv6only {
+			return socket.ENETUNREACH
+		}
+		if n.traceOn() {
+			n.traceSk(inet.InetSk(s), "ip6_datagram_connect %v -> __ip4_datagram_connect", addr)
+		}
+		return inet.IP4DatagramConnect(ctx, s, netip.AddrPortFrom(daddr.Unmap(), addr.Port()), flags)
+	}
+	return n.ip6DatagramConnectV6Only(ctx, s, addr, flags)
+}
+
+// ip6DatagramConnectV6Only is ip6_datagram_connect for an IPv6 peer, and
+// the whole connect of ping and raw sockets (ip6_datagram_connect_v6_only),
+// which reach no IPv4 peer here (ENETUNREACH): route to the peer (:: is
 // this host, ::1), take the route's source address if unbound, and
 // remember the peer. Mu held.
-func (n *Net) ip6DatagramConnect(ctx context.Context, s socket.Sk, addr netip.AddrPort, flags int) error {
+func (n *Net) ip6DatagramConnectV6Only(ctx context.Context, s socket.Sk, addr netip.AddrPort, flags int) error {
 	isk := inet.InetSk(s)
 	daddr := addr.Addr().WithZone("")
 	if addr.Addr().Is4In6() {
@@ -158,6 +207,11 @@ func (n *Net) ip6Saddr(isk *inet.InetSock, daddr netip.Addr) (netip.Addr, error)
 		n.mib.inc(ip6OutNoRoutes)
 		return netip.Addr{}, socket.ENETUNREACH
 	}
+	if isk.Saddr.Is4() {
+		// A v4-mapped source (the socket is bound or connected the IPv4
+		// way) reaches no IPv6 peer: ip6_dst_lookup_tail's EAFNOSUPPORT.
+		return netip.Addr{}, socket.EAFNOSUPPORT
+	}
 	if isk.Saddr.IsValid() && !isk.Saddr.IsUnspecified() {
 		return isk.Saddr, nil
 	}
@@ -181,16 +235,9 @@ func inet6Getname(sock *socket.Socket, peer bool) (netip.AddrPort, error) {
 		if isk.Dport == 0 || (1<<sk.State)&(1<<tcpClose|1<<tcpSynSent) != 0 {
 			return netip.AddrPort{}, socket.ENOTCONN
 		}
-		return netip.AddrPortFrom(isk.Daddr, isk.Dport), nil
+		return netip.AddrPortFrom(inet.V6Addr(isk.Daddr), isk.Dport), nil // an IPv4 peer v4-mapped
 	}
-	a := isk.RcvSaddr
-	if !a.IsValid() || a.IsUnspecified() {
-		a = isk.Saddr
-	}
-	if !a.IsValid() {
-		a = netip.IPv6Unspecified()
-	}
-	return netip.AddrPortFrom(a, isk.Sport), nil
+	return netip.AddrPortFrom(isk.V6Local(), isk.Sport), nil
 }
 
 // inet6Sendmsg is inet6_sendmsg.
@@ -235,6 +282,13 @@ func inet6Setsockopt(sock *socket.Socket, level, optname, val int) error {
 	defer isk.Mu.Unlock()
 	np := isk.Pinet6
 	switch optname {
+	case socket.IPV6_V6ONLY:
+		// Fixed once the socket holds a port (do_ipv6_setsockopt refuses
+		// it with inet_num set: the port tables were filled by it).
+		if isk.Num != 0 {
+			return socket.EINVAL
+		}
+		np.Ipv6only = val != 0
 	case socket.IPV6_UNICAST_HOPS:
 		if val < -1 || val > 255 {
 			return socket.EINVAL
@@ -273,6 +327,8 @@ func (n *Net) inet6Getsockopt(sock *socket.Socket, level, optname int) (int, err
 	defer isk.Mu.Unlock()
 	np := isk.Pinet6
 	switch optname {
+	case socket.IPV6_V6ONLY:
+		return boolInt(np.Ipv6only), nil
 	case socket.IPV6_UNICAST_HOPS:
 		if np.HopLimit < 0 {
 			return sysctlHopLimit, nil
@@ -319,7 +375,15 @@ func (n *Net) inet6DgramOps(name string) *socket.ProtoOps {
 
 // udpv6Sendmsg is udpv6_sendmsg: one call, one datagram, to msg.Name or
 // the connected peer, fragmented by ip6_fragment when larger than the MTU.
+// A datagram to an IPv4 peer (v4-mapped, or the one a v4-mapped connect
+// set) is udp_sendmsg's, unless the socket is IPV6_V6ONLY (ENETUNREACH).
 func (n *Net) udpv6Sendmsg(ctx context.Context, s socket.Sk, msg *socket.Msghdr, b []byte) (int, error) {
+	if v4, ok, err := udpv6MappedDest(s, msg); ok || err != nil {
+		if err != nil {
+			return 0, err
+		}
+		return inet.UDPSendmsg(ctx, s, v4, b)
+	}
 	if len(b) > udpMaxPayload6 {
 		return 0, socket.EMSGSIZE
 	}
@@ -336,9 +400,6 @@ func (n *Net) udpv6Sendmsg(ctx context.Context, s socket.Sk, msg *socket.Msghdr,
 		a := msg.Name.Addr()
 		if !a.Is6() {
 			return 0, socket.EINVAL
-		}
-		if a.Is4In6() {
-			return 0, socket.ENETUNREACH // IPv6-only: no udp_sendmsg fallback
 		}
 		if msg.Name.Port() == 0 {
 			return 0, socket.EINVAL
@@ -358,6 +419,34 @@ func (n *Net) udpv6Sendmsg(ctx context.Context, s socket.Sk, msg *socket.Msghdr,
 	defer skb.Free()
 	copy(skb.Put(len(b)), b)
 	return n.udpV6SendSkb(isk, skb, dev, nexthop, saddr, dst, mtu)
+}
+
+// udpv6MappedDest is udpv6_sendmsg's test for an IPv4 destination: a
+// v4-mapped msg_name, or none on a socket connected the v4-mapped way.
+// It gives the msghdr udp_sendmsg is to see (msg_name as a sockaddr_in),
+// or ENETUNREACH on an IPV6_V6ONLY socket; ok false for an IPv6 one.
+func udpv6MappedDest(s socket.Sk, msg *socket.Msghdr) (*socket.Msghdr, bool, error) {
+	isk := inet.InetSk(s)
+	isk.Mu.Lock()
+	defer isk.Mu.Unlock()
+	var v4 *socket.Msghdr
+	switch {
+	case msg != nil && msg.Name.IsValid():
+		if !msg.Name.Addr().Is4In6() {
+			return nil, false, nil
+		}
+		m := *msg
+		m.Name = netip.AddrPortFrom(msg.Name.Addr().Unmap(), msg.Name.Port())
+		v4 = &m
+	case isk.State == tcpEstablished && isk.Daddr.Is4():
+		v4 = msg
+	default:
+		return nil, false, nil
+	}
+	if isk.Pinet6.Ipv6only {
+		return nil, false, socket.ENETUNREACH
+	}
+	return v4, true, nil
 }
 
 // udpV6SendSkb is udp_v6_send_skb: the UDP header over the payload, its
@@ -392,9 +481,13 @@ func (n *Net) udpV6SendSkb(isk *inet.InetSock, skb *netdev.SkBuff, dev *netdev.N
 }
 
 // udpv6View is what a read of a queued datagram returns (its data starts
-// at the UDP header) and its sender, from the IPv6 header.
+// at the UDP header) and its sender, from the IPv6 header, or from the
+// IPv4 one of a datagram a dual-stack socket took, v4-mapped.
 func udpv6View(skb *netdev.SkBuff) ([]byte, netip.AddrPort) {
 	uh := inethdr.Udphdr(skb.Data())
+	if skb.Protocol == netdev.ETH_P_IP {
+		return uh[inethdr.UDPLen:], netip.AddrPortFrom(inet.V6Addr(inethdr.Iphdr(skb.At(skb.NetworkHeader)).Src()), uh.Source())
+	}
 	return uh[inethdr.UDPLen:], netip.AddrPortFrom(header.Ipv6hdr(skb.At(skb.NetworkHeader)).Src(), uh.Source())
 }
 
@@ -542,4 +635,11 @@ func (n *Net) ip6DgramFlow(isk *inet.InetSock, sk *socket.Sock, daddr netip.Addr
 		return daddr, dev, nexthop, saddr, 0, e
 	}
 	return daddr, dev, nexthop, saddr, mtu, nil
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -34,6 +34,7 @@ const (
 	IP_MTU          = 14
 
 	IPV6_UNICAST_HOPS = 16
+	IPV6_V6ONLY       = 26
 	IPV6_MTU_DISCOVER = 23
 	IPV6_MTU          = 24
 	IPV6_TCLASS       = 67
@@ -114,6 +115,7 @@ var Sockopts = []SockoptName{
 	{Name: "IP_TOS", Level: SOL_IP, Optname: IP_TOS},
 	{Name: "IP_MTU_DISCOVER", Level: SOL_IP, Optname: IP_MTU_DISCOVER},
 	{Name: "IP_MTU", Level: SOL_IP, Optname: IP_MTU},
+	{Name: "IPV6_V6ONLY", Level: SOL_IPV6, Optname: IPV6_V6ONLY},
 	{Name: "IPV6_UNICAST_HOPS", Level: SOL_IPV6, Optname: IPV6_UNICAST_HOPS},
 	{Name: "IPV6_TCLASS", Level: SOL_IPV6, Optname: IPV6_TCLASS},
 	{Name: "IPV6_MTU_DISCOVER", Level: SOL_IPV6, Optname: IPV6_MTU_DISCOVER},
