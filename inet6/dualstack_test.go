@@ -306,6 +306,19 @@ func TestDualStackUDP(t *testing.T) {
 		t.Fatalf("connected send came from %v, want %v:%d", src, b.v4(), cl.Port())
 	}
 
+	// The port unreachable a v4-mapped connected socket draws is IPv4's
+	// ICMP, which reaches it as it reaches an AF_INET socket.
+	closed := b.sockOf(t, socket.AF_INET6, socket.SOCK_DGRAM)
+	if err := socket.Connect(ctx, closed, netip.MustParseAddrPort("[::ffff:198.18.0.1]:9999"), 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := socket.Sendto(ctx, closed, []byte("anyone?"), 0, netip.AddrPort{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := recvNow(t, closed); err != socket.ECONNREFUSED {
+		t.Fatalf("v4-mapped connected socket after a port unreachable: %v, want ECONNREFUSED", err)
+	}
+
 	only := b.sockOf(t, socket.AF_INET6, socket.SOCK_DGRAM)
 	mustSetV6only(t, only, 1)
 	if err := socket.Bind(ctx, only, netip.MustParseAddrPort("[::]:9001")); err != nil {
