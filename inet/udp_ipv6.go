@@ -191,3 +191,22 @@ func (in *Net) UDPInDatagram() { in.mib.Udp.InDatagrams.Add(1) }
 func (in *Net) InetAddrValidOrNonlocal(a netip.Addr) bool {
 	return a.IsUnspecified() || in.inetAddrType(a) != RTN_UNICAST
 }
+
+// IPSetsockopt and IPGetsockopt are ip_setsockopt and ip_getsockopt, which
+// ipv6_setsockopt and ipv6_getsockopt hand SOL_IP on a UDP or ping socket
+// (through udp_prot's): the options of its v4-mapped traffic.
+func IPSetsockopt(s socket.Sk, optname, val int) error { return ipSetsockopt(s, optname, val) }
+
+// IPGetsockopt: see IPSetsockopt.
+func IPGetsockopt(s socket.Sk, optname int) (int, error) { return ipGetsockopt(s, optname) }
+
+// MappedPathMTU is dst_mtu(__sk_dst_get(sk)) for an AF_INET6 sock
+// connected the v4-mapped way: the path MTU of its IPv4 route, false
+// without one. Mu held.
+func (isk *InetSock) MappedPathMTU() (int, bool) {
+	rt := isk.rtable()
+	if rt == nil || !isk.Daddr.Is4() {
+		return 0, false
+	}
+	return isk.in.dstMTU(rt, isk.Daddr), true
+}

@@ -306,6 +306,25 @@ func TestDualStackUDP(t *testing.T) {
 		t.Fatalf("connected send came from %v, want %v:%d", src, b.v4(), cl.Port())
 	}
 
+	// IP-level options shape the v4-mapped datagrams (ipv6_setsockopt
+	// hands SOL_IP to ip_setsockopt), and IPV6_MTU reads the IPv4 route's.
+	raw, err := socket.SockCreate(ctx, a.h.SockNet, a.sb, socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_UDP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Ops.Release(raw) })
+	if err := socket.Setsockopt(conn, socket.SOL_IP, socket.IP_TTL, 7); err != nil {
+		t.Fatalf("IP_TTL on an AF_INET6 UDP socket: %v", err)
+	}
+	if mtu, err := socket.Getsockopt(conn, socket.SOL_IPV6, socket.IPV6_MTU); err != nil || mtu != 1500 {
+		t.Fatalf("IPV6_MTU of a v4-mapped connected socket: %d, %v; want 1500", mtu, err)
+	}
+	udpExchange(t, conn, c4, netip.AddrPort{}, "ttl 7")
+	pkt := make([]byte, 200)
+	if n, _, err := socket.Recvfrom(ctx, raw, pkt, socket.MSG_DONTWAIT); err != nil || n < 20 || pkt[8] != 7 {
+		t.Fatalf("raw copy of the datagram: %d bytes, %v, TTL %d; want TTL 7", n, err, pkt[8])
+	}
+
 	// The port unreachable a v4-mapped connected socket draws is IPv4's
 	// ICMP, which reaches it as it reaches an AF_INET socket.
 	closed := b.sockOf(t, socket.AF_INET6, socket.SOCK_DGRAM)

@@ -271,9 +271,15 @@ func (n *Net) inet6Recvmsg(ctx context.Context, sock *socket.Socket, msg *socket
 }
 
 // inet6Setsockopt is sock_common_setsockopt's ipv6_setsockopt
-// (do_ipv6_setsockopt) for the IPPROTO_IPV6 options this stack has; any
-// other level or option is ENOPROTOOPT.
+// (do_ipv6_setsockopt) for the IPPROTO_IPV6 options this stack has; SOL_IP
+// on a socket that is not raw is IPv4's; any other level or option is
+// ENOPROTOOPT.
 func inet6Setsockopt(sock *socket.Socket, level, optname, val int) error {
+	if level == socket.SOL_IP && sock.Type != socket.SOCK_RAW {
+		// ipv6_setsockopt gives SOL_IP to udp_prot's setsockopt,
+		// ip_setsockopt: they shape the socket's v4-mapped datagrams.
+		return inet.IPSetsockopt(sock.Sk, optname, val)
+	}
 	if level != socket.SOL_IPV6 {
 		return socket.ENOPROTOOPT
 	}
@@ -319,6 +325,9 @@ func inet6Setsockopt(sock *socket.Socket, level, optname, val int) error {
 // IPV6_MTU_DISCOVER, and a connected socket's path MTU (dst_mtu of its
 // route: a packet too big lowers it), ENOTCONN unconnected.
 func (n *Net) inet6Getsockopt(sock *socket.Socket, level, optname int) (int, error) {
+	if level == socket.SOL_IP && sock.Type != socket.SOCK_RAW {
+		return inet.IPGetsockopt(sock.Sk, optname)
+	}
 	if level != socket.SOL_IPV6 {
 		return 0, socket.ENOPROTOOPT
 	}
@@ -340,6 +349,12 @@ func (n *Net) inet6Getsockopt(sock *socket.Socket, level, optname int) (int, err
 		return np.Pmtudisc, nil
 	case socket.IPV6_MTU:
 		if isk.State != tcpEstablished {
+			return 0, socket.ENOTCONN
+		}
+		if isk.Daddr.Is4() { // connected v4-mapped: its IPv4 route's
+			if mtu, ok := isk.MappedPathMTU(); ok {
+				return mtu, nil
+			}
 			return 0, socket.ENOTCONN
 		}
 		dev, nexthop, ok := n.ip6RouteOutput(isk.Daddr)
