@@ -333,6 +333,7 @@ func tcpV6Connect(ctx context.Context, s socket.Sk, addr netip.AddrPort, flags i
 		}
 		return err
 	}
+	tp.afOps = &in.tcp.ipv6Specific // an earlier v4-mapped attempt may have left ipv6_mapped
 	dst, saddr, err := in.tcp.v6.Route(&tp.InetSock, daddr)
 	if err != nil {
 		return err

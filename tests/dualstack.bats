@@ -260,6 +260,12 @@ open(sys.argv[3], "w").write("%s %s:%d\n" % (d.decode(), a[0], a[1]))
 	PY_PID=
 	lport=$(cat "$M/$s/local")
 	[ "$(cat "$BATS_TEST_TMPDIR/kgot")" = "connected $STACK4:${lport##*:}" ]
+	# net/udp6 lists it (AF_INET6), its addresses v4-mapped as Linux
+	# prints them (198.18.0.2 is the word 020012C6); net/udp does not.
+	hexport=$(printf %04X "${lport##*:}")
+	grep -q " 0000000000000000FFFF0000020012C6:$hexport 0000000000000000FFFF0000010012C6:$(printf %04X "$port") 01 " "$M/net/udp6"
+	run grep -q ":$hexport " "$M/net/udp"
+	[ "$status" -ne 0 ]
 
 	o=$(mk_socket AF_INET6 SOCK_DGRAM 0)
 	ctl "$o" "setsockopt IPV6_V6ONLY 1"
