@@ -228,8 +228,9 @@ func (in *Net) tcpV6SendAck(k tcpHashKey, seq, ack uint32, win uint16, ts bool, 
 // addressed from its IPv6 header, becomes a child (tcp_conn_request) that
 // answers with its SYN-ACK (tcp_v6_send_synack). An IPv4 SYN, which only
 // a dual-stack listener is given, is tcp_v4_conn_request's; an IPv6 one
-// from a v4-mapped source is dropped (such a source is IPv4 in disguise;
-// RFC 4038 §4.2). Listener's Mu held.
+// from a v4-mapped source is dropped, as Linux's (such an address names an
+// IPv4 node, RFC 4291 §2.5.5.2, never an IPv6 sender). Listener's Mu
+// held.
 func tcpV6ConnRequest(lp *tcpSock, skb *netdev.SkBuff, seg tcpSegment) {
 	if skb.Protocol == netdev.ETH_P_IP {
 		tcpV4ConnRequest(lp, skb, seg)
