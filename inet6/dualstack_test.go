@@ -166,6 +166,25 @@ func TestDualStackTCPListener(t *testing.T) {
 	}
 	echoBothWays(t, step, c6, s6)
 
+	// With tcp_syncookies 2 every SYN is answered with a cookie: an IPv4
+	// one's is IPv4's (cookie_v4_init_sequence), and the ACK that brings
+	// it back makes a v4-mapped child (cookie_v4_check through
+	// tcp_v6_syn_recv_sock).
+	b.h.Inet.SetTCPSyncookies(2)
+	c4c := a.sockOf(t, socket.AF_INET, socket.SOCK_STREAM)
+	s4c, err := tcpOpen(t, step, c4c, netip.AddrPortFrom(b.v4(), 7000), ls, b)
+	if err != nil {
+		t.Fatalf("IPv4 connect answered by a SYN cookie: %v", err)
+	}
+	if _, sp := names(t, s4c); sp.Addr() != netip.MustParseAddr("::ffff:198.18.0.1") {
+		t.Fatalf("cookie child's peer %v", sp)
+	}
+	echoBothWays(t, step, c4c, s4c)
+	if got := procField(t, b, "netstat", "TcpExt:", "SyncookiesRecv"); got != "1" {
+		t.Fatalf("SyncookiesRecv %s, want 1", got)
+	}
+	b.h.Inet.SetTCPSyncookies(1)
+
 	only := b.sockOf(t, socket.AF_INET6, socket.SOCK_STREAM)
 	mustSetV6only(t, only, 1)
 	if err := socket.Bind(ctx, only, netip.MustParseAddrPort("[::]:7001")); err != nil {
