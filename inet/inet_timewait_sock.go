@@ -24,6 +24,7 @@ type tcpTimewaitSock struct {
 
 	// Set at creation, then read-only.
 	afOps     *inetConnectionSockAfOps // the family's, for the answers it sends
+	family    int                      // tw_family: the sock's, so a v4-mapped one stays in net/tcp6
 	key       tcpHashKey               // the 4-tuple from our side
 	bind      tcpBindInfo
 	rcvWscale uint8
@@ -68,6 +69,7 @@ func (tp *tcpSock) tcpTimeWait(state uint8, timeo time.Duration) {
 	tw := &tcpTimewaitSock{
 		in:        in,
 		afOps:     tp.afOps,
+		family:    tp.Family,
 		key:       tp.ehashKey,
 		bind:      tp.bind,
 		rcvWscale: tp.rcvWscale,

@@ -2,7 +2,6 @@ package inet6
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -12,13 +11,15 @@ import (
 	"sockfs/socket"
 )
 
-// procInit is if6_proc_init, ipv6_route_proc_init and ipv6_misc_proc_init
-// (snmp6): the tables in the layouts of Linux's files of the same names.
+// procInit is if6_proc_init, ipv6_route_proc_init, ipv6_misc_proc_init
+// (snmp6), tcp6_proc_init, udp6_proc_init, raw6_proc_init and
+// sockstat6's: the tables in the layouts of Linux's files of the same names.
 func (n *Net) procInit() {
 	n.sn.ProcNetCreate("if_inet6", n.if6SeqShow)
 	n.sn.ProcNetCreate("ipv6_route", n.ipv6RouteSeqShow)
 	n.sn.ProcNetCreate("snmp6", n.snmp6SeqShow)
 	if n.in != nil {
+		n.sn.ProcNetCreate("tcp6", n.in.TCP6SeqShow) // tcp6_proc_init
 		n.sn.ProcNetCreate("udp6", n.udp6SeqShow)
 		n.sn.ProcNetCreate("raw6", n.raw6SeqShow)
 		n.sn.ProcNetCreate("sockstat6", n.sockstat6SeqShow)
@@ -40,17 +41,12 @@ func (n *Net) sockstat6SeqShow(b *bytes.Buffer) {
 	fmt.Fprintf(b, "FRAG6: inuse %d memory %d\n", fragInuse, fragMem)
 }
 
-// proc6Addr is how /proc/net/udp6 prints an address: its four __be32
-// words each as a host-order %08X, so on little-endian machines each word
-// reads byte-reversed (2001:2::2 is 02000120000000000000000002000000).
+// proc6Addr is how /proc/net/udp6 prints an address, as net/tcp6 does
+// (inet.ProcAddr6: four host-order %08X words).
 func proc6Addr(a netip.Addr) string {
-	if !a.IsValid() {
-		a = netip.IPv6Unspecified()
-	}
-	b := a.As16()
-	return fmt.Sprintf("%08X%08X%08X%08X",
-		binary.LittleEndian.Uint32(b[0:]), binary.LittleEndian.Uint32(b[4:]),
-		binary.LittleEndian.Uint32(b[8:]), binary.LittleEndian.Uint32(b[12:]))
+	var b bytes.Buffer
+	inet.ProcAddr6(&b, a)
+	return b.String()
 }
 
 // udp6SeqShow is /proc/net/udp6 (udp6_seq_show, __ip6_dgram_sock_seq_show):

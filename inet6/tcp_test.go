@@ -15,13 +15,37 @@ import (
 )
 
 func (u *udpHost) stream(t *testing.T) *socket.Socket {
+	return u.sock(t, socket.AF_INET6, socket.SOCK_STREAM)
+}
+
+// listenOn binds sock to at and listens.
+func listenOn(t *testing.T, sock *socket.Socket, at string) {
 	t.Helper()
-	sock, err := socket.SockCreate(context.Background(), u.h.SockNet, u.sb, socket.AF_INET6, socket.SOCK_STREAM, 0)
-	if err != nil {
+	if err := socket.Bind(context.Background(), sock, netip.MustParseAddrPort(at)); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { sock.Ops.Release(sock) })
-	return sock
+	if err := socket.Listen(sock, 8); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// connectStart begins a nonblocking connect of c to to (EINPROGRESS).
+func connectStart(t *testing.T, c *socket.Socket, to netip.AddrPort) {
+	t.Helper()
+	if err := socket.Connect(context.Background(), c, to, socket.O_NONBLOCK); err != socket.EINPROGRESS {
+		t.Fatalf("nonblocking connect: %v, want EINPROGRESS", err)
+	}
+}
+
+// listenConnect puts a TCPv6 listener on b's [::]:port and starts a
+// connect to it from a.
+func listenConnect(t *testing.T, a, b *udpHost, port uint16) (ls, c *socket.Socket) {
+	t.Helper()
+	ls = b.stream(t)
+	listenOn(t, ls, netip.AddrPortFrom(netip.IPv6Unspecified(), port).String())
+	c = a.stream(t)
+	connectStart(t, c, netip.AddrPortFrom(b.addr, port))
+	return ls, c
 }
 
 // procField is the value of column name in the first pair of lines of
@@ -56,15 +80,7 @@ func procField(t *testing.T, u *udpHost, file, prefix, name string) string {
 // sockstat6 is u's net/sockstat6.
 func sockstat6(t *testing.T, u *udpHost) string {
 	t.Helper()
-	for _, f := range u.h.SockNet.ProcNetFiles() {
-		if f.Name == "sockstat6" {
-			var b bytes.Buffer
-			f.Show(&b)
-			return b.String()
-		}
-	}
-	t.Fatal("no net/sockstat6")
-	return ""
+	return procText(t, u, "sockstat6")
 }
 
 // pump moves what it can of out to sock and of sock into in without
@@ -108,20 +124,9 @@ func TestTCPv6OverLossyLink(t *testing.T) {
 	for _, h := range []*udpHost{a, b} {
 		h.h.Inet.SetTCPTimers(20*time.Millisecond, 0)
 	}
-	ctx := context.Background()
 	step := func() { stackIdle(t); clk.Advance(5 * time.Millisecond) }
 
-	ls := b.stream(t)
-	if err := socket.Bind(ctx, ls, netip.MustParseAddrPort("[::]:7000")); err != nil {
-		t.Fatal(err)
-	}
-	if err := socket.Listen(ls, 8); err != nil {
-		t.Fatal(err)
-	}
-	c := a.stream(t)
-	if err := socket.Connect(ctx, c, netip.AddrPortFrom(b.addr, 7000), socket.O_NONBLOCK); err != socket.EINPROGRESS {
-		t.Fatalf("nonblocking connect: %v, want EINPROGRESS", err)
-	}
+	ls, c := listenConnect(t, a, b, 7000)
 	if _, err := c.Ops.Getname(c, true); err != socket.ENOTCONN {
 		t.Fatalf("getpeername in SYN_SENT: %v, want ENOTCONN", err)
 	}

@@ -58,8 +58,14 @@ func newFeatHost(t *testing.T, drv netdev.Driver, clock ktime.Clock, last byte, 
 }
 
 func (u *udpHost) socket(t *testing.T) *socket.Socket {
+	return u.sock(t, socket.AF_INET6, socket.SOCK_DGRAM)
+}
+
+// sock is a new socket of u of family and type, released at the test's
+// end.
+func (u *udpHost) sock(t *testing.T, family int, typ socket.SockType) *socket.Socket {
 	t.Helper()
-	sock, err := socket.SockCreate(context.Background(), u.h.SockNet, u.sb, socket.AF_INET6, socket.SOCK_DGRAM, 0)
+	sock, err := socket.SockCreate(context.Background(), u.h.SockNet, u.sb, family, typ, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
