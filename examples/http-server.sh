@@ -1,24 +1,32 @@
 #!/usr/bin/env bash
-# http-server.sh PORT DIR — a static file server: GET /NAME answers with
-# DIR/NAME (index.html for /), 404 otherwise. Each connection is served in
-# the background, so slow clients do not hold up others.
+# http-server.sh PORT DIR [ADDR] — a static file server: GET /NAME answers
+# with DIR/NAME (index.html for /), 404 otherwise. Each connection is served
+# in the background, so slow clients do not hold up others. ADDR is the
+# address to listen on (default 0.0.0.0); an IPv6 one (:: or 2001:2::2)
+# makes the listener an AF_INET6 socket.
 #
 #   SOCKFS=/mnt/sock examples/http-server.sh 8080 ./public
 #   curl http://198.18.0.2:8080/index.html       # from the kernel's side
+#   SOCKFS=/mnt/sock examples/http-server.sh 8080 ./public ::
+#   curl -g 'http://[2001:2::2]:8080/'           # -g: the brackets are the address's
 set -euo pipefail
 SOCKFS=${SOCKFS:-/mnt/sock}
-port=$1 dir=${2%/}
+port=$1 dir=${2%/} addr=${3:-0.0.0.0}
+family=AF_INET
+if [[ $addr == *:* ]]; then
+	family=AF_INET6 addr="[$addr]"
+fi
 
 # socket, setsockopt, bind, listen — each a line into the socket's ctl.
 exec 3<>"$SOCKFS/socket"
-echo "AF_INET SOCK_STREAM 6" >&3
+echo "$family SOCK_STREAM 6" >&3
 read -r l <&3
 exec 3>&-
 trap 'echo close > "$SOCKFS/$l/ctl"' EXIT
 echo "setsockopt SO_REUSEADDR 1" > "$SOCKFS/$l/ctl"
-echo "bind 0.0.0.0:$port" > "$SOCKFS/$l/ctl"
+echo "bind $addr:$port" > "$SOCKFS/$l/ctl"
 echo "listen" > "$SOCKFS/$l/ctl"
-echo "http-server: socket $l listening on port $port, serving $dir" >&2
+echo "http-server: socket $l listening on $addr:$port, serving $dir" >&2
 
 # serve INO answers one request on connected socket INO, then closes it.
 serve() {

@@ -9,19 +9,8 @@ EX=$ROOT/examples
 setup_file() { sockfsd_start sft-ex; }
 teardown_file() { sockfsd_stop; }
 teardown() {
-	local p
-	for p in ${BG_PIDS:-}; do
-		kill "$p" 2>/dev/null || true
-		wait_exit "$p" 5 || kill -KILL "$p" 2>/dev/null || true
-	done
-	BG_PIDS=
+	bg_kill
 	common_teardown
-}
-
-# bg CMD...: run CMD in the background, killed by teardown.
-bg() {
-	"$@" 3>&- &
-	BG_PIDS="${BG_PIDS:-} $!"
 }
 
 # listener_on PORT: INO of a socket of ours listening on PORT.

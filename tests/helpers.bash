@@ -24,6 +24,9 @@ KERNEL_ADDR=${KERNEL_ADDR:-$HOST_ADDR}
 addr_port() {
 	if [[ $1 == *:* ]]; then echo "[$1]:$2"; else echo "$1:$2"; fi
 }
+# IPv6 addresses (2001:2::/48, RFC 5180).
+STACK6=2001:2::2
+HOST6=2001:2::1
 
 # ---- guards -----------------------------------------------------------------
 
@@ -231,9 +234,10 @@ test_port() {
 	echo $(( (${BATS_SUITE_TEST_NUMBER:-0} % 1000) * 20 + 20000 + ${1:-0} ))
 }
 
-# listening PORT: the kernel has a TCP listener on KERNEL_ADDR:PORT.
+# listening PORT [ADDR]: the kernel has a TCP listener on ADDR:PORT
+# (default KERNEL_ADDR; an IPv6 ADDR without brackets).
 listening() {
-	ss -Hltn "src $(addr_port "$KERNEL_ADDR" "$1")" 2>/dev/null | grep -q .
+	ss -Hltn "src $(addr_port "${2:-$KERNEL_ADDR}" "$1")" 2>/dev/null | grep -q .
 }
 
 # kernel_listen PORT OUT [IN] starts a kernel `nc -l` (`nc -6 -l` for an
@@ -253,6 +257,21 @@ kernel_listen() {
 	fi
 }
 
+# both_ways S UP GOT: UP's bytes into S/data and S/data into GOT at once;
+# our FIN (shutdown wr) goes only once the peer's whole stream has arrived
+# (cat ends at its FIN), because nc exits as soon as its network input ends
+# and would cut its own sending short. Sets and clears CAT_PID (for a
+# teardown that kills it).
+both_ways() {
+	local s=$1 up=$2 got=$3
+	timeout 60 cat "$M/$s/data" >"$got" 3>&- &
+	CAT_PID=$!
+	timeout 60 dd if="$up" of="$M/$s/data" bs=128k status=none
+	wait_exit "$CAT_PID" 60
+	CAT_PID=
+	ctl "$s" "shutdown wr"
+}
+
 # file_has FILE STRING: FILE contains STRING (for polling a peer's output).
 file_has() { grep -qF -- "$2" "$1" 2>/dev/null; }
 
@@ -268,6 +287,24 @@ same_file() {
 }
 
 # ---- per-test cleanup -------------------------------------------------------
+
+# bg CMD...: run CMD in the background (without bats' fd 3), for bg_kill to
+# end in teardown.
+bg() {
+	"$@" 3>&- &
+	BG_PIDS="${BG_PIDS:-} $!"
+}
+
+# bg_kill ends what bg and the test put in BG_PIDS: SIGTERM, then SIGKILL
+# after 5 s.
+bg_kill() {
+	local p
+	for p in ${BG_PIDS:-}; do
+		kill "$p" 2>/dev/null || true
+		wait_exit "$p" 5 || kill -KILL "$p" 2>/dev/null || true
+	done
+	BG_PIDS=
+}
 
 # common_teardown stops a test's kernel peer and, when the test failed, shows
 # the end of the daemon's log next to bats' report.

@@ -11,12 +11,7 @@ teardown() {
 	# A peer a test stopped (SIGSTOP) must run again to take SIGTERM.
 	[[ -n ${NC_PID:-} ]] && kill -CONT "$NC_PID" 2>/dev/null
 	common_teardown
-	local p
-	for p in ${BG_PIDS:-}; do
-		kill "$p" 2>/dev/null || true
-		wait_exit "$p" 5 || kill -KILL "$p" 2>/dev/null || true
-	done
-	BG_PIDS=
+	bg_kill
 }
 
 

@@ -7,8 +7,6 @@
 
 load helpers
 
-STACK6=2001:2::2
-HOST6=2001:2::1
 STACK6_HEX=20010002000000000000000000000002
 
 setup_file() {
@@ -28,33 +26,17 @@ teardown() {
 	common_teardown
 }
 
-tcp6_listening() { ss -Hltn "src [$HOST6]:$1" 2>/dev/null | grep -q .; }
-
-# both_ways S: the up file into S/data and S/data into got at once; our
-# FIN (shutdown wr) goes only once the kernel's whole stream has arrived
-# (cat ends at its FIN), because nc exits as soon as its network input
-# ends and would cut its own sending short.
-both_ways() {
-	local s=$1
-	timeout 60 cat "$M/$s/data" >"$BATS_TEST_TMPDIR/got" 3>&- &
-	CAT_PID=$!
-	timeout 60 dd if="$BATS_FILE_TMPDIR/up" of="$M/$s/data" bs=128k status=none
-	wait_exit "$CAT_PID" 60
-	CAT_PID=
-	ctl "$s" "shutdown wr"
-}
-
 @test "TCP6: a sockfs client and a kernel nc -6 -l exchange 20 MiB each way intact" {
 	port=$(test_port)
 	nc -6 -N -l "$HOST6" "$port" <"$BATS_FILE_TMPDIR/down" >"$BATS_TEST_TMPDIR/kgot" 3>&- &
 	NC_PID=$!
-	wait_until 5 tcp6_listening "$port"
+	wait_until 5 listening "$port" "$HOST6"
 	s=$(mk_socket AF_INET6 SOCK_STREAM 0)
 	ctl "$s" "connect [$HOST6]:$port"
 	[ "$(status_field "$s" sk_state)" = ESTABLISHED ]
 	[[ $(status_field "$s" local) == "[$STACK6]:"* ]]
 	[ "$(status_field "$s" remote)" = "[$HOST6]:$port" ]
-	both_ways "$s"
+	both_ways "$s" "$BATS_FILE_TMPDIR/up" "$BATS_TEST_TMPDIR/got"
 	ctl "$s" close
 	wait_exit "$NC_PID" 30
 	same_file "$BATS_FILE_TMPDIR/up" "$BATS_TEST_TMPDIR/kgot"
@@ -74,7 +56,7 @@ both_ways() {
 	# sockstat6 counts the listener and the child; sockstat's TCP the
 	# AF_INET ones only.
 	grep -qx "TCP6: inuse 2" "$M/net/sockstat6"
-	both_ways "$c"
+	both_ways "$c" "$BATS_FILE_TMPDIR/up" "$BATS_TEST_TMPDIR/got"
 	ctl "$c" close
 	wait_exit "$NC_PID" 30
 	ctl "$l" close
@@ -86,7 +68,7 @@ both_ways() {
 	port=$(test_port)
 	nc -6 -l "$HOST6" "$port" >"$BATS_TEST_TMPDIR/kgot" 3>&- &
 	NC_PID=$!
-	wait_until 5 tcp6_listening "$port"
+	wait_until 5 listening "$port" "$HOST6"
 	t=$BATS_TEST_TMPDIR/trace
 	exec {TRACE_FD}<"$M/trace"
 	cat <&"$TRACE_FD" >"$t" 3>&- &
