@@ -257,11 +257,24 @@ kernel_listen() {
 	fi
 }
 
+# addr6_ready: the stack's IPv6 address (STACK6) has left DAD: net/if_inet6
+# shows it with flags 80 (permanent), no longer tentative.
+addr6_ready() {
+	grep -q "^20010002000000000000000000000002 [0-9a-f]* 40 00 80 " "$M/net/if_inet6"
+}
+
+# payloads N: files up and down of N MiB of random bytes in
+# BATS_FILE_TMPDIR, for both_ways.
+payloads() {
+	head -c $(($1 << 20)) /dev/urandom >"$BATS_FILE_TMPDIR/up"
+	head -c $(($1 << 20)) /dev/urandom >"$BATS_FILE_TMPDIR/down"
+}
+
 # both_ways S UP GOT: UP's bytes into S/data and S/data into GOT at once;
 # our FIN (shutdown wr) goes only once the peer's whole stream has arrived
 # (cat ends at its FIN), because nc exits as soon as its network input ends
-# and would cut its own sending short. Sets and clears CAT_PID (for a
-# teardown that kills it).
+# and would cut its own sending short. Sets and clears CAT_PID (for
+# common_teardown to kill).
 both_ways() {
 	local s=$1 up=$2 got=$3
 	timeout 60 cat "$M/$s/data" >"$got" 3>&- &
@@ -270,6 +283,14 @@ both_ways() {
 	wait_exit "$CAT_PID" 60
 	CAT_PID=
 	ctl "$s" "shutdown wr"
+}
+
+# kernel_snmp_tcp NAME: a field of the Tcp: rows of this namespace's
+# /proc/net/snmp (the kernel's side of the TAP lives here; IPv4 and IPv6
+# share them).
+kernel_snmp_tcp() {
+	awk -v n="$1" '$1 == "Tcp:" && !h { for (i = 2; i <= NF; i++) col[$i] = i; h = 1; next }
+		$1 == "Tcp:" && h { print $(col[n]); exit }' /proc/net/snmp
 }
 
 # file_has FILE STRING: FILE contains STRING (for polling a peer's output).
@@ -306,9 +327,15 @@ bg_kill() {
 	BG_PIDS=
 }
 
-# common_teardown stops a test's kernel peer and, when the test failed, shows
-# the end of the daemon's log next to bats' report.
+# common_teardown stops a test's kernel peer and its background reader
+# (both_ways' CAT_PID) and, when the test failed, shows the end of the
+# daemon's log next to bats' report.
 common_teardown() {
+	if [[ -n ${CAT_PID:-} ]]; then
+		kill "$CAT_PID" 2>/dev/null || true
+		wait_exit "$CAT_PID" 5 || true
+		CAT_PID=
+	fi
 	if [[ -n ${NC_PID:-} ]]; then
 		kill "$NC_PID" 2>/dev/null || true
 		wait_exit "$NC_PID" 5 || kill -KILL "$NC_PID" 2>/dev/null || true

@@ -16,13 +16,6 @@ setup_file() {
 teardown_file() { sockfsd_stop; }
 teardown() { common_teardown; }
 
-# kernel_snmp_tcp NAME: a field of the Tcp: rows of this namespace's
-# /proc/net/snmp (the kernel's side of the TAP lives here).
-kernel_snmp_tcp() {
-	awk -v n="$1" '$1 == "Tcp:" && !h { for (i = 2; i <= NF; i++) col[$i] = i; h = 1; next }
-		$1 == "Tcp:" && h { print $(col[n]); exit }' /proc/net/snmp
-}
-
 @test "tcp-netem: frames really are lost on the TAP (kernel ping sees loss)" {
 	# 200 pings, 4 ms apart: with 3% loss each way about 6% go unanswered;
 	# none lost at all would mean --netem did nothing.

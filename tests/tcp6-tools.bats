@@ -12,7 +12,6 @@
 load helpers
 
 SS=$ROOT/examples/sockfs-ss.sh
-STACK6_HEX=20010002000000000000000000000002
 # 2001:2::2 and 2001:2::1 as /proc/net/tcp6 prints them (four host-order
 # words of a little-endian machine).
 STACK6_PROC=02000120000000000000000002000000
@@ -26,7 +25,7 @@ TCP6_ROW='^ {0,3}[0-9]+: [0-9A-F]{32}:[0-9A-F]{4} [0-9A-F]{32}:[0-9A-F]{4} [0-9A
 setup_file() {
 	export PCAP=$BATS_FILE_TMPDIR/tcp6.pcap
 	sockfsd_start sft-tcp6t --pcap "$PCAP"
-	wait_until 10 grep -q "^$STACK6_HEX [0-9a-f]* 40 00 80 " "$M/net/if_inet6"
+	wait_until 10 addr6_ready
 }
 teardown_file() { sockfsd_stop; }
 teardown() {

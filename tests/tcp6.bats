@@ -7,13 +7,10 @@
 
 load helpers
 
-STACK6_HEX=20010002000000000000000000000002
-
 setup_file() {
 	sockfsd_start sft-tcp6
-	wait_until 10 grep -q "^$STACK6_HEX [0-9a-f]* 40 00 80 " "$M/net/if_inet6"
-	head -c $((20 << 20)) /dev/urandom >"$BATS_FILE_TMPDIR/up"
-	head -c $((20 << 20)) /dev/urandom >"$BATS_FILE_TMPDIR/down"
+	wait_until 10 addr6_ready
+	payloads 20
 }
 teardown_file() { sockfsd_stop; }
 teardown() {
@@ -21,8 +18,6 @@ teardown() {
 	TRACE_PID=
 	[[ -n ${TRACE_FD:-} ]] && exec {TRACE_FD}<&-
 	TRACE_FD=
-	[[ -n ${CAT_PID:-} ]] && { kill "$CAT_PID" 2>/dev/null; wait_exit "$CAT_PID" 5 || true; }
-	CAT_PID=
 	common_teardown
 }
 
