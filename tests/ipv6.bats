@@ -99,6 +99,7 @@ teardown() { common_teardown; }
 	echo "$output"
 	[[ $output == *" 100% packet loss"* ]]
 	[ ! -e "$m2/net/if_inet6" ]
+	[ ! -e "$m2/net/tcp6" ]
 	kill -TERM "$pid"
 	wait_exit "$pid"
 }

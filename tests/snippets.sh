@@ -152,8 +152,11 @@ _sn_dead() { ! kill -0 "$1" 2>/dev/null; }
 eventually() { _sn_wait 10 "$@"; }
 # kernel_listens ADDR:PORT: a kernel socket in $NS listens there.
 kernel_listens() { ip netns exec "$NS" ss -Hltn "src $1" | grep -q .; }
-# stack_listens PORT: a sockfs socket listens on PORT (net/tcp state 0A).
-stack_listens() { grep -q ":$(printf %04X "$1") 00000000:0000 0A" "$M/net/tcp"; }
+# stack_listens PORT: a sockfs socket listens on PORT (net/tcp or
+# net/tcp6 state 0A).
+stack_listens() { grep -Eq ":$(printf %04X "$1") (0{8}|0{32}):0000 0A" "$M/net/tcp" "$M/net/tcp6"; }
+# addr6_ready: the stack's 2001:2::2 has left DAD (net/if_inet6 flags 80).
+addr6_ready() { grep -q "^20010002000000000000000000000002 [0-9a-f]* 40 00 80 " "$M/net/if_inet6"; }
 # bg_opened NAME FILE: a process of background block NAME has FILE open
 # (a reader of trace sees lines only from its open on).
 bg_opened() {

@@ -242,11 +242,11 @@ handshake_in_pcap() {
 	echo "$output" | grep -q "IP6 $STACK6 > [0-9a-f:]*: ICMP6, neighbor advertisement, tgt is $STACK6"
 }
 
-# hlim_class_in_pcap SRC PORT: every TCP segment from SRC to port PORT
-# (at least 3: SYN, ACK, data) carries class 0x28 and hop limit 9.
+# hlim_class_in_pcap FILTER: every TCP segment tcpdump's FILTER selects
+# (at least 3: the handshake's and data) carries class 0x28 and hop limit 9.
 hlim_class_in_pcap() {
 	local out n
-	out=$(timeout 10 tcpdump -v -n -r "$PCAP" "ip6 and src host $1 and tcp dst port $2" 2>/dev/null | grep '^[0-9:.]* IP6 (')
+	out=$(timeout 10 tcpdump -v -n -r "$PCAP" "ip6 and tcp and $1" 2>/dev/null | grep '^[0-9:.]* IP6 (')
 	n=$(grep -c . <<<"$out")
 	((n >= 3)) && [[ $(grep -cE 'IP6 \(class 0x28,( flowlabel 0x[0-9a-f]+,)? hlim 9, next-header TCP' <<<"$out") == "$n" ]]
 }
@@ -264,10 +264,12 @@ hlim_class_in_pcap() {
 	wait_until 10 file_has "$BATS_TEST_TMPDIR/got" hops
 	ctl "$s" close
 	wait_exit "$NC_PID" 10
-	wait_until 10 hlim_class_in_pcap "$STACK6" "$kport"
+	wait_until 10 hlim_class_in_pcap "src host $STACK6 and dst port $kport"
 	# The reference: a kernel socket with the same options, to a listener
-	# of ours.
+	# of ours that has them too (its child answers with them).
 	l=$(mk_socket AF_INET6 SOCK_STREAM 0)
+	ctl "$l" "setsockopt IPV6_UNICAST_HOPS 9"
+	ctl "$l" "setsockopt IPV6_TCLASS 40"
 	ctl "$l" "bind [$STACK6]:$sport"
 	ctl "$l" listen
 	timeout 10 python3 - "$STACK6" "$sport" <<-'EOF' 3>&- &
@@ -286,5 +288,6 @@ hlim_class_in_pcap() {
 	ctl "$c" close
 	ctl "$l" close
 	wait "$py"
-	wait_until 10 hlim_class_in_pcap "$HOST6" "$sport"
+	wait_until 10 hlim_class_in_pcap "src host $HOST6 and dst port $sport"
+	wait_until 10 hlim_class_in_pcap "src host $STACK6 and src port $sport"
 }
