@@ -44,6 +44,10 @@ type Ipv6Pinfo struct {
 	// IPv6 address other than :: sets it, as __inet6_bind. An IPv6-only
 	// sock takes no IPv4 peer (inet_rcv_saddr.go).
 	Ipv6only bool
+	// Recverr is IPV6_RECVERR: every ICMPv6 error about the sock's
+	// packets becomes its sk_err, soft ones and unconnected socks' too
+	// (there is no error queue to read them from).
+	Recverr bool
 }
 
 // The sk_userlocks bits bind sets.

@@ -118,7 +118,7 @@ func (n *Net) pingRcv(skb *netdev.SkBuff, off int, hdr header.Ipv6hdr, msg heade
 
 // pingErr is ping_err for an ICMPv6 error quoting one of our echo
 // requests (echo, from src to dst): a fatal one on a connected socket
-// becomes its sk_err.
+// becomes its sk_err, any one under IPV6_RECVERR (icmpv6ErrReport).
 func (n *Net) pingErr(src, dst netip.Addr, echo []byte, typ, code uint8) {
 	if len(echo) < header.ICMP6Len {
 		return
@@ -135,9 +135,21 @@ func (n *Net) pingErr(src, dst netip.Addr, echo []byte, typ, code uint8) {
 	sk := s.SK()
 	sk.Mu.Lock()
 	defer sk.Mu.Unlock()
-	if !hard || sk.State != tcpEstablished {
-		return
+	icmpv6ErrReport(inet.InetSk(s), err, hard)
+}
+
+// icmpv6ErrReport is what __udp6_lib_err and ping_err do with the errno
+// of an ICMPv6 error once they found the sock (Mu held): without
+// IPV6_RECVERR only a fatal error on a connected sock becomes sk_err (an
+// unconnected one cannot tell which send failed); with it every error
+// does, as ipv6_icmp_error would also queue it on the error queue, which
+// this stack does not have (no MSG_ERRQUEUE).
+func icmpv6ErrReport(isk *inet.InetSock, err socket.Errno, hard bool) {
+	if np := isk.Pinet6; np == nil || !np.Recverr {
+		if !hard || isk.State != tcpEstablished {
+			return
+		}
 	}
-	sk.Err = err
-	sk.ErrorReport(sk)
+	isk.Err = err
+	isk.ErrorReport(&isk.Sock)
 }

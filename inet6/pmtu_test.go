@@ -35,11 +35,17 @@ func (w *wire) udpFrames(nh uint8) []header.Ipv6hdr {
 // packetTooBig is what a router at from sends to to about pkt: type 2,
 // the MTU, and as much of pkt as fits in IPV6_MIN_MTU (RFC 4443 §3.2).
 func packetTooBig(from, to netip.Addr, mtu uint32, pkt []byte) []byte {
+	return icmp6Error(from, to, header.ICMPV6_PKT_TOOBIG, 0, mtu, pkt)
+}
+
+// icmp6Error is an ICMPv6 error of type typ and code from a router at
+// from to to, quoting as much of pkt (an IPv6 packet we sent) as fits in
+// 1280 bytes (RFC 4443 §2.4 (c)), data32 in its second word.
+func icmp6Error(from, to netip.Addr, typ, code uint8, data32 uint32, pkt []byte) []byte {
 	q := min(len(pkt), header.IPV6_MIN_MTU-header.IPv6Len-header.ICMP6Len)
 	b := make([]byte, header.ICMP6Len+q)
 	m := header.Icmp6hdr(b)
-	m.SetType(header.ICMPV6_PKT_TOOBIG)
-	m.SetData32(mtu)
+	m.Encode(header.ICMP6Fields{Type: typ, Code: code, Data32: data32})
 	copy(b[header.ICMP6Len:], pkt[:q])
 	m.SetChecksum(from.As16(), to.As16())
 	return ip6Packet(from, to, header.NEXTHDR_ICMP, 255, b)

@@ -160,10 +160,11 @@ func (n *Net) ipv6RawDeliver(skb *netdev.SkBuff, off int, nh uint8) bool {
 
 // rawv6Err is raw6_icmp_error / rawv6_err: an ICMPv6 error about a packet
 // of next header nh that we sent from src to dst reaches the raw sockets
-// of that protocol it fits. A packet too big lowers the path MTU and is
-// an error only under IPV6_PMTUDISC_DO; otherwise the fatal ones
-// (icmpv6_err_convert) become sk_err, connected or not, as without
-// IPV6_RECVERR.
+// of that protocol it fits, if connected or under IPV6_RECVERR (an
+// unconnected one could not tell which send it was about). A packet too
+// big lowers the path MTU and is an error only under IPV6_PMTUDISC_DO;
+// otherwise the fatal ones (icmpv6_err_convert) become sk_err, and under
+// IPV6_RECVERR every one does.
 func (n *Net) rawv6Err(src, dst netip.Addr, nh, typ, code uint8, info uint32) {
 	var buf [4]socket.Sk
 	socks := n.in.RawV6Lookup(buf[:0], nh, dst, src)
@@ -171,11 +172,16 @@ func (n *Net) rawv6Err(src, dst netip.Addr, nh, typ, code uint8, info uint32) {
 		err, hard := icmpv6ErrConvert(typ, code)
 		isk := inet.InetSk(s)
 		isk.Mu.Lock()
+		recverr := isk.Pinet6.Recverr
+		if !recverr && isk.State != tcpEstablished {
+			isk.Mu.Unlock()
+			continue
+		}
 		if typ == header.ICMPV6_PKT_TOOBIG {
 			n.ip6UpdatePmtu(dst, int(min(info, 1<<20)))
 			hard = isk.Pinet6.Pmtudisc == socket.IPV6_PMTUDISC_DO
 		}
-		if hard {
+		if recverr || hard {
 			isk.Err = err
 			isk.ErrorReport(&isk.Sock)
 		}

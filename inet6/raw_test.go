@@ -113,8 +113,9 @@ func TestRawv6UnknownNexthdr(t *testing.T) {
 }
 
 // A packet too big about a raw socket's packet lowers the path MTU; under
-// IPV6_PMTUDISC_DO it is also the socket's error (connected or not, as
-// rawv6_err), reported by the next send that passes the size check.
+// IPV6_PMTUDISC_DO it is also the socket's error (this unconnected one's
+// because of IPV6_RECVERR, as rawv6_err), reported by the next send that
+// passes the size check.
 func TestRawv6PacketTooBig(t *testing.T) {
 	pa, pb := netdev.NewPair(1024)
 	u := newUDPHost(t, pa, ktime.NewManual(), 2)
@@ -131,6 +132,9 @@ func TestRawv6PacketTooBig(t *testing.T) {
 	}
 	t.Cleanup(func() { sock.Ops.Release(sock) })
 	if err := socket.Setsockopt(sock, socket.SOL_IPV6, socket.IPV6_MTU_DISCOVER, socket.IPV6_PMTUDISC_DO); err != nil {
+		t.Fatal(err)
+	}
+	if err := socket.Setsockopt(sock, socket.SOL_IPV6, socket.IPV6_RECVERR, 1); err != nil {
 		t.Fatal(err)
 	}
 	send := func(k int) error {

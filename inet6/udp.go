@@ -313,6 +313,8 @@ func inet6Setsockopt(sock *socket.Socket, level, optname, val int) error {
 			return socket.EINVAL
 		}
 		np.Pmtudisc = val
+	case socket.IPV6_RECVERR:
+		np.Recverr = val != 0
 	default:
 		// IPV6_MTU is get-only here (Linux's set caps the socket's MTU).
 		return socket.ENOPROTOOPT
@@ -347,6 +349,11 @@ func (n *Net) inet6Getsockopt(sock *socket.Socket, level, optname int) (int, err
 		return int(np.Tclass), nil
 	case socket.IPV6_MTU_DISCOVER:
 		return np.Pmtudisc, nil
+	case socket.IPV6_RECVERR:
+		if np.Recverr {
+			return 1, nil
+		}
+		return 0, nil
 	case socket.IPV6_MTU:
 		if isk.State != tcpEstablished {
 			return 0, socket.ENOTCONN
@@ -562,7 +569,8 @@ func (n *Net) udpv6Rcv(skb *netdev.SkBuff, off int) {
 // udpv6Err is udpv6_err / __udp6_lib_err: an ICMPv6 error about a
 // datagram we sent from src to dst, whose UDP header the error quotes
 // (uh). The errno is icmpv6_err_convert's; only a hard one on a
-// connected socket becomes sk_err, as without IPV6_RECVERR. A packet too
+// connected socket becomes sk_err, unless IPV6_RECVERR asks for every
+// error (icmpv6ErrReport). A packet too
 // big (info the MTU) lowers the path MTU (ip6_sk_update_pmtu) and is hard,
 // EMSGSIZE, unless the socket is IPV6_PMTUDISC_DONT.
 func (n *Net) udpv6Err(src, dst netip.Addr, b []byte, typ, code uint8, info uint32) {
@@ -586,11 +594,7 @@ func (n *Net) udpv6Err(src, dst netip.Addr, b []byte, typ, code uint8, info uint
 		n.ip6UpdatePmtu(dst, int(min(info, 1<<20)))
 		hard = np.Pmtudisc != socket.IPV6_PMTUDISC_DONT
 	}
-	if !hard || sk.State != tcpEstablished {
-		return
-	}
-	sk.Err = err
-	sk.ErrorReport(sk)
+	icmpv6ErrReport(inet.InetSk(s), err, hard)
 }
 
 // icmpv6ErrConvert is icmpv6_err_convert: the errno an ICMPv6 error

@@ -37,6 +37,7 @@ const (
 	IPV6_V6ONLY       = 26
 	IPV6_MTU_DISCOVER = 23
 	IPV6_MTU          = 24
+	IPV6_RECVERR      = 25
 	IPV6_TCLASS       = 67
 
 	// IP_MTU_DISCOVER values (include/uapi/linux/in.h).
@@ -120,6 +121,7 @@ var Sockopts = []SockoptName{
 	{Name: "IPV6_TCLASS", Level: SOL_IPV6, Optname: IPV6_TCLASS},
 	{Name: "IPV6_MTU_DISCOVER", Level: SOL_IPV6, Optname: IPV6_MTU_DISCOVER},
 	{Name: "IPV6_MTU", Level: SOL_IPV6, Optname: IPV6_MTU},
+	{Name: "IPV6_RECVERR", Level: SOL_IPV6, Optname: IPV6_RECVERR},
 }
 
 // LookupSockopt finds an option by name.
