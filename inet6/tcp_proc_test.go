@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -35,15 +36,14 @@ var tcp6Row = regexp.MustCompile(`^ {0,3}[0-9]+: [0-9A-F]{32}:[0-9A-F]{4} [0-9A-
 // procText is net/NAME of u.
 func procText(t *testing.T, u *udpHost, name string) string {
 	t.Helper()
-	for _, f := range u.h.SockNet.ProcNetFiles() {
-		if f.Name == name {
-			var b bytes.Buffer
-			f.Show(&b)
-			return b.String()
-		}
+	files := u.h.SockNet.ProcNetFiles()
+	i := slices.IndexFunc(files, func(f socket.ProcNetFile) bool { return f.Name == name })
+	if i < 0 {
+		t.Fatalf("no net/%s", name)
 	}
-	t.Fatalf("no net/%s", name)
-	return ""
+	var b bytes.Buffer
+	files[i].Show(&b)
+	return b.String()
 }
 
 // tcp6Rows checks net/tcp6 of u line by line against Linux's layout and
