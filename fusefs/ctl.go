@@ -18,10 +18,11 @@ import (
 
 // ctlArgs are a ctl command's parsed arguments.
 type ctlArgs struct {
-	addr netip.AddrPort     // bind, connect
-	star bool               // addr was written "*" (wildcardFor)
-	n    int                // listen's backlog, shutdown's how, setsockopt's value
-	opt  socket.SockoptName // setsockopt, getsockopt
+	addr  netip.AddrPort     // bind, connect
+	star  bool               // addr was written "*" (wildcardFor)
+	n     int                // listen's backlog, shutdown's how, setsockopt's value
+	words []uint32           // setsockopt's value when opt.Words > 0
+	opt   socket.SockoptName // setsockopt, getsockopt
 }
 
 // ctlCommand is one system call reached through ctl: how its arguments
@@ -208,6 +209,9 @@ func optValue(args []string) (ctlArgs, error) {
 	if err != nil {
 		return ctlArgs{}, err
 	}
+	if o.Words > 0 {
+		return optWords(o, args[1])
+	}
 	// setsockopt's optval is a C int: a value beyond it is EINVAL, as
 	// the kernel's copy of an optlen-4 int cannot carry it.
 	if v, ok := socket.LookupSockoptValue(o, args[1]); ok {
@@ -218,6 +222,31 @@ func optValue(args []string) (ctlArgs, error) {
 		return ctlArgs{}, bad(syscall.EINVAL, "value %.20q: not a 32-bit integer", args[1])
 	}
 	return ctlArgs{opt: o, n: int(v)}, nil
+}
+
+// optWords parses a struct-valued option's value: its Words u32 words,
+// each as 8 hex digits, word 0 first.
+func optWords(o socket.SockoptName, v string) (ctlArgs, error) {
+	if len(v) != 8*o.Words {
+		return ctlArgs{}, bad(syscall.EINVAL, "%s value %.20q: want %d hex digits", o.Name, v, 8*o.Words)
+	}
+	w := make([]uint32, o.Words)
+	for i := range w {
+		x, err := strconv.ParseUint(v[8*i:8*i+8], 16, 32)
+		if err != nil {
+			return ctlArgs{}, bad(syscall.EINVAL, "%s value %.20q: not hex", o.Name, v)
+		}
+		w[i] = uint32(x)
+	}
+	return ctlArgs{opt: o, words: w}, nil
+}
+
+// appendWords writes a struct-valued option's value as optWords reads it.
+func appendWords(b []byte, w []uint32) []byte {
+	for _, x := range w {
+		b = fmt.Appendf(b, "%08X", x)
+	}
+	return b
 }
 
 func optName(args []string) (ctlArgs, error) {
@@ -258,10 +287,20 @@ func ctlShutdown(ctx context.Context, sock *socket.Socket, req *fuse.WriteReques
 }
 
 func ctlSetsockopt(ctx context.Context, sock *socket.Socket, req *fuse.WriteRequest, a ctlArgs) ([]byte, error) {
+	if a.opt.Words > 0 {
+		return nil, socket.SetsockoptWords(sock, a.opt.Level, a.opt.Optname, a.words)
+	}
 	return nil, socket.Setsockopt(sock, a.opt.Level, a.opt.Optname, a.n)
 }
 
 func ctlGetsockopt(ctx context.Context, sock *socket.Socket, req *fuse.WriteRequest, a ctlArgs) ([]byte, error) {
+	if a.opt.Words > 0 {
+		w, err := socket.GetsockoptWords(sock, a.opt.Level, a.opt.Optname)
+		if err != nil {
+			return nil, err
+		}
+		return appendWords(nil, w), nil
+	}
 	v, err := socket.Getsockopt(sock, a.opt.Level, a.opt.Optname)
 	if err != nil {
 		return nil, err
@@ -360,6 +399,14 @@ func appendSockopts(b []byte, sock *socket.Socket) []byte {
 	var w bytes.Buffer
 	for _, o := range socket.Sockopts {
 		if o.Level == socket.SOL_SOCKET && o.Optname == socket.SO_ERROR {
+			continue
+		}
+		if o.Words > 0 {
+			if ws, err := socket.GetsockoptWords(sock, o.Level, o.Optname); err == nil {
+				w.WriteString(o.Name + " ")
+				w.Write(appendWords(nil, ws))
+				w.WriteByte('\n')
+			}
 			continue
 		}
 		v, err := socket.Getsockopt(sock, o.Level, o.Optname)

@@ -3,6 +3,7 @@ package fusefs
 import (
 	"errors"
 	"net/netip"
+	"reflect"
 	"syscall"
 	"testing"
 
@@ -125,12 +126,14 @@ func TestParseCtl(t *testing.T) {
 		{"getsockopt TCP_NODELAY\n", "getsockopt", ctlArgs{opt: nodelay}},
 		{"setsockopt IP_MTU_DISCOVER IP_PMTUDISC_DO", "setsockopt", ctlArgs{opt: mustOpt(t, "IP_MTU_DISCOVER"), n: 2}},
 		{"setsockopt IP_MTU_DISCOVER 3", "setsockopt", ctlArgs{opt: mustOpt(t, "IP_MTU_DISCOVER"), n: 3}},
+		{"setsockopt ICMP6_FILTER FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFDffffffffFFFFFFFF00000001", "setsockopt",
+			ctlArgs{opt: mustOpt(t, "ICMP6_FILTER"), words: []uint32{^uint32(0), ^uint32(0), ^uint32(0), ^uint32(0), 0xFFFFFFFD, ^uint32(0), ^uint32(0), 1}}},
 		{"close", "close", ctlArgs{}},
 		{"close\n", "close", ctlArgs{}},
 	}
 	for _, c := range ok {
 		cmd, a, err := parseCtl(c.in)
-		if err != nil || cmd.name != c.name || a != c.want {
+		if err != nil || cmd.name != c.name || !reflect.DeepEqual(a, c.want) {
 			t.Errorf("parseCtl(%q) = %v, %+v, %v; want %s %+v", c.in, cmd, a, err, c.name, c.want)
 		}
 	}
@@ -156,6 +159,9 @@ func TestParseCtl(t *testing.T) {
 		{"setsockopt SO_RCVBUF 2147483648", syscall.EINVAL},
 		{"setsockopt SO_RCVBUF -2147483649", syscall.EINVAL},
 		{"setsockopt SO_BOGUS 1", syscall.ENOPROTOOPT},
+		{"setsockopt ICMP6_FILTER 0", syscall.EINVAL}, // 64 hex digits, not an int
+		{"setsockopt ICMP6_FILTER 00000000000000000000000000000000000000000000000000000000000000000", syscall.EINVAL}, // 65
+		{"setsockopt ICMP6_FILTER 0000000000000000000000000000000000000000000000000000000000000x00", syscall.EINVAL},
 		{"getsockopt SO_BOGUS", syscall.ENOPROTOOPT},
 		{"getsockopt", syscall.EINVAL},
 		{"close now", syscall.EINVAL},

@@ -20,6 +20,11 @@ type rawSock struct {
 	InetSock
 	dgEntry
 	drops int // sk_drops (counted for AF_INET6, net/raw6); protected by Mu
+	// filter is raw6_sock.filter, an AF_INET6 IPPROTO_ICMPV6 sock's
+	// ICMP6_FILTER (RFC 3542 §3.2): a set bit 1 << (type & 31) of word
+	// type >> 5 blocks ICMPv6 messages of that type; all clear (the
+	// default) lets every one pass. Protected by Mu.
+	filter [8]uint32
 }
 
 var (

@@ -80,3 +80,52 @@ func RawV6QueueRcvSkb(s socket.Sk, skb *netdev.SkBuff) {
 		skb.Free()
 	}
 }
+
+var _ socket.WordsSockopter = (*rawSock)(nil)
+
+// icmp6FilterOpt is where rawv6_setsockopt and rawv6_getsockopt send
+// ICMP6_FILTER: SOL_ICMPV6 is AF_INET6's alone (an AF_INET raw sock's
+// raw_setsockopt hands it to ip_setsockopt, ENOPROTOOPT), and the filter
+// only an IPPROTO_ICMPV6 sock's (rawv6_seticmpfilter: EOPNOTSUPP).
+func (rs *rawSock) icmp6FilterOpt(level, optname int) error {
+	switch {
+	case rs.Family != socket.AF_INET6 || level != socket.SOL_ICMPV6 || optname != socket.ICMP6_FILTER:
+		return socket.ENOPROTOOPT
+	case rs.Num != socket.IPPROTO_ICMPV6:
+		return socket.EOPNOTSUPP
+	}
+	return nil
+}
+
+// SetsockoptWords is rawv6_seticmpfilter: the new struct icmp6_filter.
+func (rs *rawSock) SetsockoptWords(level, optname int, w []uint32) error {
+	if err := rs.icmp6FilterOpt(level, optname); err != nil {
+		return err
+	}
+	if len(w) != len(rs.filter) {
+		return socket.EINVAL
+	}
+	rs.Mu.Lock()
+	copy(rs.filter[:], w)
+	rs.Mu.Unlock()
+	return nil
+}
+
+// GetsockoptWords is rawv6_geticmpfilter.
+func (rs *rawSock) GetsockoptWords(level, optname int) ([]uint32, error) {
+	if err := rs.icmp6FilterOpt(level, optname); err != nil {
+		return nil, err
+	}
+	rs.Mu.Lock()
+	defer rs.Mu.Unlock()
+	return append([]uint32(nil), rs.filter[:]...), nil
+}
+
+// RawV6Icmp6Filter is icmpv6_filter: whether raw sock s's ICMP6_FILTER
+// blocks ICMPv6 messages of type typ.
+func RawV6Icmp6Filter(s socket.Sk, typ uint8) bool {
+	rs := s.(*rawSock)
+	rs.Mu.Lock()
+	defer rs.Mu.Unlock()
+	return rs.filter[typ>>5]&(1<<(typ&31)) != 0
+}

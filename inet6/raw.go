@@ -136,9 +136,11 @@ func (n *Net) rawv6Recvmsg(ctx context.Context, s socket.Sk, msg *socket.Msghdr,
 
 // ipv6RawDeliver is raw6_local_deliver / ipv6_raw_deliver: every raw
 // socket of next header nh that the packet (data at the IPv6 header, the
-// upper layer at off) fits, bound and connected, gets its own copy. It
-// reports whether any did, which spares an unknown next header its
-// parameter problem.
+// upper layer at off) fits, bound and connected, gets its own copy, but
+// for an ICMPv6 message whose type the socket's ICMP6_FILTER blocks
+// (icmpv6_filter; one shorter than 4 bytes is blocked too). It
+// reports whether any socket fitted, which spares an unknown next header
+// its parameter problem.
 func (n *Net) ipv6RawDeliver(skb *netdev.SkBuff, off int, nh uint8) bool {
 	if n.in == nil {
 		return false
@@ -147,6 +149,13 @@ func (n *Net) ipv6RawDeliver(skb *netdev.SkBuff, off int, nh uint8) bool {
 	var buf [4]socket.Sk
 	socks := n.in.RawV6Lookup(buf[:0], nh, hdr.Src(), hdr.Dst())
 	for _, s := range socks {
+		if nh == header.NEXTHDR_ICMP {
+			// ICMPV6_HDRLEN: the type, code and checksum are all
+			// icmpv6_filter needs.
+			if b := skb.Data()[off:]; len(b) < 4 || inet.RawV6Icmp6Filter(s, b[0]) {
+				continue
+			}
+		}
 		c := skb.Copy()
 		c.NetworkHeader = c.Offset()
 		c.Pull(off)

@@ -87,3 +87,59 @@ func TestIPv6Recverr(t *testing.T) {
 		t.Fatalf("unconnected raw with IPV6_RECVERR: %v, want ECONNREFUSED", err)
 	}
 }
+
+// ICMP6_FILTER, as rawv6_seticmpfilter and icmpv6_filter: a raw ICMPv6
+// socket reads every type until its filter blocks one; the filter reads
+// back as set; other socks refuse it (a raw socket of another protocol
+// EOPNOTSUPP, a UDP one and an AF_INET raw one ENOPROTOOPT).
+func TestIcmp6Filter(t *testing.T) {
+	h, w := newWiredUDPHost(t, ktime.NewManual())
+	ctx := context.Background()
+	newRaw := func(family, proto int) *socket.Socket {
+		t.Helper()
+		s, err := socket.SockCreate(ctx, h.h.SockNet, h.sb, family, socket.SOCK_RAW, proto)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Ops.Release(s) })
+		return s
+	}
+	r := newRaw(socket.AF_INET6, socket.IPPROTO_ICMPV6)
+	// echoIn sends an echo request to h and reports whether r read it.
+	echoIn := func(seq uint16) bool {
+		t.Helper()
+		w.send(h.dev.HWAddr, ip6Packet(w.addr, h.addr, header.NEXTHDR_ICMP, 64, echoRequest(w.addr, h.addr, 1, seq, nil)))
+		stackIdle(t)
+		buf := make([]byte, 100)
+		k, _, err := socket.Recvfrom(ctx, r, buf, socket.MSG_DONTWAIT)
+		return err == nil && k > 0 && buf[0] == header.ICMPV6_ECHO_REQUEST
+	}
+	if got, err := socket.GetsockoptWords(r, socket.SOL_ICMPV6, socket.ICMP6_FILTER); err != nil || len(got) != 8 || got[4] != 0 {
+		t.Fatalf("default filter %x, %v; want all clear", got, err)
+	}
+	if !echoIn(1) {
+		t.Fatal("no echo request read without a filter")
+	}
+	block := []uint32{0, 0, 0, 0, 1 << (header.ICMPV6_ECHO_REQUEST & 31), 0, 0, 0}
+	if err := socket.SetsockoptWords(r, socket.SOL_ICMPV6, socket.ICMP6_FILTER, block); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := socket.GetsockoptWords(r, socket.SOL_ICMPV6, socket.ICMP6_FILTER); got[4] != block[4] {
+		t.Fatalf("filter reads back %x, want %x", got, block)
+	}
+	if echoIn(2) {
+		t.Fatal("an echo request read through a filter that blocks type 128")
+	}
+	if w.next(header.ICMPV6_ECHO_REPLY, 0) == nil {
+		t.Fatal("the stack did not answer the filtered echo request")
+	}
+	if err := socket.SetsockoptWords(newRaw(socket.AF_INET6, 253), socket.SOL_ICMPV6, socket.ICMP6_FILTER, block); err != socket.EOPNOTSUPP {
+		t.Fatalf("raw proto 253: %v, want EOPNOTSUPP", err)
+	}
+	if err := socket.SetsockoptWords(newRaw(socket.AF_INET, socket.IPPROTO_ICMP), socket.SOL_ICMPV6, socket.ICMP6_FILTER, block); err != socket.ENOPROTOOPT {
+		t.Fatalf("AF_INET raw: %v, want ENOPROTOOPT", err)
+	}
+	if _, err := socket.GetsockoptWords(h.socket(t), socket.SOL_ICMPV6, socket.ICMP6_FILTER); err != socket.ENOPROTOOPT {
+		t.Fatalf("UDP: %v, want ENOPROTOOPT", err)
+	}
+}

@@ -10,6 +10,7 @@ const (
 	SOL_TCP    = 6
 	SOL_UDP    = 17
 	SOL_IPV6   = 41
+	SOL_ICMPV6 = 58
 
 	SO_REUSEADDR = 2
 	SO_TYPE      = 3
@@ -40,6 +41,8 @@ const (
 	IPV6_RECVERR      = 25
 	IPV6_TCLASS       = 67
 
+	ICMP6_FILTER = 1 // SOL_ICMPV6 (include/uapi/linux/icmpv6.h)
+
 	// IP_MTU_DISCOVER values (include/uapi/linux/in.h).
 	IP_PMTUDISC_DONT      = 0 // never set DF; fragment locally
 	IP_PMTUDISC_WANT      = 1 // DF when the datagram fits the path MTU (the default)
@@ -65,6 +68,10 @@ type SockoptName struct {
 	Name    string
 	Level   int
 	Optname int
+	// Words, when not 0, says the value is not an int but a struct of
+	// that many u32 words (ICMP6_FILTER's struct icmp6_filter: 8), which
+	// ctl writes as that many %08X, word 0 first.
+	Words int
 }
 
 // sockoptValues names the values of the options whose values have names
@@ -122,6 +129,7 @@ var Sockopts = []SockoptName{
 	{Name: "IPV6_MTU_DISCOVER", Level: SOL_IPV6, Optname: IPV6_MTU_DISCOVER},
 	{Name: "IPV6_MTU", Level: SOL_IPV6, Optname: IPV6_MTU},
 	{Name: "IPV6_RECVERR", Level: SOL_IPV6, Optname: IPV6_RECVERR},
+	{Name: "ICMP6_FILTER", Level: SOL_ICMPV6, Optname: ICMP6_FILTER, Words: 8},
 }
 
 // LookupSockopt finds an option by name.
@@ -141,6 +149,31 @@ func Setsockopt(sock *Socket, level, optname, val int) error {
 		return SockSetsockopt(sock, optname, val)
 	}
 	return sock.Ops.Setsockopt(sock, level, optname, val)
+}
+
+// WordsSockopter is a sock with options whose value is a struct of u32
+// words rather than an int (a raw ICMPv6 sock's ICMP6_FILTER): the
+// optval of setsockopt and getsockopt, word by word.
+type WordsSockopter interface {
+	SetsockoptWords(level, optname int, w []uint32) error
+	GetsockoptWords(level, optname int) ([]uint32, error)
+}
+
+// SetsockoptWords is __sys_setsockopt for an option of SockoptName.Words
+// words; a sock that has none answers ENOPROTOOPT, as an unknown level.
+func SetsockoptWords(sock *Socket, level, optname int, w []uint32) error {
+	if ws, ok := sock.Sk.(WordsSockopter); ok {
+		return ws.SetsockoptWords(level, optname, w)
+	}
+	return ENOPROTOOPT
+}
+
+// GetsockoptWords is __sys_getsockopt for such an option.
+func GetsockoptWords(sock *Socket, level, optname int) ([]uint32, error) {
+	if ws, ok := sock.Sk.(WordsSockopter); ok {
+		return ws.GetsockoptWords(level, optname)
+	}
+	return nil, ENOPROTOOPT
 }
 
 // Getsockopt is __sys_getsockopt.
