@@ -271,19 +271,6 @@ func inject(t *testing.T, end *netdev.PairEnd, src, dst [6]byte, pkt []byte) {
 	stackIdle(t)
 }
 
-// icmp6Error is an ICMPv6 error of type typ and code from the peer about
-// our packet pkt (RFC 4443 §3: as much of it as fits).
-func icmp6Error(from netip.Addr, typ, code uint8, pkt header.Ipv6hdr) []byte {
-	q := min(len(pkt), header.IPV6_MIN_MTU-header.IPv6Len-header.ICMP6Len)
-	b := make([]byte, header.ICMP6Len+q)
-	m := header.Icmp6hdr(b)
-	m.SetType(typ)
-	b[1] = code
-	copy(b[header.ICMP6Len:], pkt[:q])
-	m.SetChecksum(from.As16(), pkt.Src().As16())
-	return ip6Packet(from, pkt.Src(), header.NEXTHDR_ICMP, 64, b)
-}
-
 // tcp_v6_err's errors, with the sequence number check of RFC 5927 §4.1:
 // port unreachable for our SYN fails the connect with ECONNREFUSED;
 // the same error quoting a sequence number not in flight is ignored
@@ -317,14 +304,14 @@ func TestTCPv6Err(t *testing.T) {
 	stale := append(header.Ipv6hdr(nil), syn...)
 	th := inethdr.Tcphdr(stale.Payload())
 	binary.BigEndian.PutUint32(th[4:], th.Seq()-1000)
-	toA(icmp6Error(b.addr, header.ICMPV6_DEST_UNREACH, header.ICMPV6_PORT_UNREACH, stale))
+	toA(icmp6Error(b.addr, header.Ipv6hdr(stale).Src(), header.ICMPV6_DEST_UNREACH, header.ICMPV6_PORT_UNREACH, 0, stale))
 	if st := statusField(t, c, "sk_state"); st != "SYN_SENT" {
 		t.Fatalf("after an out-of-window error: %s, want SYN_SENT", st)
 	}
 	if v := ext("OutOfWindowIcmps"); v != "1" {
 		t.Fatalf("OutOfWindowIcmps %s, want 1", v)
 	}
-	toA(icmp6Error(b.addr, header.ICMPV6_DEST_UNREACH, header.ICMPV6_PORT_UNREACH, syn))
+	toA(icmp6Error(b.addr, header.Ipv6hdr(syn).Src(), header.ICMPV6_DEST_UNREACH, header.ICMPV6_PORT_UNREACH, 0, syn))
 	if st := statusField(t, c, "sk_state"); st != "CLOSE" {
 		t.Fatalf("after port unreachable: %s, want CLOSE", st)
 	}
@@ -333,7 +320,7 @@ func TestTCPv6Err(t *testing.T) {
 	}
 	// The same error once more: no sock has the 4-tuple now.
 	before := snmp6Field(t, a, "Icmp6InErrors")
-	toA(icmp6Error(b.addr, header.ICMPV6_DEST_UNREACH, header.ICMPV6_PORT_UNREACH, syn))
+	toA(icmp6Error(b.addr, header.Ipv6hdr(syn).Src(), header.ICMPV6_DEST_UNREACH, header.ICMPV6_PORT_UNREACH, 0, syn))
 	if after := snmp6Field(t, a, "Icmp6InErrors"); after == before {
 		t.Fatalf("Icmp6InErrors stayed %s for an error nobody's segment caused", after)
 	}
@@ -352,7 +339,7 @@ func TestTCPv6Err(t *testing.T) {
 	if mss := statusField(t, c, "mss"); mss != "1428" {
 		t.Fatalf("mss %s after a packet too big of 9000, want 1428", mss)
 	}
-	toA(icmp6Error(b.addr, header.ICMPV6_DEST_UNREACH, header.ICMPV6_ADM_PROHIBITED, seg))
+	toA(icmp6Error(b.addr, header.Ipv6hdr(seg).Src(), header.ICMPV6_DEST_UNREACH, header.ICMPV6_ADM_PROHIBITED, 0, seg))
 	if st := statusField(t, c, "sk_state"); st != "ESTABLISHED" {
 		t.Fatalf("after administratively prohibited: %s, want ESTABLISHED", st)
 	}
@@ -407,7 +394,7 @@ func TestTCPv6ReqErr(t *testing.T) {
 	other := append(header.Ipv6hdr(nil), synack...)
 	th := inethdr.Tcphdr(other.Payload())
 	binary.BigEndian.PutUint32(th[4:], th.Seq()+1)
-	toB(icmp6Error(a.addr, header.ICMPV6_DEST_UNREACH, header.ICMPV6_PORT_UNREACH, other))
+	toB(icmp6Error(a.addr, header.Ipv6hdr(other).Src(), header.ICMPV6_DEST_UNREACH, header.ICMPV6_PORT_UNREACH, 0, other))
 	if n := inuse(); n != "2" {
 		t.Fatalf("TCP6 inuse %s after an error not about the SYN-ACK, want 2", n)
 	}
@@ -416,7 +403,7 @@ func TestTCPv6ReqErr(t *testing.T) {
 	g.mu.Lock()
 	g.last = nil
 	g.mu.Unlock()
-	toB(icmp6Error(a.addr, header.ICMPV6_DEST_UNREACH, header.ICMPV6_PORT_UNREACH, synack))
+	toB(icmp6Error(a.addr, header.Ipv6hdr(synack).Src(), header.ICMPV6_DEST_UNREACH, header.ICMPV6_PORT_UNREACH, 0, synack))
 	if n := inuse(); n != "1" {
 		t.Fatalf("TCP6 inuse %s after port unreachable for the SYN-ACK, want 1 (the listener)", n)
 	}
@@ -581,15 +568,15 @@ func TestTCPv6RTORevert(t *testing.T) {
 	seg := g.lastTCP()
 	toA := func(pkt []byte) { inject(t, pb, b.dev.HWAddr, a.dev.HWAddr, pkt) }
 	backedOff := rto()
-	toA(icmp6Error(b.addr, header.ICMPV6_DEST_UNREACH, header.ICMPV6_ADM_PROHIBITED, seg))
+	toA(icmp6Error(b.addr, header.Ipv6hdr(seg).Src(), header.ICMPV6_DEST_UNREACH, header.ICMPV6_ADM_PROHIBITED, 0, seg))
 	other := append(header.Ipv6hdr(nil), seg...)
 	th := inethdr.Tcphdr(other.Payload())
 	binary.BigEndian.PutUint32(th[4:], th.Seq()+1) // SND.NXT: in flight, but not SND.UNA
-	toA(icmp6Error(b.addr, header.ICMPV6_DEST_UNREACH, header.ICMPV6_NOROUTE, other))
+	toA(icmp6Error(b.addr, header.Ipv6hdr(other).Src(), header.ICMPV6_DEST_UNREACH, header.ICMPV6_NOROUTE, 0, other))
 	if r := rto(); r != backedOff {
 		t.Fatalf("rto %d ms after unreachables that allow no revert, want %d", r, backedOff)
 	}
-	toA(icmp6Error(b.addr, header.ICMPV6_DEST_UNREACH, header.ICMPV6_NOROUTE, seg))
+	toA(icmp6Error(b.addr, header.Ipv6hdr(seg).Src(), header.ICMPV6_DEST_UNREACH, header.ICMPV6_NOROUTE, 0, seg))
 	if r := rto(); 2*r != backedOff {
 		t.Fatalf("rto %d ms after no route for SND.UNA, want half of %d", r, backedOff)
 	}
