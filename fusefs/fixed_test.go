@@ -1,7 +1,6 @@
 package fusefs
 
 import (
-	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -11,32 +10,22 @@ import (
 	"sockfs/inode"
 )
 
-// countRequests counts the requests of type T that reach the server while
-// the test runs, through the FUSE library's debug hook, which logs each
-// incoming request wrapped in a struct whose field In is the request.
-func countRequests[T any](t *testing.T) *atomic.Int64 {
+// countRequests returns a request hook (FS.requestHook) that counts the
+// requests of type T, and the count.
+func countRequests[T any]() (func(fuse.Request), *atomic.Int64) {
 	var n atomic.Int64
-	prev := fuse.Debug
-	fuse.Debug = func(msg any) {
-		v := reflect.ValueOf(msg)
-		if v.Kind() != reflect.Struct {
-			return
+	return func(r fuse.Request) {
+		if _, ok := r.(T); ok {
+			n.Add(1)
 		}
-		if in := v.FieldByName("In"); in.IsValid() && in.CanInterface() {
-			if _, ok := in.Interface().(T); ok {
-				n.Add(1)
-			}
-		}
-	}
-	t.Cleanup(func() { fuse.Debug = prev })
-	return &n
+	}, &n
 }
 
 // The first close's flush is answered ENOSYS, which the kernel remembers
 // for the mount: later closes send none, and closing still succeeds.
 func TestFlushOnlyOnce(t *testing.T) {
-	flushes := countRequests[*fuse.FlushRequest](t)
-	m := mountTest(t, inode.Config{})
+	hook, flushes := countRequests[*fuse.FlushRequest]()
+	m := mountTest(t, inode.Config{}, hook)
 	m.shOK(t, `for i in 1 2 3; do exec 3<>"$M/socket"; exec 3>&-; done; exec 3<"$M/trace"; exec 3<&-`)
 	if n := flushes.Load(); n != 1 {
 		t.Errorf("%d FLUSH requests for 4 files opened and closed, want 1", n)
@@ -46,8 +35,8 @@ func TestFlushOnlyOnce(t *testing.T) {
 // getxattr and listxattr fail with EOPNOTSUPP (ENOTSUP) as before, and after the
 // first of each the kernel answers by itself.
 func TestXattrNotSupportedOnce(t *testing.T) {
-	gets := countRequests[*fuse.GetxattrRequest](t)
-	m := mountTest(t, inode.Config{})
+	hook, gets := countRequests[*fuse.GetxattrRequest]()
+	m := mountTest(t, inode.Config{}, hook)
 	out := m.shOK(t, `python3 - "$M" <<'PY'
 import errno, os, sys
 m = sys.argv[1]

@@ -74,7 +74,10 @@ type FS struct {
 
 	// srv is set once by Serve, before the first request; poll wakeups
 	// and entry invalidations go through it.
-	srv atomic.Pointer[fs.Server]
+	srv atomic.Pointer[server]
+	// requestHook, when set before Serve, sees each request as it
+	// arrives (tests count requests with it).
+	requestHook func(fuse.Request)
 
 	root    *rootDir
 	control *controlFile
@@ -139,11 +142,11 @@ func New(cfg Config) *FS {
 // Root is the filesystem's root directory.
 func (f *FS) Root() (fs.Node, error) { return f.root, nil }
 
-// Serve answers requests on c until the filesystem is unmounted.
+// Serve answers requests on c until the filesystem is unmounted (serve.go).
 func (f *FS) Serve(c *fuse.Conn) error {
-	srv := fs.New(c, nil)
+	srv := newServer(c, f)
 	f.srv.Store(srv)
-	return srv.Serve(f)
+	return srv.run()
 }
 
 // Destroy is FUSE_DESTROY, which Linux sends only for block-device mounts;
@@ -229,7 +232,7 @@ func (f *FS) sockDirs() []*sockDir {
 // invalidate drops the kernel's cached dentry for name in dir. An entry
 // the kernel does not hold (ErrNotCached) is no error: it was never looked
 // up, or has gone already.
-func (f *FS) invalidate(srv *fs.Server, dir fs.Node, name string) {
+func (f *FS) invalidate(srv *server, dir fs.Node, name string) {
 	if err := srv.InvalidateEntry(dir, name); err != nil && !errors.Is(err, fuse.ErrNotCached) {
 		f.logf("invalidate %s: %v", name, err)
 	}

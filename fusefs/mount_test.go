@@ -49,7 +49,9 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func mountTest(t *testing.T, sbc inode.Config) *mounted {
+// mountTest mounts a tree over the pipe family; hook, if given, is its
+// requestHook.
+func mountTest(t *testing.T, sbc inode.Config, hook ...func(fuse.Request)) *mounted {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("mounting needs root")
@@ -67,6 +69,9 @@ func mountTest(t *testing.T, sbc inode.Config) *mounted {
 	}
 	logs := &syncBuffer{}
 	f := New(Config{Net: sn, SB: inode.New(sbc), Logf: logs.logf})
+	if len(hook) > 0 {
+		f.requestHook = hook[0]
+	}
 	// Not t.TempDir: other users must reach the mount point for the
 	// permission tests.
 	dir, err := os.MkdirTemp("", "sockfs-test-")
