@@ -32,6 +32,24 @@
 //     daemon's recent lines in a bounded ring, each user's own to that user
 //     (log.go).
 //
+// The request loop (serve.go) is the tree's own, over bazil.org/fuse's
+// connection, not bazil.org/fuse/fs's Server, whose node interfaces the
+// tree still implements. That Server starts a goroutine per request, whose
+// stack then grows through the socket calls (runtime.newstack was a fifth
+// of a request/response profile), and allocates and zeroes a reply buffer
+// of the reader's size per read (128 KiB for `cat`); its Config offers no
+// pool, and its loop and its node and handle tables are private, so the
+// hot requests alone (read and write on data) cannot be taken from it: a
+// handle ID is only its to resolve. Here a
+// pool of long-lived workers each reads a request and serves it to the end
+// itself, as libfuse's fuse_loop_mt does, and starts another worker when it
+// takes the last idle one's place, so a blocked recv, accept or connect
+// never leaves the kernel without a reader; a read's reply is built in the
+// worker's own buffer. The rest is what the Server did for the requests
+// the tree answers: node IDs counted by lookups and dropped by FORGET, the
+// open handles, a directory's listing per opendir, INTERRUPT cancelling the
+// request it names, and InvalidateEntry and poll wakeups by node.
+//
 // Inode numbers: the root is 1, a socket's directory is the socket's own
 // inode number from package inode, its files live in a range above any
 // socket number (sockFileIno), and the fixed files in another (staticIno),

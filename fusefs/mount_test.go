@@ -514,3 +514,49 @@ func TestMountPermissions(t *testing.T) {
 	m.shFails(t, `rmdir $M/`+s, syscall.EACCES, 1001)
 	m.shOK(t, `rmdir $M/`+s, 1000)
 }
+
+// More reads block at once than the pool keeps idle workers: each blocked
+// read holds a worker, and the pool grows so that the tree still answers
+// (a new socket, a send), then shrinks back once the reads are done.
+func TestMountManyBlockedReads(t *testing.T) {
+	m := mountTest(t, inode.Config{})
+	const n = 3 * maxIdle
+	clients := make([]uint64, n)
+	reads := make([]*exec.Cmd, n)
+	outs := make([]*bytes.Buffer, n)
+	l, c, a := m.connected(t)
+	for i := range n {
+		if i > 0 {
+			c = m.create(t, 1)[0]
+			out := m.shOK(t, fmt.Sprintf(`echo "connect 127.0.0.1:7" > $M/%d/ctl; read -r a < $M/%d/accept; echo $a`, c, l))
+			var err error
+			if a, err = strconv.ParseUint(strings.TrimSpace(out), 10, 64); err != nil {
+				t.Fatalf("accept gave %q", out)
+			}
+		}
+		clients[i] = c
+		outs[i] = &bytes.Buffer{}
+		reads[i] = exec.Command("head", "-c", "5", fmt.Sprintf("%s/%d/data", m.dir, a))
+		reads[i].Stdout = outs[i]
+		if err := reads[i].Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { reads[i].Process.Kill() })
+		waitIno(t, m.fam.recvWaits, a, "blocked read")
+	}
+	m.create(t, 1)
+	for i, c := range clients {
+		m.shOK(t, fmt.Sprintf(`echo ping > $M/%d/data`, c))
+		if err := reads[i].Wait(); err != nil || outs[i].String() != "ping\n" {
+			t.Fatalf("read %d: %v, %q", i, err, outs[i].String())
+		}
+	}
+	srv := m.fs.srv.Load()
+	deadline := time.Now().Add(10 * time.Second)
+	for srv.idle.Load() > maxIdle {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d idle workers, want at most %d", srv.idle.Load(), maxIdle)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
