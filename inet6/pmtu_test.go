@@ -67,7 +67,7 @@ func TestUDPv6PacketTooBig(t *testing.T) {
 	if err := u.n.SetGateway(w.addr); err != nil {
 		t.Fatal(err)
 	}
-	far := netip.MustParseAddr("2001:2:ff::5")
+	far := netip.MustParseAddr("2001:2:0:ff::5")
 	sock := u.socket(t)
 	ctx := context.Background()
 	get := func(opt int) int {
@@ -183,7 +183,7 @@ func TestPingv6PacketTooBig(t *testing.T) {
 	if err := u.n.SetGateway(w.addr); err != nil {
 		t.Fatal(err)
 	}
-	far := netip.MustParseAddr("2001:2:ff::6")
+	far := netip.MustParseAddr("2001:2:0:ff::6")
 	sock, err := socket.SockCreate(context.Background(), u.h.SockNet, u.sb, socket.AF_INET6, socket.SOCK_DGRAM, socket.IPPROTO_ICMPV6)
 	if err != nil {
 		t.Fatal(err)

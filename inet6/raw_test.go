@@ -124,7 +124,7 @@ func TestRawv6PacketTooBig(t *testing.T) {
 	if err := u.n.SetGateway(w.addr); err != nil {
 		t.Fatal(err)
 	}
-	far := netip.MustParseAddr("2001:2:ff::7")
+	far := netip.MustParseAddr("2001:2:0:ff::7")
 	ctx := context.Background()
 	sock, err := socket.SockCreate(ctx, u.h.SockNet, u.sb, socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
 	if err != nil {

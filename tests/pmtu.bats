@@ -16,8 +16,8 @@
 #
 # The same over IPv6 (RFC 8201), where the router never fragments and
 # answers with packet too big: sockfs 2001:2::2 -- router 2001:2::1 --
-# far 2001:2:1::2 and ::3 (1280, announcing a 1440-byte MSS) and
-# reference 2001:2:3::2 (1500).
+# far 2001:2:0:1::2 and ::3 (1280, announcing a 1440-byte MSS) and
+# reference 2001:2:0:3::2 (1500).
 
 load helpers
 
@@ -29,8 +29,8 @@ REF_NS=sft-pmtu-ref-${SOCKFS_TEST_NETNS//[^0-9]/}
 FAR=198.19.0.2
 FAR2=198.19.0.3 # a second destination, whose path MTU no other test taught
 REF=198.18.1.2
-FAR6=2001:2:1::2
-FAR6_2=2001:2:1::3 # the TCP test's, so the UDP test's path MTU starts at 1500
+FAR6=2001:2:0:1::2
+FAR6_2=2001:2:0:1::3 # the TCP test's, so the UDP test's path MTU starts at 1500
 
 setup_file() {
 	sockfsd_start sft-pmtu --gateway "$HOST_ADDR" --gateway6 2001:2::1
@@ -53,13 +53,13 @@ setup_file() {
 	ip -n "$REF_NS" link set eth0 up
 	ip -n "$REF_NS" addr add "$REF/24" dev eth0
 	ip -n "$REF_NS" route add default via 198.18.1.1
-	ip addr add 2001:2:1::1/64 dev sft-pmtu-r0 nodad
-	ip addr add 2001:2:3::1/64 dev sft-pmtu-r1 nodad
+	ip addr add 2001:2:0:1::1/64 dev sft-pmtu-r0 nodad
+	ip addr add 2001:2:0:3::1/64 dev sft-pmtu-r1 nodad
 	ip -n "$FAR_NS" addr add "$FAR6/64" dev eth0 nodad
 	ip -n "$FAR_NS" addr add "$FAR6_2/64" dev eth0 nodad
-	ip -n "$FAR_NS" -6 route add default via 2001:2:1::1 advmss 1440
-	ip -n "$REF_NS" addr add 2001:2:3::2/64 dev eth0 nodad
-	ip -n "$REF_NS" -6 route add default via 2001:2:3::1
+	ip -n "$FAR_NS" -6 route add default via 2001:2:0:1::1 advmss 1440
+	ip -n "$REF_NS" addr add 2001:2:0:3::2/64 dev eth0 nodad
+	ip -n "$REF_NS" -6 route add default via 2001:2:0:3::1
 	sysctl -qw net.ipv4.ip_forward=1
 	sysctl -qw net.ipv6.conf.all.forwarding=1
 	wait_until 10 grep -q "^20010002000000000000000000000002 [0-9a-f]* 40 00 80 " "$M/net/if_inet6"
